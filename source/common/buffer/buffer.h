@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace Skiff::Buffer {
+
+/**
+ * A byte queue made of chained slices. Moving data between buffers relinks slices instead of
+ * copying bytes, so a proxy forwards data from a socket into another socket's write buffer without
+ * a memcpy. Not thread-safe: a buffer belongs to one connection on one worker.
+ */
+class Instance {
+ public:
+  virtual ~Instance() = default;
+
+  virtual void add(const void* data, uint64_t size) = 0;
+  virtual void add(absl::string_view data) = 0;
+  // Moves all of `other` to the end of this buffer; `other` is left empty.
+  virtual void move(Instance& other) = 0;
+  // Moves at most `length` bytes from the front of `other`.
+  virtual void move(Instance& other, uint64_t length) = 0;
+  virtual void drain(uint64_t size) = 0;
+  virtual uint64_t length() const = 0;
+  // Copies the whole content out; for tests and small control messages, not the data path.
+  virtual std::string toString() const = 0;
+
+  // Reads from a non-blocking socket straight into the buffer's free space, at most `max_length`
+  // bytes. Returns bytes read, 0 on EOF, or -1 with errno set (EAGAIN when drained).
+  virtual int64_t readFromFd(int fd, uint64_t max_length) = 0;
+  // Writes as much as the socket takes with one sendmsg over the buffer's slices and drains what
+  // was written. Returns bytes written or -1 with errno set. Never raises SIGPIPE.
+  virtual int64_t writeToFd(int fd) = 0;
+};
+
+using InstancePtr = std::unique_ptr<Instance>;
+
+}  // namespace Skiff::Buffer

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "source/common/event/dispatcher.h"
+#include "source/common/event/event_impl_base.h"
+#include "source/common/event/libevent_scheduler.h"
+
+namespace Skiff::Event {
+
+/**
+ * libevent implementation of Dispatcher: a LibeventScheduler (which owns the event_base through
+ * CSmartPtr<event_base, event_base_free>) plus a cross-thread post queue and a deferred-delete
+ * list. See Dispatcher for the threading contract.
+ */
+class DispatcherImpl : public Dispatcher {
+ public:
+  explicit DispatcherImpl(std::string name);
+  ~DispatcherImpl() override;
+
+  const std::string& name() const override { return name_; }
+  FileEventPtr createFileEvent(int fd, FileReadyCb cb, FileTriggerType trigger,
+                               uint32_t events) override;
+  TimerPtr createTimer(TimerCb cb) override;
+  SignalEventPtr listenForSignal(int signal_num, SignalCb cb) override;
+  void deferredDelete(DeferredDeletablePtr&& object) override;
+  void post(PostCb callback) override;
+  void run(RunType type) override;
+  void exit() override;
+  bool isThreadSafe() const override;
+
+  // The raw event_base, for libraries that take one (evhttp for the admin server). Same thread
+  // rules as the dispatcher.
+  event_base& base() { return base_scheduler_.base(); }
+
+ private:
+  // A manually activated libevent event: drains the post queue or the deferred-delete list.
+  class SchedulableCallback : private ImplBase {
+   public:
+    SchedulableCallback(event_base& base, std::function<void()> cb);
+    // Thread-safe: event_active() takes the base's lock (evthread_use_pthreads).
+    void schedule();
+
+   private:
+    std::function<void()> cb_;
+  };
+
+  void runPostCallbacks();
+  void clearDeferredDeleteList();
+
+  const std::string name_;
+  LibeventScheduler base_scheduler_;
+  // Set when run() starts; until then the creating thread owns the dispatcher.
+  std::atomic<std::thread::id> run_tid_;
+
+  absl::Mutex post_lock_;
+  std::vector<PostCb> post_callbacks_ ABSL_GUARDED_BY(post_lock_);
+  SchedulableCallback post_cb_;
+
+  // Two lists so that objects deferred while the current list is being destroyed wait for the
+  // next pass instead of invalidating the iteration.
+  std::vector<DeferredDeletablePtr> to_delete_1_;
+  std::vector<DeferredDeletablePtr> to_delete_2_;
+  std::vector<DeferredDeletablePtr>* current_to_delete_{&to_delete_1_};
+  bool deferred_deleting_{false};
+  SchedulableCallback deferred_delete_cb_;
+};
+
+}  // namespace Skiff::Event

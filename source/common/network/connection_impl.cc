@@ -1,0 +1,358 @@
+#include "source/common/network/connection_impl.h"
+
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "source/common/common/assert.h"
+#include "source/common/common/logger.h"
+
+namespace Skiff::Network {
+namespace {
+
+// Largest single read. Big enough that bulk transfers take few syscalls, small enough that one
+// busy connection cannot hog the worker.
+constexpr uint64_t kMaxReadSize = 128 * 1024;
+// Read size when no buffer limit is set.
+constexpr uint64_t kDefaultReadSize = 64 * 1024;
+
+std::atomic<uint64_t> g_next_connection_id{1};
+
+}  // namespace
+
+ConnectionImpl::ConnectionImpl(Event::Dispatcher& dispatcher, IoHandlePtr&& socket,
+                               Address::InstanceConstSharedPtr remote,
+                               Address::InstanceConstSharedPtr local, bool connected)
+    : id_(g_next_connection_id.fetch_add(1, std::memory_order_relaxed)),
+      dispatcher_(dispatcher),
+      socket_(std::move(socket)),
+      remote_(std::move(remote)),
+      local_(std::move(local)),
+      connecting_(!connected) {
+  if (socket_->isOpen()) {
+    int one = 1;
+    // A proxy forwards whatever it has at once; Nagle would add up to 40 ms to small messages.
+    setsockopt(socket_->fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    file_event_ = dispatcher_.createFileEvent(
+        socket_->fd(), [this](uint32_t events) { onFileEvent(events); },
+        Event::FileTriggerType::Edge,
+        Event::FileReadyType::Read | Event::FileReadyType::Write | Event::FileReadyType::Closed);
+  }
+}
+
+ConnectionImpl::~ConnectionImpl() {
+  ASSERT(state_ == State::Closed || !socket_->isOpen());
+  file_event_.reset();
+}
+
+void ConnectionImpl::addConnectionCallbacks(ConnectionCallbacks& callbacks) {
+  callbacks_.push_back(&callbacks);
+}
+
+void ConnectionImpl::removeConnectionCallbacks(ConnectionCallbacks& callbacks) {
+  // Null out rather than erase: this may run from inside raiseEvent()'s loop.
+  std::replace(callbacks_.begin(), callbacks_.end(), &callbacks,
+               static_cast<ConnectionCallbacks*>(nullptr));
+}
+
+void ConnectionImpl::addReadFilter(ReadFilterSharedPtr filter) {
+  filter->initializeReadFilterCallbacks(*this);
+  read_filters_.push_back(std::move(filter));
+}
+
+void ConnectionImpl::initializeReadFilters() {
+  for (auto& filter : read_filters_) {
+    if (state_ != State::Open || filter->onNewConnection() == FilterStatus::StopIteration) {
+      return;
+    }
+  }
+}
+
+void ConnectionImpl::onFileEvent(uint32_t events) {
+  if (state_ == State::Closed) {
+    return;
+  }
+  if (events & Event::FileReadyType::Write) {
+    onWriteReady();
+  }
+  if (events & Event::FileReadyType::Closed) {
+    // The peer's FIN is queued behind the data: read to EOF rather than stop at a short read.
+    peer_closed_ = true;
+  }
+  if (state_ != State::Closed &&
+      (events & (Event::FileReadyType::Read | Event::FileReadyType::Closed))) {
+    onReadReady();
+  }
+}
+
+void ConnectionImpl::onReadReady() {
+  if (connecting_ || read_disable_count_ > 0 || read_end_stream_ || state_ != State::Open) {
+    return;
+  }
+  bool hit_limit = false;
+  while (true) {
+    uint64_t room = kDefaultReadSize;
+    if (buffer_limit_ > 0) {
+      if (read_buffer_.length() >= buffer_limit_) {
+        hit_limit = true;
+        break;
+      }
+      room = std::min<uint64_t>(kMaxReadSize, buffer_limit_ - read_buffer_.length());
+    }
+    int64_t rc = read_buffer_.readFromFd(socket_->fd(), room);
+    if (rc > 0) {
+      bytes_received_ += rc;
+      // A short read drained the socket; with edge triggering the next arrival (data or FIN)
+      // raises a new event, so the extra read() that would return EAGAIN is skipped. When the
+      // FIN is already known to be queued, read on to see it.
+      if (static_cast<uint64_t>(rc) < room && !peer_closed_) {
+        break;
+      }
+      continue;
+    }
+    if (rc == 0) {
+      read_end_stream_ = true;
+      break;
+    }
+    if (errno == EAGAIN || errno == EINTR) {
+      break;
+    }
+    failure_reason_ = strerror(errno);
+    closeSocket(ConnectionEvent::RemoteClose);
+    return;
+  }
+
+  if (read_buffer_.length() > 0 || read_end_stream_) {
+    dispatchRead();
+  }
+  if (state_ == State::Closed) {
+    return;
+  }
+  if (read_end_stream_) {
+    if (!half_close_enabled_) {
+      closeSocket(ConnectionEvent::RemoteClose);
+    } else if (write_shutdown_done_) {
+      closeSocket(ConnectionEvent::RemoteClose);
+    }
+    return;
+  }
+  if (hit_limit && read_disable_count_ == 0 && read_buffer_.length() < buffer_limit_) {
+    // The filters made room; continue on the next loop pass so other connections get a turn.
+    file_event_->activate(Event::FileReadyType::Read);
+  }
+}
+
+void ConnectionImpl::dispatchRead() {
+  if (dispatching_read_) {
+    return;
+  }
+  dispatching_read_ = true;
+  for (auto& filter : read_filters_) {
+    if (filter->onData(read_buffer_, read_end_stream_) == FilterStatus::StopIteration ||
+        state_ == State::Closed) {
+      break;
+    }
+  }
+  dispatching_read_ = false;
+}
+
+void ConnectionImpl::write(Buffer::Instance& data, bool end_stream) {
+  if (state_ == State::Closed || write_end_stream_) {
+    // Writing after close or after FIN is a caller bug; dropping keeps memory bounded.
+    data.drain(data.length());
+    return;
+  }
+  write_buffer_.move(data);
+  if (end_stream) {
+    write_end_stream_ = true;
+  }
+  checkHighWatermark();
+  if (!connecting_ && file_event_ != nullptr) {
+    // Flush later in this loop iteration so several writes coalesce into one sendmsg.
+    file_event_->activate(Event::FileReadyType::Write);
+  }
+}
+
+void ConnectionImpl::onWriteReady() {
+  if (connecting_) {
+    int error = 0;
+    socklen_t len = sizeof(error);
+    getsockopt(socket_->fd(), SOL_SOCKET, SO_ERROR, &error, &len);
+    if (error != 0) {
+      failure_reason_ = strerror(error);
+      closeSocket(ConnectionEvent::RemoteClose);
+      return;
+    }
+    onConnected();
+    if (state_ == State::Closed) {
+      return;
+    }
+  }
+  // Write until the buffer is empty or the kernel pushes back. In the common case (a small
+  // response) the first sendmsg takes everything and there is no second call.
+  while (write_buffer_.length() > 0) {
+    int64_t rc = write_buffer_.writeToFd(socket_->fd());
+    if (rc < 0) {
+      if (errno == EAGAIN || errno == EINTR) {
+        break;
+      }
+      failure_reason_ = strerror(errno);
+      closeSocket(ConnectionEvent::RemoteClose);
+      return;
+    }
+    bytes_sent_ += rc;
+  }
+  checkLowWatermark();
+  if (state_ == State::Closed || write_buffer_.length() > 0) {
+    return;
+  }
+  if (write_end_stream_ && !write_shutdown_done_) {
+    ::shutdown(socket_->fd(), SHUT_WR);
+    write_shutdown_done_ = true;
+    if (read_end_stream_ && !close_after_flush_) {
+      closeSocket(ConnectionEvent::LocalClose);
+      return;
+    }
+  }
+  if (close_after_flush_) {
+    closeSocket(ConnectionEvent::LocalClose);
+  }
+}
+
+void ConnectionImpl::onConnected() {
+  connecting_ = false;
+  local_ = Network::localAddress(socket_->fd());
+  raiseEvent(ConnectionEvent::Connected);
+  // Data may have arrived together with the connect completing.
+  if (state_ == State::Open && file_event_ != nullptr) {
+    file_event_->activate(Event::FileReadyType::Read);
+  }
+}
+
+void ConnectionImpl::readDisable(bool disable) {
+  if (state_ == State::Closed) {
+    return;
+  }
+  if (disable) {
+    ++read_disable_count_;
+    return;
+  }
+  ASSERT(read_disable_count_ > 0);
+  if (read_disable_count_ == 0) {
+    return;
+  }
+  if (--read_disable_count_ == 0 && file_event_ != nullptr && !connecting_) {
+    // Edge triggering will not report data that arrived while reading was off; look now.
+    file_event_->activate(Event::FileReadyType::Read);
+  }
+}
+
+void ConnectionImpl::checkHighWatermark() {
+  if (buffer_limit_ == 0 || above_high_watermark_ || write_buffer_.length() <= buffer_limit_) {
+    return;
+  }
+  above_high_watermark_ = true;
+  for (size_t i = 0; i < callbacks_.size(); ++i) {
+    if (callbacks_[i] != nullptr) {
+      callbacks_[i]->onAboveWriteBufferHighWatermark();
+    }
+  }
+}
+
+void ConnectionImpl::checkLowWatermark() {
+  if (!above_high_watermark_ || write_buffer_.length() >= buffer_limit_ / 2) {
+    return;
+  }
+  above_high_watermark_ = false;
+  for (size_t i = 0; i < callbacks_.size(); ++i) {
+    if (callbacks_[i] != nullptr) {
+      callbacks_[i]->onBelowWriteBufferLowWatermark();
+    }
+  }
+}
+
+void ConnectionImpl::close(ConnectionCloseType type) {
+  if (state_ == State::Closed) {
+    return;
+  }
+  if (type == ConnectionCloseType::NoFlush || write_buffer_.length() == 0 || connecting_ ||
+      file_event_ == nullptr) {
+    closeSocket(ConnectionEvent::LocalClose);
+    return;
+  }
+  state_ = State::Closing;
+  close_after_flush_ = true;
+  file_event_->activate(Event::FileReadyType::Write);
+}
+
+void ConnectionImpl::closeSocket(ConnectionEvent event) {
+  if (state_ == State::Closed) {
+    return;
+  }
+  file_event_.reset();
+  socket_->close();
+  state_ = State::Closed;
+  write_buffer_.drain(write_buffer_.length());
+  raiseEvent(event);
+}
+
+void ConnectionImpl::raiseEvent(ConnectionEvent event) {
+  // Index loop: callbacks may add or null out entries while we iterate.
+  for (size_t i = 0; i < callbacks_.size(); ++i) {
+    if (callbacks_[i] != nullptr) {
+      callbacks_[i]->onEvent(event);
+    }
+  }
+}
+
+ClientConnectionImpl::ClientConnectionImpl(Event::Dispatcher& dispatcher, IoHandlePtr&& socket,
+                                           Address::InstanceConstSharedPtr remote,
+                                           std::chrono::milliseconds connect_timeout)
+    : ConnectionImpl(dispatcher, std::move(socket), std::move(remote), nullptr, false),
+      connect_timeout_(connect_timeout) {}
+
+void ClientConnectionImpl::connect() {
+  if (!socket_->isOpen()) {
+    failure_reason_ = "cannot create socket (descriptor limit?)";
+    // socket() failed at creation; report it on the next loop pass, not from inside connect().
+    connect_timer_ = dispatcher_.createTimer([this] { closeSocket(ConnectionEvent::RemoteClose); });
+    connect_timer_->enableTimer(std::chrono::milliseconds(0));
+    return;
+  }
+  int rc = ::connect(socket_->fd(), remote_->sockAddr(), remote_->sockAddrLen());
+  if (rc != 0 && errno != EINPROGRESS) {
+    failure_reason_ = strerror(errno);
+    // Fail asynchronously so the caller never sees a callback before connect() returns.
+    connect_timer_ = dispatcher_.createTimer([this] { closeSocket(ConnectionEvent::RemoteClose); });
+    connect_timer_->enableTimer(std::chrono::milliseconds(0));
+    return;
+  }
+  // Both the immediate and the in-progress case finish in onWriteReady(): the socket reports
+  // writable once the handshake is done.
+  if (connect_timeout_.count() > 0) {
+    connect_timer_ = dispatcher_.createTimer([this] {
+      if (connecting_) {
+        connect_timed_out_ = true;
+        failure_reason_ = "connect timeout";
+        closeSocket(ConnectionEvent::LocalClose);
+      }
+    });
+    connect_timer_->enableTimer(connect_timeout_);
+  }
+}
+
+ClientConnectionPtr createClientConnection(Event::Dispatcher& dispatcher,
+                                           Address::InstanceConstSharedPtr remote,
+                                           std::chrono::milliseconds connect_timeout) {
+  auto socket = createClientSocket(*remote);
+  IoHandlePtr handle = socket.ok() ? std::move(*socket) : std::make_unique<IoHandle>(-1);
+  auto connection = std::make_unique<ClientConnectionImpl>(dispatcher, std::move(handle),
+                                                           std::move(remote), connect_timeout);
+  return connection;
+}
+
+}  // namespace Skiff::Network

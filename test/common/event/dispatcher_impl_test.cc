@@ -1,0 +1,177 @@
+#include "source/common/event/dispatcher_impl.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace Skiff::Event {
+namespace {
+
+TEST(DispatcherImplTest, PostsFromManyThreadsRunInOrderOnTheLoopThread) {
+  DispatcherImpl dispatcher("test");
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 2000;
+  std::vector<std::vector<int>> seen(kThreads);
+  std::atomic<int> remaining{kThreads * kPerThread};
+  std::thread::id loop_thread;
+  std::atomic<bool> wrong_thread{false};
+
+  std::thread loop([&] {
+    loop_thread = std::this_thread::get_id();
+    dispatcher.run(Dispatcher::RunType::Block);
+  });
+  std::vector<std::thread> posters;
+  for (int t = 0; t < kThreads; ++t) {
+    posters.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        dispatcher.post([&, t, i] {
+          if (!dispatcher.isThreadSafe()) {
+            wrong_thread = true;
+          }
+          seen[t].push_back(i);
+          if (--remaining == 0) {
+            dispatcher.exit();
+          }
+        });
+      }
+    });
+  }
+  for (auto& p : posters) {
+    p.join();
+  }
+  loop.join();
+  EXPECT_FALSE(wrong_thread);
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_EQ(seen[t].size(), static_cast<size_t>(kPerThread));
+    for (int i = 0; i < kPerThread; ++i) {
+      ASSERT_EQ(seen[t][i], i) << "thread " << t << " out of order";
+    }
+  }
+}
+
+TEST(DispatcherImplTest, PostBeforeRunIsDelivered) {
+  DispatcherImpl dispatcher("test");
+  bool ran = false;
+  dispatcher.post([&] {
+    ran = true;
+    dispatcher.exit();
+  });
+  dispatcher.run(Dispatcher::RunType::Block);
+  EXPECT_TRUE(ran);
+}
+
+TEST(DispatcherImplTest, IsThreadSafeOnlyOnLoopThread) {
+  DispatcherImpl dispatcher("test");
+  EXPECT_TRUE(dispatcher.isThreadSafe());
+  bool other = true;
+  std::thread([&] { other = dispatcher.isThreadSafe(); }).join();
+  EXPECT_FALSE(other);
+}
+
+TEST(DispatcherImplTest, TimersFireInDeadlineOrderAndDisableCancels) {
+  DispatcherImpl dispatcher("test");
+  std::vector<int> fired;
+  TimerPtr late = dispatcher.createTimer([&] {
+    fired.push_back(30);
+    dispatcher.exit();
+  });
+  TimerPtr early = dispatcher.createTimer([&] { fired.push_back(10); });
+  TimerPtr cancelled = dispatcher.createTimer([&] { fired.push_back(-1); });
+  late->enableTimer(std::chrono::milliseconds(30));
+  early->enableTimer(std::chrono::milliseconds(10));
+  cancelled->enableTimer(std::chrono::milliseconds(5));
+  EXPECT_TRUE(cancelled->enabled());
+  cancelled->disableTimer();
+  EXPECT_FALSE(cancelled->enabled());
+  auto start = std::chrono::steady_clock::now();
+  dispatcher.run(Dispatcher::RunType::Block);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(25));
+  EXPECT_EQ(fired, (std::vector<int>{10, 30}));
+}
+
+TEST(DispatcherImplTest, DestroyedTimerNeverFires) {
+  DispatcherImpl dispatcher("test");
+  bool fired = false;
+  TimerPtr timer = dispatcher.createTimer([&] { fired = true; });
+  timer->enableTimer(std::chrono::milliseconds(1));
+  timer.reset();
+  TimerPtr stop = dispatcher.createTimer([&] { dispatcher.exit(); });
+  stop->enableTimer(std::chrono::milliseconds(20));
+  dispatcher.run(Dispatcher::RunType::Block);
+  EXPECT_FALSE(fired);
+}
+
+class Tracked : public DeferredDeletable {
+ public:
+  Tracked(std::vector<int>& log, int id, Dispatcher* chain = nullptr)
+      : log_(log), id_(id), chain_(chain) {}
+  ~Tracked() override {
+    log_.push_back(id_);
+    if (chain_ != nullptr) {
+      // Deferring from inside a deferred destructor must not corrupt the list being cleared.
+      chain_->deferredDelete(std::make_unique<Tracked>(log_, id_ + 100));
+    }
+  }
+
+ private:
+  std::vector<int>& log_;
+  int id_;
+  Dispatcher* chain_;
+};
+
+TEST(DispatcherImplTest, DeferredDeleteRunsAfterCallbackInFifoOrder) {
+  DispatcherImpl dispatcher("test");
+  std::vector<int> log;
+  dispatcher.post([&] {
+    dispatcher.deferredDelete(std::make_unique<Tracked>(log, 1, &dispatcher));
+    dispatcher.deferredDelete(std::make_unique<Tracked>(log, 2));
+    // Nothing is destroyed while the callback that deferred it is still running.
+    EXPECT_TRUE(log.empty());
+  });
+  TimerPtr stop = dispatcher.createTimer([&] { dispatcher.exit(); });
+  stop->enableTimer(std::chrono::milliseconds(20));
+  dispatcher.run(Dispatcher::RunType::Block);
+  EXPECT_EQ(log, (std::vector<int>{1, 2, 101}));
+}
+
+TEST(DispatcherImplTest, EdgeTriggeredFileEventReportsReadAndWrite) {
+  DispatcherImpl dispatcher("test");
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  uint32_t seen = 0;
+  FileEventPtr event = dispatcher.createFileEvent(
+      fds[0],
+      [&](uint32_t events) {
+        seen |= events;
+        if (seen & FileReadyType::Read) {
+          dispatcher.exit();
+        }
+      },
+      FileTriggerType::Edge, FileReadyType::Read | FileReadyType::Write);
+  ASSERT_EQ(write(fds[1], "x", 1), 1);
+  dispatcher.run(Dispatcher::RunType::Block);
+  EXPECT_TRUE(seen & FileReadyType::Read);
+  EXPECT_TRUE(seen & FileReadyType::Write);
+  event.reset();
+  close(fds[0]);
+  close(fds[1]);
+}
+
+TEST(DispatcherImplTest, PendingPostsAreDestroyedWithTheDispatcher) {
+  auto shared = std::make_shared<int>(0);
+  {
+    DispatcherImpl dispatcher("test");
+    dispatcher.post([shared] { ++*shared; });
+    EXPECT_EQ(shared.use_count(), 2);
+  }
+  EXPECT_EQ(shared.use_count(), 1);
+  EXPECT_EQ(*shared, 0);
+}
+
+}  // namespace
+}  // namespace Skiff::Event
