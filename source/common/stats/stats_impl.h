@@ -1,0 +1,71 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "source/common/stats/stats.h"
+
+namespace Skiff::Stats {
+
+namespace Detail {
+class StoreCore;
+class CounterImpl;
+class GaugeImpl;
+class HistogramImpl;
+}  // namespace Detail
+
+/**
+ * The Store implementation: per-thread shards, summed on read.
+ *
+ * Each stat is a slot number. Each thread that writes a stat gets its own shard of this store: a
+ * set of chunked arrays of relaxed atomics (4 KiB chunks of 512 counters/gauges, chunks of 4
+ * histograms), created on the thread's first write and registered with the store. A write is
+ * "find my shard through a thread_local cache, load and store my own slot": no lock, no
+ * read-modify-write instruction, no cache line shared with another writer. Chunks never move once
+ * created, and a chunk is only allocated in a thread that touches a stat in it, so an idle thread
+ * costs nothing and memory grows with stats actually used per thread.
+ *
+ * Readers (value(), snapshot()) take the store's lock, which guards the list of shards, and sum
+ * the slot over all shards plus a "retired" shard. When a thread exits, a thread_local destructor
+ * folds its shard into the retired shard under the same lock, so counts survive the thread and a
+ * reader never sees them twice or not at all.
+ *
+ * Thread rules are those of Store. The store must be destroyed after every thread has stopped
+ * writing its stats; threads may outlive it (their registration is dropped harmlessly).
+ */
+class StoreImpl : public Store {
+ public:
+  StoreImpl();
+  ~StoreImpl() override;
+
+  Counter& counter(absl::string_view name) override;
+  Gauge& gauge(absl::string_view name) override;
+  Histogram& histogram(absl::string_view name, Histogram::Unit unit) override;
+
+  void forEachCounter(const std::function<void(const Counter&)>& cb) const override;
+  void forEachGauge(const std::function<void(const Gauge&)>& cb) const override;
+  void forEachHistogram(const std::function<void(const Histogram&)>& cb) const override;
+
+  // Number of threads currently holding a shard of this store (exited threads are folded away).
+  size_t liveShardCountForTest() const;
+
+ private:
+  // Declared first so it is destroyed last: stats point into it.
+  std::shared_ptr<Detail::StoreCore> core_;
+
+  mutable absl::Mutex names_mu_;
+  std::map<std::string, std::unique_ptr<Detail::CounterImpl>, std::less<>> counters_
+      ABSL_GUARDED_BY(names_mu_);
+  std::map<std::string, std::unique_ptr<Detail::GaugeImpl>, std::less<>> gauges_
+      ABSL_GUARDED_BY(names_mu_);
+  std::map<std::string, std::unique_ptr<Detail::HistogramImpl>, std::less<>> histograms_
+      ABSL_GUARDED_BY(names_mu_);
+  uint32_t next_scalar_ ABSL_GUARDED_BY(names_mu_) = 0;
+  uint32_t next_histogram_ ABSL_GUARDED_BY(names_mu_) = 0;
+};
+
+}  // namespace Skiff::Stats

@@ -1,0 +1,182 @@
+#include "source/server/admin/admin_server.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "source/common/common/assert.h"
+#include "source/common/common/logger.h"
+
+namespace Skiff::Server::Admin {
+
+namespace {
+
+// Percent-decodes with libevent's decoder (which allocates with malloc).
+std::string uriDecode(absl::string_view encoded, bool plus_is_space) {
+  const std::string input(encoded);
+  size_t size = 0;
+  char* decoded = evhttp_uridecode(input.c_str(), plus_is_space ? 1 : 0, &size);
+  if (decoded == nullptr) {
+    return input;
+  }
+  std::string out(decoded, size);
+  free(decoded);
+  return out;
+}
+
+absl::string_view methodName(Method method) { return method == Method::Post ? "POST" : "GET"; }
+
+}  // namespace
+
+QueryParams parseQueryString(absl::string_view query) {
+  QueryParams params;
+  for (absl::string_view part : absl::StrSplit(query, '&', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(part, absl::MaxSplits('=', 1));
+    std::string key = uriDecode(kv.first, true);
+    if (!key.empty()) {
+      params.emplace(std::move(key), uriDecode(kv.second, true));
+    }
+  }
+  return params;
+}
+
+AdminServer::AdminServer(event_base& base, AdminServerOptions options) : http_(evhttp_new(&base)) {
+  RELEASE_ASSERT(http_ != nullptr, "evhttp_new failed");
+  evhttp_set_max_headers_size(http_.get(), static_cast<ev_ssize_t>(options.max_headers_bytes));
+  evhttp_set_max_body_size(http_.get(), static_cast<ev_ssize_t>(options.max_body_bytes));
+  evhttp_set_timeout(http_.get(), options.timeout_seconds);
+  // Let other methods reach serve() so they get a 405 with an Allow header instead of evhttp's
+  // 501.
+  evhttp_set_allowed_methods(http_.get(), EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                              EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+  evhttp_set_gencb(http_.get(), &AdminServer::onRequest, this);
+
+  auto help = [this](const Request&) {
+    return Response{200, "text/plain; charset=UTF-8", helpText()};
+  };
+  addHandler("/", "this list of admin endpoints", Method::Get, help);
+  addHandler("/help", "this list of admin endpoints", Method::Get, help);
+}
+
+// http_ is freed here, which closes the listening socket and any open admin connections.
+AdminServer::~AdminServer() = default;
+
+absl::Status AdminServer::bind(absl::string_view address, uint16_t port) {
+  if (port_ != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("admin server already bound to port ", port_));
+  }
+  const std::string address_string(address);
+  evhttp_bound_socket* bound =
+      evhttp_bind_socket_with_handle(http_.get(), address_string.c_str(), port);
+  if (bound == nullptr) {
+    const int error = EVUTIL_SOCKET_ERROR();
+    return absl::UnavailableError(absl::StrCat("admin: cannot listen on ", address, ":", port, ": ",
+                                               evutil_socket_error_to_string(error)));
+  }
+  sockaddr_storage storage{};
+  socklen_t length = sizeof(storage);
+  if (getsockname(evhttp_bound_socket_get_fd(bound), reinterpret_cast<sockaddr*>(&storage),
+                  &length) != 0) {
+    return absl::InternalError(absl::StrCat("admin: getsockname failed: ",
+                                            evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR())));
+  }
+  if (storage.ss_family == AF_INET6) {
+    port_ = ntohs(reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port);
+  } else {
+    port_ = ntohs(reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
+  }
+  SKIFF_LOG(info, "admin listening on %s:%d", address, port_);
+  return absl::OkStatus();
+}
+
+void AdminServer::addHandler(absl::string_view path, absl::string_view help, Method method,
+                             Handler handler) {
+  RELEASE_ASSERT(!path.empty() && path[0] == '/', "admin paths start with '/'");
+  const bool inserted =
+      endpoints_
+          .try_emplace(std::string(path), Endpoint{std::string(help), method, std::move(handler)})
+          .second;
+  RELEASE_ASSERT(inserted, "admin path registered twice");
+}
+
+std::string AdminServer::helpText() const {
+  std::string out = "admin commands are:\n";
+  for (const auto& [path, endpoint] : endpoints_) {
+    absl::StrAppend(&out, "  ", path, endpoint.method == Method::Post ? " (POST)" : "", ": ",
+                    endpoint.help, "\n");
+  }
+  return out;
+}
+
+Response AdminServer::handle(const Request& request) const {
+  auto it = endpoints_.find(request.path);
+  if (it == endpoints_.end()) {
+    return Response{404, "text/plain; charset=UTF-8",
+                    absl::StrCat("unknown admin endpoint: ", request.path, "\n", helpText())};
+  }
+  const Endpoint& endpoint = it->second;
+  if (endpoint.method == Method::Post && request.method != Method::Post) {
+    Response response{
+        405, "text/plain; charset=UTF-8",
+        absl::StrCat(request.path,
+                     " changes server state and requires POST (method not allowed)\n")};
+    response.headers.emplace_back("Allow", "POST");
+    return response;
+  }
+  return endpoint.handler(request);
+}
+
+void AdminServer::onRequest(evhttp_request* request, void* self) {
+  static_cast<AdminServer*>(self)->serve(request);
+}
+
+void AdminServer::serve(evhttp_request* request) {
+  Response response;
+  const evhttp_cmd_type command = evhttp_request_get_command(request);
+  const evhttp_uri* uri = evhttp_request_get_evhttp_uri(request);
+  if (command != EVHTTP_REQ_GET && command != EVHTTP_REQ_HEAD && command != EVHTTP_REQ_POST) {
+    response = Response{405, "text/plain; charset=UTF-8",
+                        "admin endpoints accept only GET and POST (method not allowed)\n"};
+    response.headers.emplace_back("Allow", "GET, POST");
+  } else if (uri == nullptr || evhttp_uri_get_path(uri) == nullptr) {
+    response = Response{400, "text/plain; charset=UTF-8", "bad request URI\n"};
+  } else {
+    Request parsed;
+    parsed.method = command == EVHTTP_REQ_POST ? Method::Post : Method::Get;
+    parsed.path = uriDecode(evhttp_uri_get_path(uri), false);
+    if (const char* query = evhttp_uri_get_query(uri); query != nullptr) {
+      parsed.query = parseQueryString(query);
+    }
+    evbuffer* input = evhttp_request_get_input_buffer(request);
+    if (const size_t length = evbuffer_get_length(input); length > 0) {
+      parsed.body.resize(length);
+      evbuffer_copyout(input, parsed.body.data(), length);
+    }
+    response = handle(parsed);
+    SKIFF_LOG(debug, "admin %s %s -> %d", methodName(parsed.method), parsed.path, response.code);
+  }
+
+  evkeyvalq* headers = evhttp_request_get_output_headers(request);
+  evhttp_add_header(headers, "Content-Type", response.content_type.c_str());
+  // Admin output is live state: never cache it, and never let a browser sniff it into HTML.
+  evhttp_add_header(headers, "Cache-Control", "no-cache, max-age=0");
+  evhttp_add_header(headers, "X-Content-Type-Options", "nosniff");
+  for (const auto& [name, value] : response.headers) {
+    evhttp_add_header(headers, name.c_str(), value.c_str());
+  }
+  CSmartPtr<evbuffer, evbuffer_free> body(evbuffer_new());
+  evbuffer_add(body.get(), response.body.data(), response.body.size());
+  // A null reason makes evhttp use the standard phrase for the code.
+  evhttp_send_reply(request, response.code, nullptr, body.get());
+}
+
+}  // namespace Skiff::Server::Admin

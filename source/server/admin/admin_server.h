@@ -1,0 +1,109 @@
+#pragma once
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "source/common/common/c_smart_ptr.h"
+
+namespace Skiff::Server::Admin {
+
+enum class Method { Get, Post };
+
+// Decoded query parameters ("?usedonly&filter=a%2Eb" -> {"usedonly": "", "filter": "a.b"}). A key
+// given twice keeps its first value.
+using QueryParams = std::map<std::string, std::string, std::less<>>;
+
+struct Request {
+  Method method = Method::Get;
+  std::string path;  // decoded, without the query string
+  QueryParams query;
+  std::string body;
+};
+
+struct Response {
+  int code = 200;
+  std::string content_type = "text/plain; charset=UTF-8";
+  std::string body;
+  // Extra headers ("Allow", "Location"); Content-Type comes from content_type.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Runs on the thread of the event_base the AdminServer was given (skiff: main).
+using Handler = std::function<Response(const Request&)>;
+
+// Limits that keep a misbehaving client from holding memory or the connection. Admin requests are
+// small: a path and a few query parameters.
+struct AdminServerOptions {
+  size_t max_headers_bytes = 8 * 1024;
+  size_t max_body_bytes = 64 * 1024;
+  int timeout_seconds = 30;
+};
+
+/**
+ * The admin HTTP/1.1 server (Envoy's /stats, /ready, /quitquitquit, ...), built on libevent's
+ * evhttp. It only registers events on a caller-owned event_base; the caller runs the loop.
+ *
+ * Thread: every method, and every handler, runs on the thread that runs `base` (or before that
+ * loop starts). The AdminServer must be destroyed on that thread, and before `base` is freed.
+ *
+ * Routing is exact on the path. GET handlers also accept POST (as Envoy's do); POST handlers are
+ * for endpoints that change state and answer GET with 405, so a crawler or a stray curl can't
+ * trigger them. Unknown paths get 404 with the endpoint list; "/" and "/help" list the endpoints.
+ * Requests evhttp cannot parse, or that exceed the size limits, get 400 / 413 from evhttp itself.
+ *
+ * Bind to loopback (the default): admin endpoints expose internal state and mutate the server.
+ */
+class AdminServer {
+ public:
+  explicit AdminServer(event_base& base, AdminServerOptions options = {});
+  ~AdminServer();
+
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  // Listens on address:port. Port 0 picks a free port; port() then reports it. Call once.
+  absl::Status bind(absl::string_view address = "127.0.0.1", uint16_t port = 0);
+
+  // The bound port, 0 before a successful bind().
+  uint16_t port() const { return port_; }
+
+  // Registers `handler` for the exact `path` ("/stats"). `help` is the one-line description shown
+  // by /help and 404s. Aborts on a duplicate path or a path not starting with '/': both are
+  // programming errors found at startup.
+  void addHandler(absl::string_view path, absl::string_view help, Method method, Handler handler);
+
+  // Routes a request as if it had arrived over HTTP (404/405 included). What the evhttp callback
+  // calls; also handy in tests.
+  Response handle(const Request& request) const;
+
+  // Text list of endpoints, one "  /path: help" per line, sorted, POST ones marked.
+  std::string helpText() const;
+
+ private:
+  struct Endpoint {
+    std::string help;
+    Method method;
+    Handler handler;
+  };
+
+  static void onRequest(evhttp_request* request, void* self);
+  void serve(evhttp_request* request);
+
+  CSmartPtr<evhttp, evhttp_free> http_;
+  uint16_t port_ = 0;
+  std::map<std::string, Endpoint, std::less<>> endpoints_;
+};
+
+// Parses a raw query string ("a=1&b&c=%2F") into decoded parameters; '+' decodes to a space.
+QueryParams parseQueryString(absl::string_view query);
+
+}  // namespace Skiff::Server::Admin

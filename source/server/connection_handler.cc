@@ -1,0 +1,179 @@
+#include "source/server/connection_handler.h"
+
+#include "source/common/common/logger.h"
+#include "source/common/network/connection_impl.h"
+#include "source/common/network/listener_impl.h"
+
+namespace Skiff::Server {
+
+// One accepted connection plus the listener config it was accepted under.
+class ConnectionHandlerImpl::ActiveConnection : public Network::ConnectionCallbacks,
+                                                public Event::DeferredDeletable {
+ public:
+  ActiveConnection(ActiveListener& listener, Network::ConnectionPtr&& connection,
+                   ListenerConfigConstSharedPtr config)
+      : listener_(&listener),
+        connection_(std::move(connection)),
+        config_(std::move(config)),
+        start_(std::chrono::steady_clock::now()) {
+    connection_->addConnectionCallbacks(*this);
+  }
+
+  void onEvent(Network::ConnectionEvent event) override;
+
+  ActiveListener* listener_;
+  Network::ConnectionPtr connection_;
+  const ListenerConfigConstSharedPtr config_;
+  const std::chrono::steady_clock::time_point start_;
+  ActiveConnectionList::iterator self_;
+};
+
+// A listener on this worker: its accept loop and its open connections.
+class ConnectionHandlerImpl::ActiveListener : public Network::ListenerCallbacks,
+                                              public Event::DeferredDeletable {
+ public:
+  ActiveListener(ConnectionHandlerImpl& parent, ListenerConfigConstSharedPtr config, int fd)
+      : parent_(parent), config_(std::move(config)), fd_(fd) {
+    listener_ = std::make_unique<Network::ListenerImpl>(parent_.dispatcher_, fd_, *this);
+  }
+
+  void onAccept(Network::IoHandlePtr&& socket,
+                Network::Address::InstanceConstSharedPtr remote) override;
+
+  ConnectionHandlerImpl& parent_;
+  ListenerConfigConstSharedPtr config_;
+  int fd_;
+  Network::ListenerPtr listener_;  // Null once the listener stopped accepting.
+  ActiveConnectionList connections_;
+  Event::TimerPtr drain_timer_;
+};
+
+void ConnectionHandlerImpl::ActiveListener::onAccept(
+    Network::IoHandlePtr&& socket, Network::Address::InstanceConstSharedPtr remote) {
+  const ListenerConfig& config = *config_;
+  auto connection = std::make_unique<Network::ConnectionImpl>(
+      parent_.dispatcher_, std::move(socket), std::move(remote), config.address, true);
+  const FilterChainConfig* chain = config.findFilterChain(config.address->port());
+  if (chain == nullptr) {
+    config.stats->no_filter_chain_match.inc();
+    connection->close(Network::ConnectionCloseType::NoFlush);
+    parent_.dispatcher_.deferredDelete(std::move(connection));
+    return;
+  }
+  connection->setBufferLimits(config.per_connection_buffer_limit_bytes);
+  for (const auto& factory : chain->filter_factories) {
+    factory(*connection);
+  }
+  config.stats->downstream_cx_total.inc();
+  config.stats->downstream_cx_active.inc();
+  parent_.num_connections_.fetch_add(1, std::memory_order_relaxed);
+
+  Network::Connection& raw = *connection;
+  connections_.push_front(
+      std::make_unique<ActiveConnection>(*this, std::move(connection), config_));
+  connections_.front()->self_ = connections_.begin();
+  // Filters may close the connection right away (no cluster, say); onEvent then cleans up.
+  raw.initializeReadFilters();
+}
+
+void ConnectionHandlerImpl::ActiveConnection::onEvent(Network::ConnectionEvent event) {
+  if (event == Network::ConnectionEvent::Connected) {
+    return;
+  }
+  config_->stats->downstream_cx_active.dec();
+  config_->stats->downstream_cx_destroy.inc();
+  config_->stats->downstream_cx_length_ms.recordValue(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                            start_)
+          .count());
+  ActiveListener& listener = *listener_;
+  ConnectionHandlerImpl& handler = listener.parent_;
+  handler.num_connections_.fetch_sub(1, std::memory_order_relaxed);
+  // We are inside the connection's own callback: unlink now, destroy after this iteration.
+  std::unique_ptr<ActiveConnection> me = std::move(*self_);
+  listener.connections_.erase(self_);
+  handler.dispatcher_.deferredDelete(std::move(me));
+
+  if (listener.listener_ == nullptr && listener.connections_.empty()) {
+    // A removed listener's last connection is gone; free the listener too, after this
+    // iteration, since a caller up the stack may still be looking at its connection list.
+    for (auto it = handler.draining_.begin(); it != handler.draining_.end(); ++it) {
+      if (it->get() == &listener) {
+        handler.dispatcher_.deferredDelete(std::move(*it));
+        handler.draining_.erase(it);
+        break;
+      }
+    }
+  }
+}
+
+ConnectionHandlerImpl::ConnectionHandlerImpl(Event::Dispatcher& dispatcher)
+    : dispatcher_(dispatcher) {}
+
+ConnectionHandlerImpl::~ConnectionHandlerImpl() { closeAllConnections(); }
+
+void ConnectionHandlerImpl::addOrUpdateListener(ListenerConfigConstSharedPtr config,
+                                                int listen_fd) {
+  auto it = listeners_.find(config->name);
+  if (it == listeners_.end()) {
+    std::string name = config->name;
+    listeners_[name] = std::make_unique<ActiveListener>(*this, std::move(config), listen_fd);
+    return;
+  }
+  ActiveListener& listener = *it->second;
+  listener.config_ = std::move(config);
+  if (listener.fd_ != listen_fd) {
+    // New address: accept on the new socket from now on. The old socket stays open (owned by the
+    // listener manager) until every worker has switched, so nothing queued on it is lost early.
+    listener.fd_ = listen_fd;
+    listener.listener_ = std::make_unique<Network::ListenerImpl>(dispatcher_, listen_fd, listener);
+  }
+}
+
+void ConnectionHandlerImpl::removeListener(const std::string& name,
+                                           std::chrono::milliseconds drain_time) {
+  auto it = listeners_.find(name);
+  if (it == listeners_.end()) {
+    return;
+  }
+  std::unique_ptr<ActiveListener> listener = std::move(it->second);
+  listeners_.erase(it);
+  listener->listener_.reset();
+  if (listener->connections_.empty()) {
+    return;
+  }
+  ActiveListener* raw = listener.get();
+  draining_.push_back(std::move(listener));
+  raw->drain_timer_ = dispatcher_.createTimer([this, raw] { closeConnections(raw->connections_); });
+  raw->drain_timer_->enableTimer(drain_time);
+}
+
+void ConnectionHandlerImpl::stopListeners() {
+  for (auto& [name, listener] : listeners_) {
+    listener->listener_.reset();
+  }
+}
+
+void ConnectionHandlerImpl::closeConnections(ActiveConnectionList& connections) {
+  // close() raises the close event, which unlinks the entry from the list; take the front each
+  // time rather than iterating.
+  while (!connections.empty()) {
+    connections.front()->connection_->close(Network::ConnectionCloseType::NoFlush);
+  }
+}
+
+void ConnectionHandlerImpl::closeAllConnections() {
+  for (auto& [name, listener] : listeners_) {
+    closeConnections(listener->connections_);
+  }
+  std::vector<ActiveListener*> draining;
+  for (auto& listener : draining_) {
+    draining.push_back(listener.get());
+  }
+  // Each listener is freed by deferred deletion once empty, so the pointers stay valid here.
+  for (ActiveListener* listener : draining) {
+    closeConnections(listener->connections_);
+  }
+}
+
+}  // namespace Skiff::Server

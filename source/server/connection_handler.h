@@ -1,0 +1,58 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <list>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "source/common/event/dispatcher.h"
+#include "source/common/network/connection.h"
+#include "source/common/network/listener.h"
+#include "source/server/listener_config.h"
+
+namespace Skiff::Server {
+
+/**
+ * A worker's listeners and the connections they accepted (Envoy's ConnectionHandlerImpl). Owned
+ * by one WorkerImpl; every method except numConnections() runs on that worker's thread.
+ */
+class ConnectionHandlerImpl {
+ public:
+  explicit ConnectionHandlerImpl(Event::Dispatcher& dispatcher);
+  ~ConnectionHandlerImpl();
+
+  // Starts accepting on `listen_fd` (owned by the listener manager, which keeps it open until
+  // this worker has stopped using it) with `config`. If a listener of that name exists, it
+  // switches to `config` and, if the fd differs, to the new socket; connections already open keep
+  // the config they were accepted with.
+  void addOrUpdateListener(ListenerConfigConstSharedPtr config, int listen_fd);
+
+  // Stops accepting for `name`. Its open connections are closed after `drain_time` (zero: now).
+  void removeListener(const std::string& name, std::chrono::milliseconds drain_time);
+
+  // Stops accepting on every listener; open connections continue.
+  void stopListeners();
+
+  // Closes every connection now (shutdown).
+  void closeAllConnections();
+
+  // Any thread: connections open on this worker.
+  uint64_t numConnections() const { return num_connections_.load(std::memory_order_relaxed); }
+
+ private:
+  class ActiveConnection;
+  class ActiveListener;
+  using ActiveConnectionList = std::list<std::unique_ptr<ActiveConnection>>;
+
+  void closeConnections(ActiveConnectionList& connections);
+
+  Event::Dispatcher& dispatcher_;
+  absl::flat_hash_map<std::string, std::unique_ptr<ActiveListener>> listeners_;
+  // Listeners removed while they still had connections, kept until those are gone.
+  std::list<std::unique_ptr<ActiveListener>> draining_;
+  std::atomic<uint64_t> num_connections_{0};
+};
+
+}  // namespace Skiff::Server

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "envoy/config/listener/v3/listener.pb.h"
+#include "source/common/network/address.h"
+#include "source/common/network/filter.h"
+#include "source/common/stats/stats.h"
+
+namespace Skiff::Server {
+
+// Envoy's `listener.<address or stat_prefix>.*` stats.
+struct ListenerStats {
+  Stats::Counter& downstream_cx_total;
+  Stats::Gauge& downstream_cx_active;
+  Stats::Counter& downstream_cx_destroy;
+  Stats::Histogram& downstream_cx_length_ms;
+  Stats::Counter& no_filter_chain_match;
+};
+
+// One filter chain: when it applies and the filters it installs, in order.
+struct FilterChainConfig {
+  std::string name;
+  uint32_t destination_port{0};  // 0: any port.
+  std::vector<Network::NetworkFilterFactoryCb> filter_factories;
+};
+
+/**
+ * A listener's config as workers use it. Built and validated on main, then immutable and shared
+ * by every worker and every connection accepted under it: a connection holds the config it was
+ * accepted with until it closes, so replacing a listener's config never touches open connections.
+ */
+struct ListenerConfig {
+  std::string name;
+  uint64_t tag;  // Unique per build of a listener; tells a worker which config a connection has.
+  Network::Address::InstanceConstSharedPtr address;  // With the port actually bound.
+  uint32_t per_connection_buffer_limit_bytes{1024 * 1024};
+  std::vector<FilterChainConfig> filter_chains;
+  ListenerStats* stats;  // Points into the stats store, which outlives every listener.
+  envoy::config::listener::v3::Listener proto;  // As received, for /config_dump.
+
+  // The chain for a connection to `local_port`, or nullptr if none matches.
+  const FilterChainConfig* findFilterChain(uint32_t local_port) const {
+    for (const auto& chain : filter_chains) {
+      if (chain.destination_port == 0 || chain.destination_port == local_port) {
+        return &chain;
+      }
+    }
+    return nullptr;
+  }
+};
+
+using ListenerConfigConstSharedPtr = std::shared_ptr<const ListenerConfig>;
+
+}  // namespace Skiff::Server

@@ -1,0 +1,265 @@
+#include "source/server/listener_manager.h"
+
+#include <atomic>
+
+#include "absl/strings/str_cat.h"
+#include "source/common/common/logger.h"
+
+namespace Skiff::Server {
+
+namespace {
+constexpr int kListenBacklog = 1024;
+}  // namespace
+
+ListenerManagerImpl::ListenerManagerImpl(
+    std::vector<WorkerImpl*> workers, Event::Dispatcher& main_dispatcher, Stats::Store& stats,
+    Extensions::NetworkFilters::FactoryContext& factory_context)
+    : workers_(std::move(workers)),
+      stats_(stats),
+      factory_context_(factory_context),
+      main_dispatcher_(main_dispatcher),
+      listener_added_(stats.counter("listener_manager.listener_added")),
+      listener_modified_(stats.counter("listener_manager.listener_modified")),
+      listener_removed_(stats.counter("listener_manager.listener_removed")),
+      listener_create_failure_(stats.counter("listener_manager.listener_create_failure")),
+      total_listeners_active_(stats.gauge("listener_manager.total_listeners_active")),
+      workers_started_(stats.gauge("listener_manager.workers_started")) {}
+
+ListenerStats& ListenerManagerImpl::statsFor(const std::string& prefix) {
+  auto& entry = listener_stats_[prefix];
+  if (entry == nullptr) {
+    std::string p = absl::StrCat("listener.", prefix, ".");
+    entry.reset(new ListenerStats{
+        stats_.counter(p + "downstream_cx_total"),
+        stats_.gauge(p + "downstream_cx_active"),
+        stats_.counter(p + "downstream_cx_destroy"),
+        stats_.histogram(p + "downstream_cx_length_ms", Stats::Histogram::Unit::Milliseconds),
+        stats_.counter(p + "no_filter_chain_match"),
+    });
+  }
+  return *entry;
+}
+
+absl::StatusOr<ListenerConfigConstSharedPtr> ListenerManagerImpl::buildConfig(
+    const envoy::config::listener::v3::Listener& proto,
+    const Network::Address::InstanceConstSharedPtr& address) {
+  auto config = std::make_shared<ListenerConfig>();
+  config->name = proto.name();
+  config->tag = next_tag_++;
+  config->address = address;
+  config->proto = proto;
+  if (proto.has_per_connection_buffer_limit_bytes()) {
+    config->per_connection_buffer_limit_bytes = proto.per_connection_buffer_limit_bytes().value();
+  }
+  for (int i = 0; i < proto.filter_chains_size(); ++i) {
+    const auto& chain_proto = proto.filter_chains(i);
+    FilterChainConfig chain;
+    chain.name = chain_proto.name();
+    if (chain_proto.has_filter_chain_match() &&
+        chain_proto.filter_chain_match().has_destination_port()) {
+      chain.destination_port = chain_proto.filter_chain_match().destination_port().value();
+    }
+    for (int j = 0; j < chain_proto.filters_size(); ++j) {
+      const auto& filter = chain_proto.filters(j);
+      const std::string path =
+          absl::StrCat("listener '", proto.name(), "': filter_chains[", i, "].filters[", j, "]");
+      const auto* factory =
+          Extensions::NetworkFilters::findNetworkFilterFactory(filter.typed_config().type_url());
+      if (factory == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(path,
+                                                       ".typed_config: unsupported filter type '",
+                                                       filter.typed_config().type_url(), "'"));
+      }
+      auto cb = factory->createFilterFactory(filter.typed_config(), factory_context_);
+      if (!cb.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(path, ".", cb.status().message()));
+      }
+      chain.filter_factories.push_back(std::move(*cb));
+    }
+    config->filter_chains.push_back(std::move(chain));
+  }
+  config->stats =
+      &statsFor(proto.stat_prefix().empty() ? address->statName() : proto.stat_prefix());
+  return ListenerConfigConstSharedPtr(std::move(config));
+}
+
+absl::StatusOr<std::vector<Network::IoHandlePtr>> ListenerManagerImpl::bindSockets(
+    const Network::Address::InstanceConstSharedPtr& address,
+    Network::Address::InstanceConstSharedPtr& bound) {
+  std::vector<Network::IoHandlePtr> sockets;
+  bound = address;
+  for (size_t i = 0; i < std::max<size_t>(1, workers_.size()); ++i) {
+    auto socket = Network::createListenSocket(*bound, /*reuse_port=*/true, kListenBacklog);
+    if (!socket.ok()) {
+      return socket.status();
+    }
+    if (i == 0 && bound->port() == 0) {
+      // Port 0: the kernel picked one; every other worker's socket joins that port.
+      bound = Network::localAddress((*socket)->fd());
+    }
+    sockets.push_back(std::move(*socket));
+  }
+  return sockets;
+}
+
+void ListenerManagerImpl::forAllWorkers(
+    std::function<void(WorkerImpl&, std::function<void()>)> per_worker,
+    std::function<void()> done) {
+  if (workers_.empty()) {
+    if (done) {
+      done();
+    }
+    return;
+  }
+  auto remaining = std::make_shared<std::atomic<size_t>>(workers_.size());
+  Event::Dispatcher* main = &main_dispatcher_;
+  for (WorkerImpl* worker : workers_) {
+    per_worker(*worker, [remaining, done, main] {
+      // Runs on the worker; the last one hands `done` back to main.
+      if (remaining->fetch_sub(1) == 1 && done) {
+        main->post([done] { done(); });
+      }
+    });
+  }
+}
+
+absl::Status ListenerManagerImpl::addOrUpdateListener(
+    const envoy::config::listener::v3::Listener& proto, std::function<void()> applied) {
+  const auto& socket_address = proto.address().socket_address();
+  auto address =
+      Network::Address::Instance::parse(socket_address.address(), socket_address.port_value());
+  if (!address.ok()) {
+    listener_create_failure_.inc();
+    return absl::InvalidArgumentError(
+        absl::StrCat("listener '", proto.name(), "': address: ", address.status().message()));
+  }
+
+  auto existing = listeners_.find(proto.name());
+  const bool same_address = existing != listeners_.end() &&
+                            existing->second.config->proto.address().SerializeAsString() ==
+                                proto.address().SerializeAsString();
+
+  std::vector<Network::IoHandlePtr> sockets;
+  Network::Address::InstanceConstSharedPtr bound;
+  if (same_address) {
+    bound = existing->second.config->address;
+  } else {
+    auto bound_sockets = bindSockets(*address, bound);
+    if (!bound_sockets.ok()) {
+      listener_create_failure_.inc();
+      return absl::UnavailableError(
+          absl::StrCat("listener '", proto.name(), "': ", bound_sockets.status().message()));
+    }
+    sockets = std::move(*bound_sockets);
+  }
+
+  auto config = buildConfig(proto, bound);
+  if (!config.ok()) {
+    listener_create_failure_.inc();
+    return config.status();
+  }
+
+  std::vector<int> fds;
+  std::vector<Network::IoHandlePtr> old_sockets;
+  if (existing == listeners_.end()) {
+    listener_added_.inc();
+    total_listeners_active_.inc();
+    ManagedListener& managed = listeners_[proto.name()];
+    managed.sockets = std::move(sockets);
+    managed.config = *config;
+    for (auto& s : managed.sockets) {
+      fds.push_back(s->fd());
+    }
+  } else {
+    listener_modified_.inc();
+    ManagedListener& managed = existing->second;
+    managed.config = *config;
+    if (!same_address) {
+      old_sockets = std::move(managed.sockets);
+      managed.sockets = std::move(sockets);
+    }
+    for (auto& s : managed.sockets) {
+      fds.push_back(s->fd());
+    }
+  }
+  SKIFF_LOG(info, "listener '%s' %s on %s", proto.name(),
+            existing == listeners_.end() ? "added" : "updated", bound->asString());
+
+  ListenerConfigConstSharedPtr shared = *config;
+  // Old sockets are closed only after every worker has moved to the new ones.
+  auto old = std::make_shared<std::vector<Network::IoHandlePtr>>(std::move(old_sockets));
+  forAllWorkers(
+      [shared, fds](WorkerImpl& worker, std::function<void()> complete) {
+        worker.addOrUpdateListener(shared, fds[worker.index() % fds.size()], complete);
+      },
+      [old, applied] {
+        old->clear();
+        if (applied) {
+          applied();
+        }
+      });
+  return absl::OkStatus();
+}
+
+absl::Status ListenerManagerImpl::removeListener(const std::string& name,
+                                                 std::chrono::milliseconds drain_time,
+                                                 std::function<void()> applied) {
+  auto it = listeners_.find(name);
+  if (it == listeners_.end()) {
+    return absl::NotFoundError(absl::StrCat("no listener named '", name, "'"));
+  }
+  auto sockets = std::make_shared<std::vector<Network::IoHandlePtr>>(std::move(it->second.sockets));
+  listeners_.erase(it);
+  listener_removed_.inc();
+  total_listeners_active_.dec();
+  forAllWorkers(
+      [name, drain_time](WorkerImpl& worker, std::function<void()> complete) {
+        worker.removeListener(name, drain_time, complete);
+      },
+      [sockets, applied] {
+        sockets->clear();
+        if (applied) {
+          applied();
+        }
+      });
+  return absl::OkStatus();
+}
+
+void ListenerManagerImpl::startWorkers() {
+  for (WorkerImpl* worker : workers_) {
+    worker->start();
+    workers_started_.inc();
+  }
+}
+
+void ListenerManagerImpl::stopListeners(std::function<void()> done) {
+  forAllWorkers(
+      [](WorkerImpl& worker, std::function<void()> complete) { worker.stopListeners(complete); },
+      [this, done] {
+        // No worker accepts any more; closing the sockets now loses nothing accepted.
+        for (auto& [name, managed] : listeners_) {
+          managed.sockets.clear();
+        }
+        if (done) {
+          done();
+        }
+      });
+}
+
+uint64_t ListenerManagerImpl::numConnections() const {
+  uint64_t total = 0;
+  for (const WorkerImpl* worker : workers_) {
+    total += worker->numConnections();
+  }
+  return total;
+}
+
+std::vector<ListenerConfigConstSharedPtr> ListenerManagerImpl::listeners() const {
+  std::vector<ListenerConfigConstSharedPtr> out;
+  for (const auto& [name, managed] : listeners_) {
+    out.push_back(managed.config);
+  }
+  return out;
+}
+
+}  // namespace Skiff::Server

@@ -1,0 +1,89 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "envoy/config/listener/v3/listener.pb.h"
+#include "source/common/network/io_handle.h"
+#include "source/common/stats/stats.h"
+#include "source/extensions/filters/network/common/factory.h"
+#include "source/server/listener_config.h"
+#include "source/server/worker.h"
+
+namespace Skiff::Server {
+
+/**
+ * Owns the listeners (Envoy's ListenerManagerImpl). Lives on the main thread and is only called
+ * there. For every listener it owns one SO_REUSEPORT listen socket per worker (each worker has its
+ * own accept queue) and posts immutable ListenerConfigs to the workers. Listeners can be added,
+ * replaced and removed while the server runs; a replacement that keeps the address keeps the
+ * sockets, so nothing queued in the kernel is reset.
+ */
+class ListenerManagerImpl {
+ public:
+  ListenerManagerImpl(std::vector<WorkerImpl*> workers, Event::Dispatcher& main_dispatcher,
+                      Stats::Store& stats,
+                      Extensions::NetworkFilters::FactoryContext& factory_context);
+
+  // Validates and builds `proto`, binds its sockets if the address is new, and hands it to every
+  // worker. `applied` runs on main once all workers use it. A bad filter config or a bind failure
+  // is returned and changes nothing.
+  absl::Status addOrUpdateListener(const envoy::config::listener::v3::Listener& proto,
+                                   std::function<void()> applied = nullptr);
+
+  // Stops accepting on `name`; its connections get `drain_time` to finish, then are closed.
+  absl::Status removeListener(const std::string& name, std::chrono::milliseconds drain_time,
+                              std::function<void()> applied = nullptr);
+
+  // Starts the worker threads (Envoy's startWorkers): each runs its dispatcher until shutdown.
+  void startWorkers();
+
+  // Stops accepting on every listener (graceful shutdown). `done` runs on main.
+  void stopListeners(std::function<void()> done);
+
+  // Connections open on all workers.
+  uint64_t numConnections() const;
+
+  // The active listeners, sorted by name.
+  std::vector<ListenerConfigConstSharedPtr> listeners() const;
+
+ private:
+  struct ManagedListener {
+    ListenerConfigConstSharedPtr config;
+    std::vector<Network::IoHandlePtr> sockets;  // One per worker.
+  };
+
+  absl::StatusOr<ListenerConfigConstSharedPtr> buildConfig(
+      const envoy::config::listener::v3::Listener& proto,
+      const Network::Address::InstanceConstSharedPtr& address);
+  absl::StatusOr<std::vector<Network::IoHandlePtr>> bindSockets(
+      const Network::Address::InstanceConstSharedPtr& address,
+      Network::Address::InstanceConstSharedPtr& bound);
+  ListenerStats& statsFor(const std::string& prefix);
+  // Runs `per_worker` for each worker with a completion that calls `done` on main after the last.
+  void forAllWorkers(std::function<void(WorkerImpl&, std::function<void()>)> per_worker,
+                     std::function<void()> done);
+
+  std::vector<WorkerImpl*> workers_;
+  Stats::Store& stats_;
+  Extensions::NetworkFilters::FactoryContext& factory_context_;
+  std::map<std::string, ManagedListener> listeners_;
+  std::map<std::string, std::unique_ptr<ListenerStats>> listener_stats_;
+  uint64_t next_tag_{1};
+  Event::Dispatcher& main_dispatcher_;
+
+  Stats::Counter& listener_added_;
+  Stats::Counter& listener_modified_;
+  Stats::Counter& listener_removed_;
+  Stats::Counter& listener_create_failure_;
+  Stats::Gauge& total_listeners_active_;
+  Stats::Gauge& workers_started_;
+};
+
+}  // namespace Skiff::Server

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "envoy/config/bootstrap/v3/bootstrap.pb.h"
+#include "source/common/event/dispatcher_impl.h"
+#include "source/common/stats/stats.h"
+#include "source/common/upstream/cluster_manager.h"
+#include "source/extensions/filters/network/common/factory.h"
+#include "source/server/admin/admin_server.h"
+#include "source/server/listener_manager.h"
+#include "source/server/options.h"
+#include "source/server/worker.h"
+
+namespace Skiff::Server {
+
+// Envoy's server states, in the numbering of the `server.state` gauge.
+enum class ServerState { Live = 0, Draining = 1, PreInitializing = 2, Initializing = 3 };
+
+/**
+ * The skiff process (Envoy's InstanceImpl). Owns, on the main thread: the main dispatcher, the
+ * stats store, the cluster manager, the listener manager and its workers, the admin server and the
+ * signal handlers. Everything here runs on main except the workers' own loops.
+ */
+class InstanceImpl {
+ public:
+  InstanceImpl(Options options, envoy::config::bootstrap::v3::Bootstrap bootstrap);
+  ~InstanceImpl();
+
+  // Builds everything, binds listeners and the admin port. An error (bad filter config, a port in
+  // use) is returned before any worker starts.
+  absl::Status initialize();
+
+  // Runs the main loop until shutdown; returns the process exit code.
+  int run();
+
+  // Stops accepting, lets connections finish for up to the drain time, then stops. Main thread.
+  void startDrainAndShutdown(const std::string& reason);
+
+ private:
+  void registerAdminHandlers();
+  void onDrainTick();
+  void shutdownNow();
+  std::string serverInfoJson() const;
+  std::string configDumpJson() const;
+  std::string listenersText(bool json) const;
+  std::string clustersText(bool json) const;
+
+  const Options options_;
+  const envoy::config::bootstrap::v3::Bootstrap bootstrap_;
+  const std::chrono::system_clock::time_point start_time_;
+  std::unique_ptr<Stats::Store> stats_;
+  std::unique_ptr<Event::DispatcherImpl> dispatcher_;
+  std::vector<WorkerPtr> workers_;
+  std::unique_ptr<Upstream::ClusterManager> cluster_manager_;
+  std::unique_ptr<Extensions::NetworkFilters::FactoryContext> factory_context_;
+  std::unique_ptr<ListenerManagerImpl> listener_manager_;
+  std::unique_ptr<Admin::AdminServer> admin_;
+  std::vector<Event::SignalEventPtr> signals_;
+  Event::TimerPtr drain_timer_;
+  std::chrono::steady_clock::time_point drain_deadline_;
+  ServerState state_{ServerState::Initializing};
+  Stats::Gauge* state_gauge_{nullptr};
+  bool shutting_down_{false};
+};
+
+}  // namespace Skiff::Server

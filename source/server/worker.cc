@@ -1,0 +1,71 @@
+#include "source/server/worker.h"
+
+#include "absl/strings/str_cat.h"
+#include "source/common/common/logger.h"
+#include "source/common/thread_local/thread_local.h"
+
+namespace Skiff::Server {
+
+WorkerImpl::WorkerImpl(uint32_t index)
+    : index_(index),
+      dispatcher_(std::make_unique<Event::DispatcherImpl>(absl::StrCat("worker_", index))),
+      handler_(std::make_unique<ConnectionHandlerImpl>(*dispatcher_)) {}
+
+WorkerImpl::~WorkerImpl() { stop(); }
+
+void WorkerImpl::start() {
+  thread_ = std::thread([this] { threadRoutine(); });
+}
+
+void WorkerImpl::threadRoutine() {
+  Logger::setThreadName(dispatcher_->name());
+  ThreadLocal::setCurrentWorkerIndex(index_);
+  SKIFF_LOG(debug, "worker %d started", index_);
+  dispatcher_->run(Event::Dispatcher::RunType::Block);
+  // The loop has ended: close connections here, on their own thread. The handler itself is
+  // destroyed with the worker (after join), so numConnections() stays valid from main.
+  handler_->stopListeners();
+  handler_->closeAllConnections();
+  // Let deferred deletions queued by those closes run before the thread goes.
+  dispatcher_->run(Event::Dispatcher::RunType::NonBlock);
+  SKIFF_LOG(debug, "worker %d stopped", index_);
+}
+
+void WorkerImpl::stop() {
+  if (!thread_.joinable()) {
+    return;
+  }
+  dispatcher_->exit();
+  thread_.join();
+}
+
+void WorkerImpl::addOrUpdateListener(ListenerConfigConstSharedPtr config, int listen_fd,
+                                     std::function<void()> completion) {
+  dispatcher_->post([this, config = std::move(config), listen_fd, completion] {
+    handler_->addOrUpdateListener(config, listen_fd);
+    if (completion) {
+      completion();
+    }
+  });
+}
+
+void WorkerImpl::removeListener(const std::string& name, std::chrono::milliseconds drain_time,
+                                std::function<void()> completion) {
+  dispatcher_->post([this, name, drain_time, completion] {
+    handler_->removeListener(name, drain_time);
+    if (completion) {
+      completion();
+    }
+  });
+}
+
+void WorkerImpl::stopListeners(std::function<void()> completion) {
+  dispatcher_->post([this, completion] {
+    handler_->stopListeners();
+    if (completion) {
+      completion();
+    }
+  });
+}
+
+}  // namespace Skiff::Server

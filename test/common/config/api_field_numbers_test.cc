@@ -1,0 +1,291 @@
+// Wire-compatibility guard for api/: every field the subset declares must carry Envoy's number and
+// wire type (numbers from envoyproxy/data-plane-api, see api/README.md). A field added to api/
+// must be added here too, after checking its number against Envoy's .proto.
+
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "envoy/config/bootstrap/v3/bootstrap.pb.h"
+#include "envoy/config/cluster/v3/cluster.pb.h"
+#include "envoy/config/core/v3/config_source.pb.h"
+#include "envoy/config/core/v3/grpc_service.pb.h"
+#include "envoy/config/endpoint/v3/endpoint.pb.h"
+#include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
+#include "google/protobuf/descriptor.pb.h"
+#include "gtest/gtest.h"
+
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+
+struct Expected {
+  std::string message;  // Full name, without "envoy." prefix.
+  std::string field;
+  int number;
+  std::string type;  // Scalar type name, or the full name of the message/enum type.
+};
+
+// clang-format off
+const std::vector<Expected>& expected() {
+  static const auto* table = new std::vector<Expected>{
+      {"config.core.v3.Pipe", "path", 1, "string"},
+      {"config.core.v3.Pipe", "mode", 2, "uint32"},
+      {"config.core.v3.SocketAddress", "protocol", 1, "envoy.config.core.v3.SocketAddress.Protocol"},
+      {"config.core.v3.SocketAddress", "address", 2, "string"},
+      {"config.core.v3.SocketAddress", "port_value", 3, "uint32"},
+      {"config.core.v3.SocketAddress", "named_port", 4, "string"},
+      {"config.core.v3.SocketAddress", "resolver_name", 5, "string"},
+      {"config.core.v3.SocketAddress", "ipv4_compat", 6, "bool"},
+      {"config.core.v3.Address", "socket_address", 1, "envoy.config.core.v3.SocketAddress"},
+      {"config.core.v3.Address", "pipe", 2, "envoy.config.core.v3.Pipe"},
+      {"config.core.v3.CidrRange", "address_prefix", 1, "string"},
+      {"config.core.v3.CidrRange", "prefix_len", 2, "google.protobuf.UInt32Value"},
+      {"config.core.v3.Locality", "region", 1, "string"},
+      {"config.core.v3.Locality", "zone", 2, "string"},
+      {"config.core.v3.Locality", "sub_zone", 3, "string"},
+      {"config.core.v3.Node", "id", 1, "string"},
+      {"config.core.v3.Node", "cluster", 2, "string"},
+      {"config.core.v3.Node", "metadata", 3, "google.protobuf.Struct"},
+      {"config.core.v3.Node", "locality", 4, "envoy.config.core.v3.Locality"},
+      {"config.core.v3.Node", "user_agent_name", 6, "string"},
+      {"config.core.v3.Node", "user_agent_version", 7, "string"},
+      {"config.core.v3.Node", "client_features", 10, "string"},
+      {"config.core.v3.Metadata", "filter_metadata", 1, "envoy.config.core.v3.Metadata.FilterMetadataEntry"},
+      {"config.core.v3.Metadata", "typed_filter_metadata", 2, "envoy.config.core.v3.Metadata.TypedFilterMetadataEntry"},
+      {"config.core.v3.HeaderValue", "key", 1, "string"},
+      {"config.core.v3.HeaderValue", "value", 2, "string"},
+      {"config.core.v3.HeaderValue", "raw_value", 3, "bytes"},
+      {"config.core.v3.GrpcService", "envoy_grpc", 1, "envoy.config.core.v3.GrpcService.EnvoyGrpc"},
+      {"config.core.v3.GrpcService", "google_grpc", 2, "envoy.config.core.v3.GrpcService.GoogleGrpc"},
+      {"config.core.v3.GrpcService", "timeout", 3, "google.protobuf.Duration"},
+      {"config.core.v3.GrpcService", "initial_metadata", 5, "envoy.config.core.v3.HeaderValue"},
+      {"config.core.v3.GrpcService.EnvoyGrpc", "cluster_name", 1, "string"},
+      {"config.core.v3.GrpcService.EnvoyGrpc", "authority", 2, "string"},
+      {"config.core.v3.GrpcService.GoogleGrpc", "target_uri", 1, "string"},
+      {"config.core.v3.GrpcService.GoogleGrpc", "stat_prefix", 4, "string"},
+      {"config.core.v3.ApiConfigSource", "api_type", 1, "envoy.config.core.v3.ApiConfigSource.ApiType"},
+      {"config.core.v3.ApiConfigSource", "cluster_names", 2, "string"},
+      {"config.core.v3.ApiConfigSource", "refresh_delay", 3, "google.protobuf.Duration"},
+      {"config.core.v3.ApiConfigSource", "grpc_services", 4, "envoy.config.core.v3.GrpcService"},
+      {"config.core.v3.ApiConfigSource", "request_timeout", 5, "google.protobuf.Duration"},
+      {"config.core.v3.ApiConfigSource", "rate_limit_settings", 6, "envoy.config.core.v3.RateLimitSettings"},
+      {"config.core.v3.ApiConfigSource", "set_node_on_first_message_only", 7, "bool"},
+      {"config.core.v3.ApiConfigSource", "transport_api_version", 8, "envoy.config.core.v3.ApiVersion"},
+      {"config.core.v3.RateLimitSettings", "max_tokens", 1, "google.protobuf.UInt32Value"},
+      {"config.core.v3.RateLimitSettings", "fill_rate", 2, "google.protobuf.DoubleValue"},
+      {"config.core.v3.ConfigSource", "api_config_source", 2, "envoy.config.core.v3.ApiConfigSource"},
+      {"config.core.v3.ConfigSource", "ads", 3, "envoy.config.core.v3.AggregatedConfigSource"},
+      {"config.core.v3.ConfigSource", "initial_fetch_timeout", 4, "google.protobuf.Duration"},
+      {"config.core.v3.ConfigSource", "resource_api_version", 6, "envoy.config.core.v3.ApiVersion"},
+      {"config.listener.v3.Filter", "name", 1, "string"},
+      {"config.listener.v3.Filter", "typed_config", 4, "google.protobuf.Any"},
+      {"config.listener.v3.FilterChainMatch", "prefix_ranges", 3, "envoy.config.core.v3.CidrRange"},
+      {"config.listener.v3.FilterChainMatch", "source_prefix_ranges", 6, "envoy.config.core.v3.CidrRange"},
+      {"config.listener.v3.FilterChainMatch", "source_ports", 7, "uint32"},
+      {"config.listener.v3.FilterChainMatch", "destination_port", 8, "google.protobuf.UInt32Value"},
+      {"config.listener.v3.FilterChainMatch", "transport_protocol", 9, "string"},
+      {"config.listener.v3.FilterChainMatch", "application_protocols", 10, "string"},
+      {"config.listener.v3.FilterChainMatch", "server_names", 11, "string"},
+      {"config.listener.v3.FilterChainMatch", "source_type", 12, "envoy.config.listener.v3.FilterChainMatch.ConnectionSourceType"},
+      {"config.listener.v3.FilterChainMatch", "direct_source_prefix_ranges", 13, "envoy.config.core.v3.CidrRange"},
+      {"config.listener.v3.FilterChain", "filter_chain_match", 1, "envoy.config.listener.v3.FilterChainMatch"},
+      {"config.listener.v3.FilterChain", "filters", 3, "envoy.config.listener.v3.Filter"},
+      {"config.listener.v3.FilterChain", "metadata", 5, "envoy.config.core.v3.Metadata"},
+      {"config.listener.v3.FilterChain", "name", 7, "string"},
+      {"config.listener.v3.ListenerFilter", "name", 1, "string"},
+      {"config.listener.v3.ListenerFilter", "typed_config", 3, "google.protobuf.Any"},
+      {"config.listener.v3.Listener", "name", 1, "string"},
+      {"config.listener.v3.Listener", "address", 2, "envoy.config.core.v3.Address"},
+      {"config.listener.v3.Listener", "filter_chains", 3, "envoy.config.listener.v3.FilterChain"},
+      {"config.listener.v3.Listener", "per_connection_buffer_limit_bytes", 5, "google.protobuf.UInt32Value"},
+      {"config.listener.v3.Listener", "metadata", 6, "envoy.config.core.v3.Metadata"},
+      {"config.listener.v3.Listener", "drain_type", 8, "envoy.config.listener.v3.Listener.DrainType"},
+      {"config.listener.v3.Listener", "listener_filters", 9, "envoy.config.listener.v3.ListenerFilter"},
+      {"config.listener.v3.Listener", "listener_filters_timeout", 15, "google.protobuf.Duration"},
+      {"config.listener.v3.Listener", "traffic_direction", 16, "envoy.config.core.v3.TrafficDirection"},
+      {"config.listener.v3.Listener", "continue_on_listener_filters_timeout", 17, "bool"},
+      {"config.listener.v3.Listener", "connection_balance_config", 20, "envoy.config.listener.v3.Listener.ConnectionBalanceConfig"},
+      {"config.listener.v3.Listener", "tcp_backlog_size", 24, "google.protobuf.UInt32Value"},
+      {"config.listener.v3.Listener", "bind_to_port", 26, "google.protobuf.BoolValue"},
+      {"config.listener.v3.Listener", "stat_prefix", 28, "string"},
+      {"config.listener.v3.Listener", "enable_reuse_port", 29, "google.protobuf.BoolValue"},
+      {"config.listener.v3.Listener.ConnectionBalanceConfig", "exact_balance", 1, "envoy.config.listener.v3.Listener.ConnectionBalanceConfig.ExactBalance"},
+      {"config.cluster.v3.CircuitBreakers", "thresholds", 1, "envoy.config.cluster.v3.CircuitBreakers.Thresholds"},
+      {"config.cluster.v3.CircuitBreakers", "per_host_thresholds", 2, "envoy.config.cluster.v3.CircuitBreakers.Thresholds"},
+      {"config.cluster.v3.CircuitBreakers.Thresholds", "priority", 1, "envoy.config.core.v3.RoutingPriority"},
+      {"config.cluster.v3.CircuitBreakers.Thresholds", "max_connections", 2, "google.protobuf.UInt32Value"},
+      {"config.cluster.v3.CircuitBreakers.Thresholds", "max_pending_requests", 3, "google.protobuf.UInt32Value"},
+      {"config.cluster.v3.CircuitBreakers.Thresholds", "max_requests", 4, "google.protobuf.UInt32Value"},
+      {"config.cluster.v3.CircuitBreakers.Thresholds", "max_retries", 5, "google.protobuf.UInt32Value"},
+      {"config.cluster.v3.CircuitBreakers.Thresholds", "track_remaining", 6, "bool"},
+      {"config.cluster.v3.CircuitBreakers.Thresholds", "max_connection_pools", 7, "google.protobuf.UInt32Value"},
+      {"config.cluster.v3.Cluster", "name", 1, "string"},
+      {"config.cluster.v3.Cluster", "type", 2, "envoy.config.cluster.v3.Cluster.DiscoveryType"},
+      {"config.cluster.v3.Cluster", "eds_cluster_config", 3, "envoy.config.cluster.v3.Cluster.EdsClusterConfig"},
+      {"config.cluster.v3.Cluster", "connect_timeout", 4, "google.protobuf.Duration"},
+      {"config.cluster.v3.Cluster", "per_connection_buffer_limit_bytes", 5, "google.protobuf.UInt32Value"},
+      {"config.cluster.v3.Cluster", "lb_policy", 6, "envoy.config.cluster.v3.Cluster.LbPolicy"},
+      {"config.cluster.v3.Cluster", "circuit_breakers", 10, "envoy.config.cluster.v3.CircuitBreakers"},
+      {"config.cluster.v3.Cluster", "dns_refresh_rate", 16, "google.protobuf.Duration"},
+      {"config.cluster.v3.Cluster", "dns_lookup_family", 17, "envoy.config.cluster.v3.Cluster.DnsLookupFamily"},
+      {"config.cluster.v3.Cluster", "metadata", 25, "envoy.config.core.v3.Metadata"},
+      {"config.cluster.v3.Cluster", "alt_stat_name", 28, "string"},
+      {"config.cluster.v3.Cluster", "load_assignment", 33, "envoy.config.endpoint.v3.ClusterLoadAssignment"},
+      {"config.cluster.v3.Cluster.EdsClusterConfig", "eds_config", 1, "envoy.config.core.v3.ConfigSource"},
+      {"config.cluster.v3.Cluster.EdsClusterConfig", "service_name", 2, "string"},
+      {"config.endpoint.v3.Endpoint", "address", 1, "envoy.config.core.v3.Address"},
+      {"config.endpoint.v3.Endpoint", "health_check_config", 2, "envoy.config.endpoint.v3.Endpoint.HealthCheckConfig"},
+      {"config.endpoint.v3.Endpoint", "hostname", 3, "string"},
+      {"config.endpoint.v3.Endpoint.HealthCheckConfig", "port_value", 1, "uint32"},
+      {"config.endpoint.v3.Endpoint.HealthCheckConfig", "hostname", 2, "string"},
+      {"config.endpoint.v3.LbEndpoint", "endpoint", 1, "envoy.config.endpoint.v3.Endpoint"},
+      {"config.endpoint.v3.LbEndpoint", "health_status", 2, "envoy.config.core.v3.HealthStatus"},
+      {"config.endpoint.v3.LbEndpoint", "metadata", 3, "envoy.config.core.v3.Metadata"},
+      {"config.endpoint.v3.LbEndpoint", "load_balancing_weight", 4, "google.protobuf.UInt32Value"},
+      {"config.endpoint.v3.LocalityLbEndpoints", "locality", 1, "envoy.config.core.v3.Locality"},
+      {"config.endpoint.v3.LocalityLbEndpoints", "lb_endpoints", 2, "envoy.config.endpoint.v3.LbEndpoint"},
+      {"config.endpoint.v3.LocalityLbEndpoints", "load_balancing_weight", 3, "google.protobuf.UInt32Value"},
+      {"config.endpoint.v3.LocalityLbEndpoints", "priority", 5, "uint32"},
+      {"config.endpoint.v3.LocalityLbEndpoints", "metadata", 9, "envoy.config.core.v3.Metadata"},
+      {"config.endpoint.v3.ClusterLoadAssignment", "cluster_name", 1, "string"},
+      {"config.endpoint.v3.ClusterLoadAssignment", "endpoints", 2, "envoy.config.endpoint.v3.LocalityLbEndpoints"},
+      {"config.endpoint.v3.ClusterLoadAssignment", "policy", 4, "envoy.config.endpoint.v3.ClusterLoadAssignment.Policy"},
+      {"config.endpoint.v3.ClusterLoadAssignment.Policy", "overprovisioning_factor", 3, "google.protobuf.UInt32Value"},
+      {"config.endpoint.v3.ClusterLoadAssignment.Policy", "endpoint_stale_after", 4, "google.protobuf.Duration"},
+      {"config.endpoint.v3.ClusterLoadAssignment.Policy", "weighted_priority_health", 6, "bool"},
+      {"config.bootstrap.v3.Bootstrap", "node", 1, "envoy.config.core.v3.Node"},
+      {"config.bootstrap.v3.Bootstrap", "static_resources", 2, "envoy.config.bootstrap.v3.Bootstrap.StaticResources"},
+      {"config.bootstrap.v3.Bootstrap", "dynamic_resources", 3, "envoy.config.bootstrap.v3.Bootstrap.DynamicResources"},
+      {"config.bootstrap.v3.Bootstrap", "stats_flush_interval", 7, "google.protobuf.Duration"},
+      {"config.bootstrap.v3.Bootstrap", "admin", 12, "envoy.config.bootstrap.v3.Admin"},
+      {"config.bootstrap.v3.Bootstrap.StaticResources", "listeners", 1, "envoy.config.listener.v3.Listener"},
+      {"config.bootstrap.v3.Bootstrap.StaticResources", "clusters", 2, "envoy.config.cluster.v3.Cluster"},
+      {"config.bootstrap.v3.Bootstrap.DynamicResources", "lds_config", 1, "envoy.config.core.v3.ConfigSource"},
+      {"config.bootstrap.v3.Bootstrap.DynamicResources", "cds_config", 2, "envoy.config.core.v3.ConfigSource"},
+      {"config.bootstrap.v3.Bootstrap.DynamicResources", "ads_config", 3, "envoy.config.core.v3.ApiConfigSource"},
+      {"config.bootstrap.v3.Admin", "access_log_path", 1, "string"},
+      {"config.bootstrap.v3.Admin", "profile_path", 2, "string"},
+      {"config.bootstrap.v3.Admin", "address", 3, "envoy.config.core.v3.Address"},
+      {"extensions.filters.network.tcp_proxy.v3.TcpProxy", "stat_prefix", 1, "string"},
+      {"extensions.filters.network.tcp_proxy.v3.TcpProxy", "cluster", 2, "string"},
+      {"extensions.filters.network.tcp_proxy.v3.TcpProxy", "max_connect_attempts", 7, "google.protobuf.UInt32Value"},
+      {"extensions.filters.network.tcp_proxy.v3.TcpProxy", "idle_timeout", 8, "google.protobuf.Duration"},
+      {"extensions.filters.network.tcp_proxy.v3.TcpProxy", "metadata_match", 9, "envoy.config.core.v3.Metadata"},
+      {"extensions.filters.network.tcp_proxy.v3.TcpProxy", "weighted_clusters", 10, "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster"},
+      {"extensions.filters.network.tcp_proxy.v3.TcpProxy", "max_downstream_connection_duration", 13, "google.protobuf.Duration"},
+      {"extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster", "clusters", 1, "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight"},
+      {"extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight", "name", 1, "string"},
+      {"extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight", "weight", 2, "uint32"},
+      {"extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight", "metadata_match", 3, "envoy.config.core.v3.Metadata"},
+  };
+  return *table;
+}
+// clang-format on
+
+std::string typeOf(const FieldDescriptor& f) {
+  if (f.message_type() != nullptr) {
+    return f.message_type()->full_name();
+  }
+  if (f.enum_type() != nullptr) {
+    return f.enum_type()->full_name();
+  }
+  return f.type_name();
+}
+
+void collect(const Descriptor& d, std::set<std::pair<std::string, std::string>>& out) {
+  if (d.options().map_entry()) {
+    return;
+  }
+  for (int i = 0; i < d.field_count(); ++i) {
+    out.emplace(d.full_name(), d.field(i)->name());
+  }
+  for (int i = 0; i < d.nested_type_count(); ++i) {
+    collect(*d.nested_type(i), out);
+  }
+}
+
+TEST(ApiFieldNumbersTest, MatchEnvoy) {
+  for (const Expected& e : expected()) {
+    const Descriptor* d = google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
+        "envoy." + e.message);
+    ASSERT_NE(d, nullptr) << e.message;
+    const FieldDescriptor* f = d->FindFieldByName(e.field);
+    ASSERT_NE(f, nullptr) << e.message << "." << e.field;
+    EXPECT_EQ(f->number(), e.number) << e.message << "." << e.field;
+    EXPECT_EQ(typeOf(*f), e.type) << e.message << "." << e.field;
+  }
+}
+
+TEST(ApiFieldNumbersTest, EveryDeclaredFieldIsChecked) {
+  std::set<std::pair<std::string, std::string>> declared;
+  for (const Descriptor* d :
+       {envoy::config::bootstrap::v3::Bootstrap::descriptor(),
+        envoy::config::bootstrap::v3::Admin::descriptor(),
+        envoy::config::listener::v3::Listener::descriptor(),
+        envoy::config::listener::v3::FilterChain::descriptor(),
+        envoy::config::listener::v3::FilterChainMatch::descriptor(),
+        envoy::config::listener::v3::Filter::descriptor(),
+        envoy::config::listener::v3::ListenerFilter::descriptor(),
+        envoy::config::cluster::v3::Cluster::descriptor(),
+        envoy::config::cluster::v3::CircuitBreakers::descriptor(),
+        envoy::config::endpoint::v3::ClusterLoadAssignment::descriptor(),
+        envoy::config::endpoint::v3::LocalityLbEndpoints::descriptor(),
+        envoy::config::endpoint::v3::LbEndpoint::descriptor(),
+        envoy::config::endpoint::v3::Endpoint::descriptor(),
+        envoy::config::core::v3::Node::descriptor(),
+        envoy::config::core::v3::Locality::descriptor(),
+        envoy::config::core::v3::Metadata::descriptor(),
+        envoy::config::core::v3::HeaderValue::descriptor(),
+        envoy::config::core::v3::Address::descriptor(),
+        envoy::config::core::v3::SocketAddress::descriptor(),
+        envoy::config::core::v3::Pipe::descriptor(),
+        envoy::config::core::v3::CidrRange::descriptor(),
+        envoy::config::core::v3::ConfigSource::descriptor(),
+        envoy::config::core::v3::ApiConfigSource::descriptor(),
+        envoy::config::core::v3::RateLimitSettings::descriptor(),
+        envoy::config::core::v3::GrpcService::descriptor(),
+        envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy::descriptor()}) {
+    collect(*d, declared);
+  }
+  std::set<std::pair<std::string, std::string>> checked;
+  for (const Expected& e : expected()) {
+    checked.emplace("envoy." + e.message, e.field);
+  }
+  for (const auto& field : declared) {
+    EXPECT_TRUE(checked.contains(field))
+        << field.first << "." << field.second << " is declared in api/ but not checked here";
+  }
+}
+
+TEST(ApiFieldNumbersTest, EnumValues) {
+  using envoy::config::cluster::v3::Cluster;
+  EXPECT_EQ(Cluster::STATIC, 0);
+  EXPECT_EQ(Cluster::STRICT_DNS, 1);
+  EXPECT_EQ(Cluster::LOGICAL_DNS, 2);
+  EXPECT_EQ(Cluster::EDS, 3);
+  EXPECT_EQ(Cluster::ORIGINAL_DST, 4);
+  EXPECT_EQ(Cluster::MAGLEV, 5);
+  EXPECT_EQ(Cluster::CLUSTER_PROVIDED, 6);
+  EXPECT_EQ(envoy::config::core::v3::ApiConfigSource::AGGREGATED_GRPC, 5);
+  EXPECT_EQ(envoy::config::core::v3::ApiConfigSource::AGGREGATED_DELTA_GRPC, 6);
+  EXPECT_EQ(envoy::config::core::v3::V3, 2);
+  EXPECT_EQ(envoy::config::core::v3::HealthStatus::DEGRADED, 5);
+}
+
+// A Listener serialized by skiff starts with the bytes Envoy expects: name is field 1
+// (tag 0x0a) and per_connection_buffer_limit_bytes is a length-delimited wrapper, field 5 (0x2a).
+TEST(ApiFieldNumbersTest, WireBytes) {
+  envoy::config::listener::v3::Listener listener;
+  listener.set_name("a");
+  listener.mutable_per_connection_buffer_limit_bytes()->set_value(1);
+  EXPECT_EQ(listener.SerializeAsString(), std::string("\x0a\x01"
+                                                      "a"
+                                                      "\x2a\x02\x08\x01",
+                                                      7));
+}
+
+}  // namespace
