@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (options->mode == Server::Mode::Validate) {
-    std::printf("configuration '%s' OK\n", options->config_path.c_str());
+    std::printf("configuration '%s' OK\n",
+                options->config_path.empty() ? "--config-yaml" : options->config_path.c_str());
     return 0;
   }
 

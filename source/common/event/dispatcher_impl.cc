@@ -77,7 +77,7 @@ void DispatcherImpl::clearDeferredDeleteList() {
 void DispatcherImpl::post(PostCb callback) {
   bool was_empty;
   {
-    absl::MutexLock lock(&post_lock_);
+    Thread::LockGuard lock(post_lock_);
     was_empty = post_callbacks_.empty();
     post_callbacks_.push_back(std::move(callback));
   }
@@ -90,7 +90,7 @@ void DispatcherImpl::post(PostCb callback) {
 void DispatcherImpl::runPostCallbacks() {
   std::vector<PostCb> callbacks;
   {
-    absl::MutexLock lock(&post_lock_);
+    Thread::LockGuard lock(post_lock_);
     callbacks.swap(post_callbacks_);
   }
   // Run outside the lock: a callback may post again (to this or another dispatcher).
@@ -103,7 +103,7 @@ void DispatcherImpl::run(RunType type) {
   run_tid_.store(std::this_thread::get_id());
   // Work posted before the loop started is already queued; make sure it gets drained.
   {
-    absl::MutexLock lock(&post_lock_);
+    Thread::LockGuard lock(post_lock_);
     if (!post_callbacks_.empty()) {
       post_cb_.schedule();
     }

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "source/common/common/thread.h"
 #include "source/common/event/dispatcher.h"
 #include "source/common/event/event_impl_base.h"
 #include "source/common/event/libevent_scheduler.h"
@@ -58,7 +58,7 @@ class DispatcherImpl : public Dispatcher {
   // Set when run() starts; until then the creating thread owns the dispatcher.
   std::atomic<std::thread::id> run_tid_;
 
-  absl::Mutex post_lock_;
+  Thread::MutexBasicLockable post_lock_;
   std::vector<PostCb> post_callbacks_ ABSL_GUARDED_BY(post_lock_);
   SchedulableCallback post_cb_;
 

@@ -75,6 +75,14 @@ absl::Status AdminServer::bind(absl::string_view address, uint16_t port) {
         absl::StrCat("admin server already bound to port ", port_));
   }
   const std::string address_string(address);
+  // Numeric only: a name would need a resolver at startup and could resolve to a public address.
+  in6_addr scratch;
+  if (inet_pton(AF_INET, address_string.c_str(), &scratch) != 1 &&
+      inet_pton(AF_INET6, address_string.c_str(), &scratch) != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("admin: address '", address, "' is not a numeric IPv4 or IPv6 address"));
+  }
+  EVUTIL_SET_SOCKET_ERROR(0);
   evhttp_bound_socket* bound =
       evhttp_bind_socket_with_handle(http_.get(), address_string.c_str(), port);
   if (bound == nullptr) {
@@ -94,7 +102,9 @@ absl::Status AdminServer::bind(absl::string_view address, uint16_t port) {
   } else {
     port_ = ntohs(reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
   }
-  SKIFF_LOG(info, "admin listening on %s:%d", address, port_);
+  SKIFF_LOG(info, "admin listening on %s:%d",
+            storage.ss_family == AF_INET6 ? absl::StrCat("[", address, "]") : address_string,
+            port_);
   return absl::OkStatus();
 }
 
