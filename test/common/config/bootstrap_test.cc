@@ -297,10 +297,10 @@ std::vector<BadConfig> badConfigs() {
                               "tcp_proxy.v3.TcpProxy\n          stat_prefix: ingress\n          "
                               "cluster: backend\n      - name: envoy.filters.network.echo\n        "
                               "typed_config:\n          \"@type\": "
-                              "type.googleapis.com/google.protobuf.Empty"),
+                              "type.googleapis.com/envoy.config.core.v3.Node"),
                      c),
        {"static_resources.listeners[0].filter_chains[0].filters[1].typed_config: unknown network "
-        "filter type \"type.googleapis.com/google.protobuf.Empty\" (filter "
+        "filter type \"type.googleapis.com/envoy.config.core.v3.Node\" (filter "
         "\"envoy.filters.network.echo\")",
         "filters[0]: terminal filter \"envoy.filters.network.tcp_proxy\" must be the last"}},
       {"UnregisteredAnyType",
