@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
 #include "source/common/common/logger.h"
+#include "source/common/network/connection_impl.h"
 #include "source/common/stats/stats_impl.h"
 #include "source/server/admin/stats_handlers.h"
 #include "source/server/version.h"
@@ -168,7 +169,8 @@ void InstanceImpl::startDrainAndShutdown(const std::string& reason) {
 }
 
 void InstanceImpl::onDrainTick() {
-  uint64_t open = listener_manager_->numConnections();
+  // Downstream connections and upstream ones still flushing what a client sent before it left.
+  uint64_t open = Network::openConnectionCount();
   if (open == 0) {
     SKIFF_LOG(info, "all connections finished");
     shutdownNow();

@@ -1,5 +1,7 @@
 #include "source/server/worker.h"
 
+#include <pthread.h>
+
 #include "absl/strings/str_cat.h"
 #include "source/common/common/logger.h"
 #include "source/common/thread_local/thread_local.h"
@@ -19,6 +21,8 @@ void WorkerImpl::start() {
 
 void WorkerImpl::threadRoutine() {
   Logger::setThreadName(dispatcher_->name());
+  // Visible in top -H, /proc/PID/task/*/comm and debuggers.
+  pthread_setname_np(pthread_self(), dispatcher_->name().substr(0, 15).c_str());
   ThreadLocal::setCurrentWorkerIndex(index_);
   SKIFF_LOG(debug, "worker %d started", index_);
   dispatcher_->run(Event::Dispatcher::RunType::Block);

@@ -839,6 +839,29 @@ def hold_handler(conn, server, index):
     server.record({"index": index, "bytes": count})
 
 
+def half_closed_slow_sink(stall=1.0, rate=None, slow_tail=None, total=None, greeting=b"hi\n"):
+    """Sends `greeting` and shuts its write side at once, waits `stall` seconds, then reads to EOF
+    hashing (records bytes and sha1). With `rate`, reads at about that many bytes/s: throughout,
+    or, given `slow_tail` and `total`, only for the last `slow_tail` of `total` bytes."""
+
+    def handler(conn, server, index):
+        conn.sendall(greeting)
+        conn.shutdown(socket.SHUT_WR)
+        time.sleep(stall)
+        pace = None
+        if rate:
+            limiter = slow_pace(rate)
+            slow_from = (total - slow_tail) if slow_tail and total else 0
+            def pace(count):
+                if count >= slow_from:
+                    limiter(count - slow_from)
+        count, digest = recv_all_hash(conn, bufsize=64 * 1024, pace=pace,
+                                      deadline=time.monotonic() + 60)
+        server.record({"index": index, "bytes": count, "sha1": digest})
+
+    return handler
+
+
 def slow_pace(bytes_per_second):
     """A pace function for send_pattern/recv_all_hash limiting the average rate."""
     start = [None]
@@ -1020,6 +1043,8 @@ def write_junit_xml(path, suite_name, records, total_seconds):
            % (_xml_quoteattr(suite_name), len(records), failures, errors, skipped, total_seconds)]
     for test, outcome, message, seconds in records:
         parts = test.id().split(".")
+        if parts and parts[0] == "__main__":
+            parts[0] = suite_name
         classname = ".".join(parts[:-1]) or suite_name
         name = parts[-1]
         head = '    <testcase classname=%s name=%s time="%.3f"' % (

@@ -163,6 +163,51 @@ class DrainTest(SkiffTestCase):
         self.assertIn("SIGTERM", skiff.stderr_text())
         self.assertNoServerErrors()
 
+    def test_drain_waits_for_upstream_flush(self):
+        """SIGTERM while clients' last bytes are still being flushed to slow backends (the clients
+        have already closed): the drain must not cut those transfers short.
+
+        Each backend reads its last 6 MiB slowly, so when skiff reads the client's FIN it usually
+        still holds bytes for the backend in user space (tcp_proxy's upstream flush); three
+        connections make it very likely at least one is in that state when the drain ends."""
+        total = 32 * MIB
+        clients = 3
+        backend = self.server(harness.half_closed_slow_sink(stall=0.3, rate=3 * MIB,
+                                                            slow_tail=6 * MIB, total=total),
+                              name="slow-sink", rcvbuf=64 * 1024)
+        config, port = simple_proxy_config([backend.port])
+        skiff = self.start_skiff(config, concurrency=1)
+        errors = []
+
+        def client():
+            try:
+                with connect(port, timeout=20) as s:
+                    data, how = recv_until_eof(s, timeout=5)
+                    if data != b"hi\n":
+                        errors.append("greeting %r" % data)
+                    send_pattern(s, total)
+            except Exception as e:  # noqa: BLE001
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        self.assertEqual(errors, [])
+        flushing = skiff.stat("tcp.proxy.upstream_flush_active")
+        skiff.signal(signal.SIGTERM)
+        results = backend.wait_results(clients, timeout=30)
+        rc = skiff.wait_exit(10)
+        got = sorted(r["bytes"] for r in results)
+        self.note("SIGTERM with %s upstream flushes active; backends got %s of %d bytes"
+                  % (flushing, got, total))
+        for r in results:
+            self.assertEqual((r["bytes"], r["sha1"]), (total, pattern_digest(total)),
+                             "a backend got %d of %d bytes: skiff exited while still flushing "
+                             "them upstream (all: %s)" % (r["bytes"], total, got))
+        self.assertEqual(rc, 0)
+
     def test_drain_time_bounds_shutdown(self):
         """--drain-time-s 1 and a connection that never closes: skiff exits (0) about 1 s after
         SIGTERM anyway, closing that connection."""

@@ -21,6 +21,7 @@ constexpr uint64_t kMaxReadSize = 128 * 1024;
 constexpr uint64_t kDefaultReadSize = 64 * 1024;
 
 std::atomic<uint64_t> g_next_connection_id{1};
+std::atomic<uint64_t> g_open_connections{0};
 
 }  // namespace
 
@@ -34,6 +35,7 @@ ConnectionImpl::ConnectionImpl(Event::Dispatcher& dispatcher, IoHandlePtr&& sock
       local_(std::move(local)),
       connecting_(!connected) {
   if (socket_->isOpen()) {
+    g_open_connections.fetch_add(1, std::memory_order_relaxed);
     int one = 1;
     // A proxy forwards whatever it has at once; Nagle would add up to 40 ms to small messages.
     setsockopt(socket_->fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -47,7 +49,12 @@ ConnectionImpl::ConnectionImpl(Event::Dispatcher& dispatcher, IoHandlePtr&& sock
 ConnectionImpl::~ConnectionImpl() {
   ASSERT(state_ == State::Closed || !socket_->isOpen());
   file_event_.reset();
+  if (socket_->isOpen()) {
+    g_open_connections.fetch_sub(1, std::memory_order_relaxed);
+  }
 }
+
+uint64_t openConnectionCount() { return g_open_connections.load(std::memory_order_relaxed); }
 
 void ConnectionImpl::addConnectionCallbacks(ConnectionCallbacks& callbacks) {
   callbacks_.push_back(&callbacks);
@@ -79,10 +86,6 @@ void ConnectionImpl::onFileEvent(uint32_t events) {
   if (events & Event::FileReadyType::Write) {
     onWriteReady();
   }
-  if (events & Event::FileReadyType::Closed) {
-    // The peer's FIN is queued behind the data: read to EOF rather than stop at a short read.
-    peer_closed_ = true;
-  }
   if (state_ != State::Closed &&
       (events & (Event::FileReadyType::Read | Event::FileReadyType::Closed))) {
     onReadReady();
@@ -105,13 +108,10 @@ void ConnectionImpl::onReadReady() {
     }
     int64_t rc = read_buffer_.readFromFd(socket_->fd(), room);
     if (rc > 0) {
+      // Keep reading until EAGAIN even after a short read: a FIN or a reset that arrived with
+      // the data raises no further edge, and libevent reports a reset (EPOLLHUP|EPOLLERR) as
+      // plain read+write readiness, so the next read() is the only way to see it.
       bytes_received_ += rc;
-      // A short read drained the socket; with edge triggering the next arrival (data or FIN)
-      // raises a new event, so the extra read() that would return EAGAIN is skipped. When the
-      // FIN is already known to be queued, read on to see it.
-      if (static_cast<uint64_t>(rc) < room && !peer_closed_) {
-        break;
-      }
       continue;
     }
     if (rc == 0) {
@@ -294,6 +294,9 @@ void ConnectionImpl::closeSocket(ConnectionEvent event) {
     return;
   }
   file_event_.reset();
+  if (socket_->isOpen()) {
+    g_open_connections.fetch_sub(1, std::memory_order_relaxed);
+  }
   socket_->close();
   state_ = State::Closed;
   write_buffer_.drain(write_buffer_.length());

@@ -83,7 +83,6 @@ class ConnectionImpl : public virtual Connection, protected ReadFilterCallbacks 
   bool close_after_flush_{false};
   bool above_high_watermark_{false};
   bool dispatching_read_{false};
-  bool peer_closed_{false};  // EPOLLRDHUP seen: a FIN is queued after any unread data.
 };
 
 /**
@@ -103,6 +102,11 @@ class ClientConnectionImpl : public ConnectionImpl, public ClientConnection {
   Event::TimerPtr connect_timer_;
   bool connect_timed_out_{false};
 };
+
+// Any thread: connections of either direction open in this process (a socket not yet closed).
+// Shutdown waits for this to reach zero, so upstream connections still flushing data after their
+// downstream went away are waited for too.
+uint64_t openConnectionCount();
 
 // Creates an outbound connection to `remote`; call connect() after installing callbacks. On
 // socket() failure (descriptor exhaustion) the returned connection is already closed and

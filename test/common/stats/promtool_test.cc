@@ -48,6 +48,7 @@ RunResult checkMetrics(const std::string& metrics) {
 bool isAcceptedLint(absl::string_view line) {
   for (absl::string_view accepted : {
            "counter metrics should have \"_total\" suffix",
+           "non-counter metrics should not have \"_total\" suffix",
            "no help text",
            "metric names should not contain abbreviated units",
        }) {
