@@ -9,7 +9,7 @@
 #include "source/common/common/logger.h"
 #include "source/common/network/connection_impl.h"
 #include "source/common/stats/stats_impl.h"
-#include "source/server/admin/stats_handlers.h"
+#include "source/common/http/stats_handlers.h"
 #include "source/server/version.h"
 
 namespace Skiff::Server {
@@ -118,7 +118,7 @@ absl::Status InstanceImpl::initialize() {
 
   if (bootstrap_.has_admin()) {
     const auto& address = bootstrap_.admin().address().socket_address();
-    admin_ = std::make_unique<Admin::AdminServer>(dispatcher_->base());
+    admin_ = std::make_unique<Http::Admin::AdminServer>(dispatcher_->base());
     if (auto status = admin_->bind(address.address(), address.port_value()); !status.ok()) {
       return absl::UnavailableError(absl::StrCat("admin: ", status.message()));
     }
@@ -190,10 +190,10 @@ void InstanceImpl::shutdownNow() {
 }
 
 void InstanceImpl::registerAdminHandlers() {
-  using Admin::Method;
-  using Admin::Request;
-  using Admin::Response;
-  Admin::registerStatsHandlers(*admin_, *stats_);
+  using Http::Admin::Method;
+  using Http::Admin::Request;
+  using Http::Admin::Response;
+  Http::Admin::registerStatsHandlers(*admin_, *stats_);
   admin_->addHandler("/ready", "200 LIVE once serving, else 503 with the state", Method::Get,
                      [this](const Request&) {
                        return Response{state_ == ServerState::Live ? 200 : 503, "text/plain",

@@ -10,7 +10,7 @@
 #include "source/common/stats/stats.h"
 #include "source/common/upstream/cluster_manager.h"
 #include "source/extensions/filters/network/common/factory.h"
-#include "source/server/admin/admin_server.h"
+#include "source/common/http/admin_server.h"
 #include "source/server/listener_manager.h"
 #include "source/server/options.h"
 #include "source/server/worker.h"
@@ -58,7 +58,7 @@ class InstanceImpl {
   std::unique_ptr<Upstream::ClusterManager> cluster_manager_;
   std::unique_ptr<Extensions::NetworkFilters::FactoryContext> factory_context_;
   std::unique_ptr<ListenerManagerImpl> listener_manager_;
-  std::unique_ptr<Admin::AdminServer> admin_;
+  std::unique_ptr<Http::Admin::AdminServer> admin_;
   std::vector<Event::SignalEventPtr> signals_;
   Event::TimerPtr drain_timer_;
   std::chrono::steady_clock::time_point drain_deadline_;

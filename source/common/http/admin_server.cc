@@ -1,4 +1,4 @@
-#include "source/server/admin/admin_server.h"
+#include "source/common/http/admin_server.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -13,7 +13,7 @@
 #include "source/common/common/assert.h"
 #include "source/common/common/logger.h"
 
-namespace Skiff::Server::Admin {
+namespace Skiff::Http::Admin {
 
 namespace {
 
@@ -189,4 +189,4 @@ void AdminServer::serve(evhttp_request* request) {
   evhttp_send_reply(request, response.code, nullptr, body.get());
 }
 
-}  // namespace Skiff::Server::Admin
+}  // namespace Skiff::Http::Admin

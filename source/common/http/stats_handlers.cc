@@ -1,11 +1,11 @@
-#include "source/server/admin/stats_handlers.h"
+#include "source/common/http/stats_handlers.h"
 
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "source/common/stats/stats_format.h"
 
-namespace Skiff::Server::Admin {
+namespace Skiff::Http::Admin {
 
 namespace {
 
@@ -54,4 +54,4 @@ void registerStatsHandlers(AdminServer& admin, const Stats::Store& store) {
       [&store](const Request& request) { return render(request, store, "prometheus"); });
 }
 
-}  // namespace Skiff::Server::Admin
+}  // namespace Skiff::Http::Admin

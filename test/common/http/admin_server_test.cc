@@ -1,4 +1,4 @@
-#include "source/server/admin/admin_server.h"
+#include "source/common/http/admin_server.h"
 
 #include <arpa/inet.h>
 #include <event2/event.h>
@@ -17,9 +17,9 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "source/common/stats/stats_impl.h"
-#include "source/server/admin/stats_handlers.h"
+#include "source/common/http/stats_handlers.h"
 
-namespace Skiff::Server::Admin {
+namespace Skiff::Http::Admin {
 namespace {
 
 struct HttpReply {
@@ -299,4 +299,4 @@ TEST(AdminRoutingTest, ParseQueryString) {
 }
 
 }  // namespace
-}  // namespace Skiff::Server::Admin
+}  // namespace Skiff::Http::Admin

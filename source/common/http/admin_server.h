@@ -14,7 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "source/common/common/c_smart_ptr.h"
 
-namespace Skiff::Server::Admin {
+namespace Skiff::Http::Admin {
 
 enum class Method { Get, Post };
 
@@ -106,4 +106,4 @@ class AdminServer {
 // Parses a raw query string ("a=1&b&c=%2F") into decoded parameters; '+' decodes to a space.
 QueryParams parseQueryString(absl::string_view query);
 
-}  // namespace Skiff::Server::Admin
+}  // namespace Skiff::Http::Admin

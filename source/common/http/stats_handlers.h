@@ -1,9 +1,9 @@
 #pragma once
 
 #include "source/common/stats/stats.h"
-#include "source/server/admin/admin_server.h"
+#include "source/common/http/admin_server.h"
 
-namespace Skiff::Server::Admin {
+namespace Skiff::Http::Admin {
 
 /**
  * Registers Envoy's stats endpoints on `admin`, reading from `store` (which must outlive it):
@@ -15,4 +15,4 @@ namespace Skiff::Server::Admin {
  */
 void registerStatsHandlers(AdminServer& admin, const Stats::Store& store);
 
-}  // namespace Skiff::Server::Admin
+}  // namespace Skiff::Http::Admin
