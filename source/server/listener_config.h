@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -41,6 +42,8 @@ struct ListenerConfig {
   std::vector<FilterChainConfig> filter_chains;
   ListenerStats* stats;  // Points into the stats store, which outlives every listener.
   envoy::config::listener::v3::Listener proto;  // As received, for /config_dump.
+  std::string version_info;                     // The LDS version it came with ("" if static).
+  std::chrono::system_clock::time_point last_updated;
 
   // The chain for a connection to `local_port`, or nullptr if none matches.
   const FilterChainConfig* findFilterChain(uint32_t local_port) const {

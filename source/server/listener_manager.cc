@@ -21,6 +21,7 @@ ListenerManagerImpl::ListenerManagerImpl(
       listener_added_(stats.counter("listener_manager.listener_added")),
       listener_modified_(stats.counter("listener_manager.listener_modified")),
       listener_removed_(stats.counter("listener_manager.listener_removed")),
+      listener_create_success_(stats.counter("listener_manager.listener_create_success")),
       listener_create_failure_(stats.counter("listener_manager.listener_create_failure")),
       total_listeners_active_(stats.gauge("listener_manager.total_listeners_active")),
       workers_started_(stats.gauge("listener_manager.workers_started")) {}
@@ -42,8 +43,10 @@ ListenerStats& ListenerManagerImpl::statsFor(const std::string& prefix) {
 
 absl::StatusOr<ListenerConfigConstSharedPtr> ListenerManagerImpl::buildConfig(
     const envoy::config::listener::v3::Listener& proto,
-    const Network::Address::InstanceConstSharedPtr& address) {
+    const Network::Address::InstanceConstSharedPtr& address, const std::string& version) {
   auto config = std::make_shared<ListenerConfig>();
+  config->version_info = version;
+  config->last_updated = std::chrono::system_clock::now();
   config->name = proto.name();
   config->tag = next_tag_++;
   config->address = address;
@@ -103,7 +106,7 @@ absl::StatusOr<std::vector<Network::IoHandlePtr>> ListenerManagerImpl::bindSocke
 }
 
 void ListenerManagerImpl::forAllWorkers(
-    std::function<void(WorkerImpl&, std::function<void()>)> per_worker,
+    std::string description, std::function<void(WorkerImpl&, std::function<void()>)> per_worker,
     std::function<void()> done) {
   if (workers_.empty()) {
     if (done) {
@@ -111,84 +114,109 @@ void ListenerManagerImpl::forAllWorkers(
     }
     return;
   }
-  auto remaining = std::make_shared<std::atomic<size_t>>(workers_.size());
+  // Each worker writes only its own slot; the last one to finish hands the record to main.
+  struct Pending {
+    std::atomic<size_t> remaining;
+    std::chrono::steady_clock::time_point start;
+    std::vector<std::chrono::microseconds> per_worker;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->remaining = workers_.size();
+  pending->start = std::chrono::steady_clock::now();
+  pending->per_worker.resize(workers_.size());
   Event::Dispatcher* main = &main_dispatcher_;
   for (WorkerImpl* worker : workers_) {
-    per_worker(*worker, [remaining, done, main] {
-      // Runs on the worker; the last one hands `done` back to main.
-      if (remaining->fetch_sub(1) == 1 && done) {
-        main->post([done] { done(); });
+    const uint32_t index = worker->index();
+    per_worker(*worker, [this, pending, index, done, main, description] {
+      // Runs on the worker.
+      pending->per_worker[index] = std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::steady_clock::now() - pending->start);
+      if (pending->remaining.fetch_sub(1) == 1) {
+        main->post([this, pending, done, description] {
+          recordUpdate(description, pending->per_worker);
+          if (done) {
+            done();
+          }
+        });
       }
     });
   }
 }
 
-absl::Status ListenerManagerImpl::addOrUpdateListener(
-    const envoy::config::listener::v3::Listener& proto, std::function<void()> applied) {
+void ListenerManagerImpl::recordUpdate(const std::string& description,
+                                       const std::vector<std::chrono::microseconds>& per_worker) {
+  recent_updates_.push_back(
+      UpdateRecord{description, std::chrono::system_clock::now(), per_worker});
+  if (recent_updates_.size() > kRecentUpdates) {
+    recent_updates_.pop_front();
+  }
+}
+
+absl::StatusOr<ListenerManagerImpl::PreparedListener> ListenerManagerImpl::prepare(
+    const envoy::config::listener::v3::Listener& proto, const std::string& version) {
   const auto& socket_address = proto.address().socket_address();
   auto address =
       Network::Address::Instance::parse(socket_address.address(), socket_address.port_value());
   if (!address.ok()) {
-    listener_create_failure_.inc();
     return absl::InvalidArgumentError(
         absl::StrCat("listener '", proto.name(), "': address: ", address.status().message()));
   }
-
+  PreparedListener prepared;
   auto existing = listeners_.find(proto.name());
-  const bool same_address = existing != listeners_.end() &&
-                            existing->second.config->proto.address().SerializeAsString() ==
-                                proto.address().SerializeAsString();
-
-  std::vector<Network::IoHandlePtr> sockets;
+  prepared.exists = existing != listeners_.end();
+  prepared.same_address =
+      prepared.exists && existing->second.config->proto.address().SerializeAsString() ==
+                             proto.address().SerializeAsString();
   Network::Address::InstanceConstSharedPtr bound;
-  if (same_address) {
+  if (prepared.same_address) {
     bound = existing->second.config->address;
   } else {
-    auto bound_sockets = bindSockets(*address, bound);
-    if (!bound_sockets.ok()) {
-      listener_create_failure_.inc();
+    // A new address is bound before anything changes: a port conflict is an error, not a crash,
+    // and the old sockets keep serving until every worker has the new ones.
+    auto sockets = bindSockets(*address, bound);
+    if (!sockets.ok()) {
       return absl::UnavailableError(
-          absl::StrCat("listener '", proto.name(), "': ", bound_sockets.status().message()));
+          absl::StrCat("listener '", proto.name(), "': ", sockets.status().message()));
     }
-    sockets = std::move(*bound_sockets);
+    prepared.sockets = std::move(*sockets);
   }
-
-  auto config = buildConfig(proto, bound);
+  auto config = buildConfig(proto, bound, version);
   if (!config.ok()) {
-    listener_create_failure_.inc();
     return config.status();
   }
+  prepared.config = std::move(*config);
+  return prepared;
+}
 
-  std::vector<int> fds;
+void ListenerManagerImpl::commit(PreparedListener prepared, std::function<void()> applied) {
+  const std::string& name = prepared.config->name;
   std::vector<Network::IoHandlePtr> old_sockets;
-  if (existing == listeners_.end()) {
+  ManagedListener& managed = listeners_[name];
+  if (!prepared.exists) {
     listener_added_.inc();
     total_listeners_active_.inc();
-    ManagedListener& managed = listeners_[proto.name()];
-    managed.sockets = std::move(sockets);
-    managed.config = *config;
-    for (auto& s : managed.sockets) {
-      fds.push_back(s->fd());
-    }
+    managed.sockets = std::move(prepared.sockets);
   } else {
     listener_modified_.inc();
-    ManagedListener& managed = existing->second;
-    managed.config = *config;
-    if (!same_address) {
+    if (!prepared.same_address) {
       old_sockets = std::move(managed.sockets);
-      managed.sockets = std::move(sockets);
-    }
-    for (auto& s : managed.sockets) {
-      fds.push_back(s->fd());
+      managed.sockets = std::move(prepared.sockets);
     }
   }
-  SKIFF_LOG(info, "listener '%s' %s on %s", proto.name(),
-            existing == listeners_.end() ? "added" : "updated", bound->asString());
+  managed.config = prepared.config;
+  listener_create_success_.inc();
+  std::vector<int> fds;
+  for (auto& socket : managed.sockets) {
+    fds.push_back(socket->fd());
+  }
+  SKIFF_LOG(info, "listener '%s' %s on %s", name, prepared.exists ? "updated" : "added",
+            managed.config->address->asString());
 
-  ListenerConfigConstSharedPtr shared = *config;
+  ListenerConfigConstSharedPtr shared = managed.config;
   // Old sockets are closed only after every worker has moved to the new ones.
   auto old = std::make_shared<std::vector<Network::IoHandlePtr>>(std::move(old_sockets));
   forAllWorkers(
+      absl::StrCat(prepared.exists ? "update" : "add", " listener ", name),
       [shared, fds](WorkerImpl& worker, std::function<void()> complete) {
         worker.addOrUpdateListener(shared, fds[worker.index() % fds.size()], complete);
       },
@@ -198,6 +226,58 @@ absl::Status ListenerManagerImpl::addOrUpdateListener(
           applied();
         }
       });
+}
+
+absl::Status ListenerManagerImpl::addOrUpdateListener(
+    const envoy::config::listener::v3::Listener& proto, std::function<void()> applied) {
+  auto prepared = prepare(proto, "");
+  if (!prepared.ok()) {
+    listener_create_failure_.inc();
+    return prepared.status();
+  }
+  commit(std::move(*prepared), std::move(applied));
+  return absl::OkStatus();
+}
+
+absl::Status ListenerManagerImpl::applyUpdate(
+    const std::vector<envoy::config::listener::v3::Listener>& upserts,
+    const std::vector<std::string>& removes, const std::string& version,
+    std::chrono::milliseconds drain_time, std::function<void()> applied) {
+  // All or nothing: every listener is bound and built before any worker sees a change, so a bad
+  // one leaves the whole previous config serving (the new sockets close on the way out).
+  std::vector<PreparedListener> prepared;
+  for (const auto& proto : upserts) {
+    auto p = prepare(proto, version);
+    if (!p.ok()) {
+      listener_create_failure_.inc();
+      return p.status();
+    }
+    prepared.push_back(std::move(*p));
+  }
+  for (const auto& name : removes) {
+    if (!listeners_.count(name)) {
+      return absl::NotFoundError(absl::StrCat("no listener named '", name, "'"));
+    }
+  }
+  auto remaining = std::make_shared<size_t>(prepared.size() + removes.size());
+  auto one_done = [remaining, applied] {
+    if (--*remaining == 0 && applied) {
+      applied();
+    }
+  };
+  if (*remaining == 0) {
+    if (applied) {
+      applied();
+    }
+    return absl::OkStatus();
+  }
+  for (auto& p : prepared) {
+    commit(std::move(p), one_done);
+  }
+  for (const auto& name : removes) {
+    // Checked above; cannot fail.
+    (void)removeListener(name, drain_time, one_done);
+  }
   return absl::OkStatus();
 }
 
@@ -213,6 +293,7 @@ absl::Status ListenerManagerImpl::removeListener(const std::string& name,
   listener_removed_.inc();
   total_listeners_active_.dec();
   forAllWorkers(
+      absl::StrCat("remove listener ", name),
       [name, drain_time](WorkerImpl& worker, std::function<void()> complete) {
         worker.removeListener(name, drain_time, complete);
       },
@@ -234,6 +315,7 @@ void ListenerManagerImpl::startWorkers() {
 
 void ListenerManagerImpl::stopListeners(std::function<void()> done) {
   forAllWorkers(
+      "stop listeners",
       [](WorkerImpl& worker, std::function<void()> complete) { worker.stopListeners(complete); },
       [this, done] {
         // No worker accepts any more; closing the sockets now loses nothing accepted.

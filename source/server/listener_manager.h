@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -37,6 +38,21 @@ class ListenerManagerImpl {
   absl::Status addOrUpdateListener(const envoy::config::listener::v3::Listener& proto,
                                    std::function<void()> applied = nullptr);
 
+  // Applies a whole update (from LDS) all or nothing: every new address is bound and every config
+  // built first; any error is returned with nothing changed. Then each listener goes to the
+  // workers and `applied` runs on main once all of them use all of it.
+  absl::Status applyUpdate(const std::vector<envoy::config::listener::v3::Listener>& upserts,
+                           const std::vector<std::string>& removes, const std::string& version,
+                           std::chrono::milliseconds drain_time, std::function<void()> applied);
+
+  // One change as the workers applied it, for /config_dump.
+  struct UpdateRecord {
+    std::string description;
+    std::chrono::system_clock::time_point applied_at;
+    std::vector<std::chrono::microseconds> per_worker;  // Post to applied, by worker index.
+  };
+  const std::deque<UpdateRecord>& recentUpdates() const { return recent_updates_; }
+
   // Stops accepting on `name`; its connections get `drain_time` to finish, then are closed.
   absl::Status removeListener(const std::string& name, std::chrono::milliseconds drain_time,
                               std::function<void()> applied = nullptr);
@@ -59,16 +75,34 @@ class ListenerManagerImpl {
     std::vector<Network::IoHandlePtr> sockets;  // One per worker.
   };
 
+  // A listener bound and built but not yet handed to the workers.
+  struct PreparedListener {
+    ListenerConfigConstSharedPtr config;
+    std::vector<Network::IoHandlePtr> sockets;  // New sockets, when the address is new.
+    bool exists{false};
+    bool same_address{false};
+  };
+
+  absl::StatusOr<PreparedListener> prepare(const envoy::config::listener::v3::Listener& proto,
+                                           const std::string& version);
+  void commit(PreparedListener prepared, std::function<void()> applied);
+  void recordUpdate(const std::string& description,
+                    const std::vector<std::chrono::microseconds>& per_worker);
   absl::StatusOr<ListenerConfigConstSharedPtr> buildConfig(
       const envoy::config::listener::v3::Listener& proto,
-      const Network::Address::InstanceConstSharedPtr& address);
+      const Network::Address::InstanceConstSharedPtr& address, const std::string& version);
   absl::StatusOr<std::vector<Network::IoHandlePtr>> bindSockets(
       const Network::Address::InstanceConstSharedPtr& address,
       Network::Address::InstanceConstSharedPtr& bound);
   ListenerStats& statsFor(const std::string& prefix);
-  // Runs `per_worker` for each worker with a completion that calls `done` on main after the last.
-  void forAllWorkers(std::function<void(WorkerImpl&, std::function<void()>)> per_worker,
+  // Runs `per_worker` for each worker with a completion that calls `done` on main after the last,
+  // and records how long each worker took under `description`.
+  void forAllWorkers(std::string description,
+                     std::function<void(WorkerImpl&, std::function<void()>)> per_worker,
                      std::function<void()> done);
+
+  static constexpr size_t kRecentUpdates = 16;
+  std::deque<UpdateRecord> recent_updates_;
 
   std::vector<WorkerImpl*> workers_;
   Stats::Store& stats_;
@@ -81,6 +115,7 @@ class ListenerManagerImpl {
   Stats::Counter& listener_added_;
   Stats::Counter& listener_modified_;
   Stats::Counter& listener_removed_;
+  Stats::Counter& listener_create_success_;
   Stats::Counter& listener_create_failure_;
   Stats::Gauge& total_listeners_active_;
   Stats::Gauge& workers_started_;

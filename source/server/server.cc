@@ -1,15 +1,18 @@
 #include "source/server/server.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "source/common/common/logger.h"
+#include "source/common/http/stats_handlers.h"
 #include "source/common/network/connection_impl.h"
 #include "source/common/stats/stats_impl.h"
-#include "source/common/http/stats_handlers.h"
 #include "source/server/version.h"
 
 namespace Skiff::Server {
@@ -73,6 +76,7 @@ InstanceImpl::InstanceImpl(Options options, envoy::config::bootstrap::v3::Bootst
       start_time_(std::chrono::system_clock::now()) {}
 
 InstanceImpl::~InstanceImpl() {
+  stopControlThread();
   for (auto& worker : workers_) {
     worker->stop();
   }
@@ -116,6 +120,12 @@ absl::Status InstanceImpl::initialize() {
     }
   }
 
+  if (bootstrap_.dynamic_resources().has_ads_config()) {
+    if (auto status = createXdsClient(); !status.ok()) {
+      return status;
+    }
+  }
+
   if (bootstrap_.has_admin()) {
     const auto& address = bootstrap_.admin().address().socket_address();
     admin_ = std::make_unique<Http::Admin::AdminServer>(dispatcher_->base());
@@ -137,15 +147,123 @@ absl::Status InstanceImpl::initialize() {
 
 int InstanceImpl::run() {
   listener_manager_->startWorkers();
-  state_ = ServerState::Live;
-  state_gauge_->set(static_cast<int64_t>(state_));
-  SKIFF_LOG(info, "skiff %s live with %d workers", kVersion, workers_.size());
+  if (ads_client_ == nullptr) {
+    onInitialized();
+  } else {
+    // Not ready until the first clusters and listeners from the management server are applied,
+    // or the initial fetch timeout passes (then serve what the bootstrap has, as Envoy does).
+    init_timer_ = dispatcher_->createTimer([this] {
+      SKIFF_LOG(warn, "xds: no initial config after %d ms; going live without it",
+                initial_fetch_timeout_.count());
+      onInitialized();
+    });
+    init_timer_->enableTimer(initial_fetch_timeout_);
+    control_thread_ = std::thread([this] {
+      Logger::setThreadName("control");
+      pthread_setname_np(pthread_self(), "control");
+      control_dispatcher_->run(Event::Dispatcher::RunType::Block);
+    });
+    control_dispatcher_->post([this] { ads_client_->start(); });
+  }
   dispatcher_->run(Event::Dispatcher::RunType::Block);
+  stopControlThread();
   for (auto& worker : workers_) {
     worker->stop();
   }
   SKIFF_LOG(info, "skiff exited cleanly");
   return 0;
+}
+
+void InstanceImpl::onInitialized() {
+  if (state_ != ServerState::Initializing) {
+    return;
+  }
+  init_timer_.reset();
+  state_ = ServerState::Live;
+  state_gauge_->set(static_cast<int64_t>(state_));
+  SKIFF_LOG(info, "skiff %s live with %d workers", kVersion, workers_.size());
+}
+
+absl::StatusOr<std::string> InstanceImpl::adsTarget() const {
+  const auto& ads = bootstrap_.dynamic_resources().ads_config();
+  if (ads.grpc_services_size() == 0) {
+    return absl::InvalidArgumentError("dynamic_resources.ads_config.grpc_services: required");
+  }
+  const auto& service = ads.grpc_services(0);
+  if (service.has_google_grpc()) {
+    return service.google_grpc().target_uri();
+  }
+  // envoy_grpc names a static cluster: connect to its first endpoint.
+  auto cluster = cluster_manager_->find(service.envoy_grpc().cluster_name());
+  if (cluster == nullptr || cluster->hosts.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name: '",
+                     service.envoy_grpc().cluster_name(), "' is not a static cluster with hosts"));
+  }
+  const auto& address = cluster->hosts.front().address;
+  return absl::StrCat(address->version() == Network::Address::IpVersion::v4 ? "ipv4:" : "ipv6:",
+                      address->asString());
+}
+
+absl::Status InstanceImpl::createXdsClient() {
+  const auto& dynamic = bootstrap_.dynamic_resources();
+  auto target = adsTarget();
+  if (!target.ok()) {
+    return target.status();
+  }
+  const auto& lds = dynamic.lds_config();
+  const auto& timeout = lds.has_initial_fetch_timeout()
+                            ? lds.initial_fetch_timeout()
+                            : dynamic.cds_config().initial_fetch_timeout();
+  initial_fetch_timeout_ =
+      (lds.has_initial_fetch_timeout() || dynamic.cds_config().has_initial_fetch_timeout())
+          ? std::chrono::milliseconds(timeout.seconds() * 1000 + timeout.nanos() / 1000000)
+          : std::chrono::milliseconds(15000);
+  if (initial_fetch_timeout_.count() == 0) {
+    initial_fetch_timeout_ = std::chrono::hours(24 * 365);  // 0 means wait forever in Envoy.
+  }
+  control_dispatcher_ = std::make_unique<Event::DispatcherImpl>("control");
+  XdsManager::Options xds_options{
+      .drain_time = std::chrono::duration_cast<std::chrono::milliseconds>(options_.drain_time),
+      .initial_fetch_timeout = std::min(initial_fetch_timeout_, std::chrono::milliseconds(15000)),
+      .on_initialized = [this] { onInitialized(); },
+      .expect_cds = dynamic.cds_config().has_ads(),
+      .expect_lds = dynamic.lds_config().has_ads(),
+  };
+  xds_manager_ = std::make_unique<XdsManager>(*dispatcher_, *control_dispatcher_,
+                                              *listener_manager_, *cluster_manager_, xds_options);
+  Config::Xds::AdsClientOptions client_options;
+  client_options.target = *target;
+  const auto api_type = dynamic.ads_config().api_type();
+  client_options.delta =
+      api_type == envoy::config::core::v3::ApiConfigSource::DELTA_GRPC ||
+      api_type == envoy::config::core::v3::ApiConfigSource::AGGREGATED_DELTA_GRPC;
+  client_options.node = bootstrap_.node();
+  client_options.node.set_user_agent_name("skiff");
+  client_options.node.set_user_agent_version(kVersion);
+  if (dynamic.cds_config().has_ads()) {
+    client_options.wildcard_types.push_back(Config::Xds::kClusterType);
+  }
+  if (dynamic.lds_config().has_ads()) {
+    client_options.wildcard_types.push_back(Config::Xds::kListenerType);
+  }
+  ads_client_ = std::make_unique<Config::Xds::AdsClient>(*control_dispatcher_, client_options,
+                                                         *xds_manager_, *stats_);
+  xds_manager_->setAdsClient(*ads_client_);
+  SKIFF_LOG(info, "xds: %s ADS to %s", client_options.delta ? "delta" : "state-of-the-world",
+            *target);
+  return absl::OkStatus();
+}
+
+void InstanceImpl::stopControlThread() {
+  if (!control_thread_.joinable()) {
+    return;
+  }
+  control_dispatcher_->post([this] {
+    ads_client_->shutdown();
+    control_dispatcher_->exit();
+  });
+  control_thread_.join();
 }
 
 void InstanceImpl::startDrainAndShutdown(const std::string& reason) {
@@ -303,13 +421,45 @@ std::string InstanceImpl::clustersText(bool json) const {
 }
 
 std::string InstanceImpl::configDumpJson() const {
-  std::vector<std::string> listeners;
+  auto timestamp = [](std::chrono::system_clock::time_point t) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromChrono(t), absl::UTCTimeZone());
+  };
+  std::vector<std::string> static_listeners;
+  std::vector<std::string> dynamic_listeners;
   for (const auto& listener : listener_manager_->listeners()) {
-    listeners.push_back(absl::StrCat("{\"listener\":", toJson(listener->proto), "}"));
+    if (listener->version_info.empty()) {
+      static_listeners.push_back(absl::StrCat("{\"listener\":", toJson(listener->proto),
+                                              ",\"last_updated\":\"",
+                                              timestamp(listener->last_updated), "\"}"));
+    } else {
+      dynamic_listeners.push_back(absl::StrCat(
+          "{\"name\":\"", jsonEscape(listener->name), "\",\"active_state\":{\"version_info\":\"",
+          jsonEscape(listener->version_info), "\",\"listener\":", toJson(listener->proto),
+          ",\"last_updated\":\"", timestamp(listener->last_updated), "\"}}"));
+    }
   }
-  std::vector<std::string> clusters;
-  for (const auto& cluster : bootstrap_.static_resources().clusters()) {
-    clusters.push_back(absl::StrCat("{\"cluster\":", toJson(cluster), "}"));
+  std::vector<std::string> static_clusters;
+  std::vector<std::string> dynamic_clusters;
+  for (const auto& cluster : cluster_manager_->clusters()) {
+    std::string entry = absl::StrCat("\"cluster\":", toJson(cluster->proto), ",\"last_updated\":\"",
+                                     timestamp(cluster->last_updated), "\"");
+    if (cluster->version_info.empty()) {
+      static_clusters.push_back(absl::StrCat("{", entry, "}"));
+    } else {
+      dynamic_clusters.push_back(absl::StrCat(
+          "{\"version_info\":\"", jsonEscape(cluster->version_info), "\",", entry, "}"));
+    }
+  }
+  // How long each worker took to apply the last changes (post to applied).
+  std::vector<std::string> updates;
+  for (const auto& update : listener_manager_->recentUpdates()) {
+    std::vector<std::string> micros;
+    for (const auto& d : update.per_worker) {
+      micros.push_back(absl::StrCat(d.count()));
+    }
+    updates.push_back(absl::StrCat("{\"change\":\"", jsonEscape(update.description),
+                                   "\",\"applied_at\":\"", timestamp(update.applied_at),
+                                   "\",\"worker_apply_us\":[", absl::StrJoin(micros, ","), "]}"));
   }
   return absl::StrCat(
       "{\"configs\":[{\"@type\":\"type.googleapis.com/envoy.admin.v3.BootstrapConfigDump\","
@@ -317,10 +467,13 @@ std::string InstanceImpl::configDumpJson() const {
       toJson(bootstrap_),
       "},{\"@type\":\"type.googleapis.com/envoy.admin.v3.ClustersConfigDump\","
       "\"static_clusters\":[",
-      absl::StrJoin(clusters, ","),
+      absl::StrJoin(static_clusters, ","), "],\"dynamic_active_clusters\":[",
+      absl::StrJoin(dynamic_clusters, ","),
       "]},{\"@type\":\"type.googleapis.com/envoy.admin.v3.ListenersConfigDump\","
       "\"static_listeners\":[",
-      absl::StrJoin(listeners, ","), "]}]}\n");
+      absl::StrJoin(static_listeners, ","), "],\"dynamic_listeners\":[",
+      absl::StrJoin(dynamic_listeners, ","), "]}],\"recent_worker_updates\":[",
+      absl::StrJoin(updates, ","), "]}\n");
 }
 
 }  // namespace Skiff::Server

@@ -3,17 +3,20 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
+#include "source/common/config/xds/ads_client.h"
 #include "source/common/event/dispatcher_impl.h"
+#include "source/common/http/admin_server.h"
 #include "source/common/stats/stats.h"
 #include "source/common/upstream/cluster_manager.h"
 #include "source/extensions/filters/network/common/factory.h"
-#include "source/common/http/admin_server.h"
 #include "source/server/listener_manager.h"
 #include "source/server/options.h"
 #include "source/server/worker.h"
+#include "source/server/xds_manager.h"
 
 namespace Skiff::Server {
 
@@ -42,6 +45,10 @@ class InstanceImpl {
 
  private:
   void registerAdminHandlers();
+  void onInitialized();
+  absl::StatusOr<std::string> adsTarget() const;
+  absl::Status createXdsClient();
+  void stopControlThread();
   void onDrainTick();
   void shutdownNow();
   std::string serverInfoJson() const;
@@ -60,6 +67,13 @@ class InstanceImpl {
   std::unique_ptr<ListenerManagerImpl> listener_manager_;
   std::unique_ptr<Http::Admin::AdminServer> admin_;
   std::vector<Event::SignalEventPtr> signals_;
+  // The control thread and what lives on it (only with dynamic_resources.ads_config).
+  std::unique_ptr<Event::DispatcherImpl> control_dispatcher_;
+  std::unique_ptr<XdsManager> xds_manager_;
+  std::unique_ptr<Config::Xds::AdsClient> ads_client_;
+  std::thread control_thread_;
+  std::chrono::milliseconds initial_fetch_timeout_{15000};
+  Event::TimerPtr init_timer_;
   Event::TimerPtr drain_timer_;
   std::chrono::steady_clock::time_point drain_deadline_;
   ServerState state_{ServerState::Initializing};

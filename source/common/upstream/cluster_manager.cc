@@ -115,11 +115,15 @@ absl::StatusOr<std::shared_ptr<ClusterInfo>> buildClusterInfo(
 }
 
 absl::Status ClusterManager::addOrUpdateCluster(const envoy::config::cluster::v3::Cluster& config,
-                                                std::function<void()> applied) {
+                                                std::function<void()> applied,
+                                                const std::string& version_info) {
   auto info = buildClusterInfo(config);
   if (!info.ok()) {
     return info.status();
   }
+  (*info)->proto = config;
+  (*info)->version_info = version_info;
+  (*info)->last_updated = std::chrono::system_clock::now();
   (*info)->stats = &statsFor(config.name());
   (*info)->stats->membership_total.set((*info)->hosts.size());
   ClusterInfoConstSharedPtr shared = std::move(*info);

@@ -50,6 +50,9 @@ struct ClusterInfo {
   std::vector<Host> hosts;
   bool weighted{false};  // Some host has a weight other than 1.
   ClusterStats* stats;   // Points into the stats store, which outlives every cluster.
+  envoy::config::cluster::v3::Cluster proto;  // As configured, for /config_dump.
+  std::string version_info;                   // The CDS/EDS version it came with ("" if static).
+  std::chrono::system_clock::time_point last_updated;
 };
 
 using ClusterInfoConstSharedPtr = std::shared_ptr<const ClusterInfo>;
@@ -96,7 +99,8 @@ class ClusterManager {
   // Main thread. Builds the cluster (the proto must already be validated) and hands it to every
   // worker; `applied` runs on main once all workers have it.
   absl::Status addOrUpdateCluster(const envoy::config::cluster::v3::Cluster& config,
-                                  std::function<void()> applied = nullptr);
+                                  std::function<void()> applied = nullptr,
+                                  const std::string& version_info = "");
   void removeCluster(const std::string& name, std::function<void()> applied = nullptr);
 
   // Main thread: the current clusters, for the admin server.

@@ -94,14 +94,6 @@ void Filter::initializeReadFilterCallbacks(Network::ReadFilterCallbacks& callbac
 Network::FilterStatus Filter::onNewConnection() {
   config_->stats->downstream_cx_total.inc();
   Network::Connection& downstream = read_callbacks_->connection();
-  cluster_ = config_->cluster_manager->threadLocal().get(config_->cluster);
-  if (cluster_ == nullptr) {
-    config_->stats->downstream_cx_no_route.inc();
-    SKIFF_LOG(debug, "[C%d] tcp_proxy: no cluster '%s'", downstream.id(), config_->cluster);
-    downstream.close(Network::ConnectionCloseType::NoFlush);
-    return Network::FilterStatus::StopIteration;
-  }
-  cluster_info_ = cluster_->info();
   // Hold downstream bytes in the kernel until there is somewhere to send them.
   downstream.readDisable(true);
   if (config_->idle_timeout.count() > 0) {
@@ -114,6 +106,17 @@ Network::FilterStatus Filter::onNewConnection() {
 
 bool Filter::connectUpstream() {
   Network::Connection& downstream = read_callbacks_->connection();
+  // Look the cluster up on every attempt: a config update may have replaced this worker's
+  // ThreadLocalCluster since the previous one.
+  cluster_ = config_->cluster_manager->threadLocal().get(config_->cluster);
+  if (cluster_ == nullptr) {
+    config_->stats->downstream_cx_no_route.inc();
+    SKIFF_LOG(debug, "[C%d] tcp_proxy: no cluster '%s'", downstream.id(), config_->cluster);
+    downstream.close(Network::ConnectionCloseType::NoFlush);
+    return false;
+  }
+  // The upstream keeps the cluster config it was opened with, whatever updates follow.
+  cluster_info_ = cluster_->info();
   const Upstream::Host* host = cluster_->chooseHost();
   if (host == nullptr) {
     cluster_info_->stats->upstream_cx_none_healthy.inc();

@@ -1,0 +1,521 @@
+#include "source/common/config/xds/ads_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "envoy/config/cluster/v3/cluster.pb.h"
+#include "envoy/config/endpoint/v3/endpoint.pb.h"
+#include "envoy/config/listener/v3/listener.pb.h"
+#include "source/common/common/assert.h"
+#include "source/common/common/logger.h"
+
+namespace Skiff::Config::Xds {
+namespace {
+
+using envoy::service::discovery::v3::DeltaDiscoveryRequest;
+using envoy::service::discovery::v3::DeltaDiscoveryResponse;
+using envoy::service::discovery::v3::DiscoveryRequest;
+using envoy::service::discovery::v3::DiscoveryResponse;
+
+constexpr char kResourceWrapperType[] = "type.googleapis.com/envoy.service.discovery.v3.Resource";
+// Envoy NACKs with google.rpc.Code INTERNAL.
+constexpr int kNackCode = 13;
+// Long error messages are cut so a NACK never carries a huge request.
+constexpr size_t kMaxErrorDetail = 4096;
+
+std::string shortType(const std::string& type_url) {
+  return type_url.substr(type_url.rfind('.') + 1);
+}
+
+// A stable version for a SotW resource: its bytes as received. The same config sent again hashes
+// the same, so an unchanged listener is not rebuilt.
+std::string contentVersion(const google::protobuf::Any& any) {
+  return absl::StrCat(std::hash<std::string>{}(any.value()));
+}
+
+std::string statPrefix(const std::string& type_url) {
+  if (type_url == kListenerType) {
+    return "listener_manager.lds.";
+  }
+  if (type_url == kClusterType) {
+    return "cluster_manager.cds.";
+  }
+  return "cluster_manager.eds.";
+}
+
+}  // namespace
+
+AdsClient::AdsClient(Event::Dispatcher& dispatcher, AdsClientOptions options,
+                     SubscriptionCallbacks& callbacks, Stats::Store& stats)
+    : dispatcher_(dispatcher),
+      options_(std::move(options)),
+      callbacks_(callbacks),
+      backoff_(options_.initial_backoff),
+      random_(std::random_device{}()),
+      connected_state_(stats.gauge("control_plane.connected_state")),
+      stats_(stats) {
+  for (const auto& type_url : options_.wildcard_types) {
+    typeState(type_url).wildcard = true;
+  }
+}
+
+AdsClient::~AdsClient() { shutdown(); }
+
+AdsClient::TypeState& AdsClient::typeState(const std::string& type_url) {
+  auto it = types_.find(type_url);
+  if (it != types_.end()) {
+    return it->second;
+  }
+  TypeState& state = types_[type_url];
+  const std::string prefix = statPrefix(type_url);
+  state.update_attempt = &stats_.counter(prefix + "update_attempt");
+  state.update_success = &stats_.counter(prefix + "update_success");
+  state.update_rejected = &stats_.counter(prefix + "update_rejected");
+  state.version = &stats_.gauge(prefix + "version");
+  // First requests go out clusters, endpoints, listeners: the dependency order.
+  type_order_.push_back(type_url);
+  std::stable_sort(type_order_.begin(), type_order_.end(), [](const auto& a, const auto& b) {
+    auto rank = [](const std::string& t) {
+      return t == kClusterType ? 0 : t == kEndpointType ? 1 : t == kListenerType ? 2 : 3;
+    };
+    return rank(a) < rank(b);
+  });
+  return state;
+}
+
+void AdsClient::start() {
+  ASSERT(dispatcher_.isThreadSafe());
+  grpc::ChannelArguments args;
+  // Detect a dead management server without waiting for TCP to give up.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  channel_ = grpc::CreateCustomChannel(options_.target, grpc::InsecureChannelCredentials(), args);
+  stub_ = envoy::service::discovery::v3::AggregatedDiscoveryService::NewStub(channel_);
+  retry_timer_ = dispatcher_.createTimer([this] { connect(); });
+  connect();
+}
+
+void AdsClient::connect() {
+  if (shut_down_) {
+    return;
+  }
+  ++stream_id_;
+  context_ = std::make_unique<grpc::ClientContext>();
+  for (auto& [type_url, state] : types_) {
+    state.nonce.clear();
+    state.requested = false;
+  }
+  const uint64_t id = stream_id_;
+  SKIFF_LOG(info, "xds: opening %s ADS stream to %s", options_.delta ? "delta" : "SotW",
+            options_.target);
+  if (options_.delta) {
+    delta_stream_ = stub_->DeltaAggregatedResources(context_.get());
+    reader_ = std::thread([this, id, stream = delta_stream_.get()] {
+      Logger::setThreadName("xds_reader");
+      while (true) {
+        auto response = std::make_unique<DeltaDiscoveryResponse>();
+        if (!stream->Read(response.get())) {
+          break;
+        }
+        dispatcher_.post([this, id, r = std::move(response)]() mutable {
+          onResponse(PendingResponse{id, nullptr, std::move(r)});
+        });
+      }
+      dispatcher_.post([this, id] { onStreamClosed(id); });
+    });
+  } else {
+    stream_ = stub_->StreamAggregatedResources(context_.get());
+    reader_ = std::thread([this, id, stream = stream_.get()] {
+      Logger::setThreadName("xds_reader");
+      while (true) {
+        auto response = std::make_unique<DiscoveryResponse>();
+        if (!stream->Read(response.get())) {
+          break;
+        }
+        dispatcher_.post([this, id, r = std::move(response)]() mutable {
+          onResponse(PendingResponse{id, std::move(r), nullptr});
+        });
+      }
+      dispatcher_.post([this, id] { onStreamClosed(id); });
+    });
+  }
+  for (const auto& type_url : type_order_) {
+    sendInitialRequest(type_url);
+  }
+}
+
+void AdsClient::sendInitialRequest(const std::string& type_url) {
+  TypeState& state = typeState(type_url);
+  if (!state.wildcard && state.names.empty()) {
+    return;  // Nothing to ask for yet (EDS before any EDS cluster exists).
+  }
+  state.requested = true;
+  if (options_.delta) {
+    DeltaDiscoveryRequest request;
+    *request.mutable_node() = options_.node;
+    request.set_type_url(type_url);
+    // A wildcard subscription is an empty subscribe list on the first request (the legacy form
+    // every delta server understands).
+    for (const auto& name : state.names) {
+      request.add_resource_names_subscribe(name);
+    }
+    for (const auto& [name, version] : state.known) {
+      (*request.mutable_initial_resource_versions())[name] = version;
+    }
+    if (delta_stream_ != nullptr) {
+      delta_stream_->Write(request);
+    }
+    return;
+  }
+  sendRequest(type_url, "");
+}
+
+void AdsClient::sendRequest(const std::string& type_url, const std::string& error) {
+  TypeState& state = typeState(type_url);
+  if (options_.delta) {
+    if (delta_stream_ == nullptr) {
+      return;
+    }
+    DeltaDiscoveryRequest request;
+    *request.mutable_node() = options_.node;
+    request.set_type_url(type_url);
+    request.set_response_nonce(state.nonce);
+    if (!error.empty()) {
+      request.mutable_error_detail()->set_code(kNackCode);
+      request.mutable_error_detail()->set_message(error.substr(0, kMaxErrorDetail));
+    }
+    delta_stream_->Write(request);
+    return;
+  }
+  if (stream_ == nullptr) {
+    return;
+  }
+  DiscoveryRequest request;
+  request.set_version_info(state.accepted_version);
+  *request.mutable_node() = options_.node;
+  request.set_type_url(type_url);
+  request.set_response_nonce(state.nonce);
+  for (const auto& name : state.names) {
+    request.add_resource_names(name);
+  }
+  if (!error.empty()) {
+    request.mutable_error_detail()->set_code(kNackCode);
+    request.mutable_error_detail()->set_message(error.substr(0, kMaxErrorDetail));
+  }
+  stream_->Write(request);
+}
+
+void AdsClient::updateResourceNames(const std::string& type_url, std::vector<std::string> names) {
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  TypeState& state = typeState(type_url);
+  if (state.wildcard || names == state.names) {
+    return;
+  }
+  std::vector<std::string> old = std::move(state.names);
+  state.names = std::move(names);
+  if (stream_id_ == 0 || (stream_ == nullptr && delta_stream_ == nullptr)) {
+    return;  // The next stream's first request carries them.
+  }
+  if (!state.requested) {
+    sendInitialRequest(type_url);
+    return;
+  }
+  if (options_.delta) {
+    DeltaDiscoveryRequest request;
+    *request.mutable_node() = options_.node;
+    request.set_type_url(type_url);
+    for (const auto& name : state.names) {
+      if (!std::binary_search(old.begin(), old.end(), name)) {
+        request.add_resource_names_subscribe(name);
+      }
+    }
+    for (const auto& name : old) {
+      if (!std::binary_search(state.names.begin(), state.names.end(), name)) {
+        request.add_resource_names_unsubscribe(name);
+        state.known.erase(name);
+      }
+    }
+    delta_stream_->Write(request);
+    return;
+  }
+  sendRequest(type_url, "");
+}
+
+void AdsClient::onResponse(PendingResponse response) {
+  if (response.stream_id != stream_id_ || shut_down_) {
+    return;
+  }
+  if (!stream_up_) {
+    stream_up_ = true;
+    connected_state_.set(1);
+    callbacks_.onStreamStatus(true);
+  }
+  // A message from the server proves the stream works: start backing off from scratch.
+  backoff_ = options_.initial_backoff;
+  const std::string& type_url =
+      response.sotw != nullptr ? response.sotw->type_url() : response.delta->type_url();
+  auto it = types_.find(type_url);
+  if (it == types_.end() || !it->second.requested) {
+    // Never asked for: a conforming server does not send these; ignore without ACK.
+    SKIFF_LOG(warn, "xds: ignoring a response of unsubscribed type '%s'", type_url);
+    return;
+  }
+  TypeState& state = it->second;
+  state.nonce = response.sotw != nullptr ? response.sotw->nonce() : response.delta->nonce();
+  state.queue.push_back(std::move(response));
+  if (!state.applying) {
+    processNext(type_url);
+  }
+}
+
+absl::Status AdsClient::decode(const std::string& type_url, const google::protobuf::Any& any,
+                               DecodedResource& out) const {
+  if (any.type_url() != type_url) {
+    return absl::InvalidArgumentError(absl::StrCat("resource of type '", any.type_url(),
+                                                   "' in a response of type '", type_url, "'"));
+  }
+  out.resource = any;
+  if (type_url == kListenerType) {
+    envoy::config::listener::v3::Listener listener;
+    if (!any.UnpackTo(&listener)) {
+      return absl::InvalidArgumentError("cannot decode a Listener");
+    }
+    out.name = listener.name();
+  } else if (type_url == kClusterType) {
+    envoy::config::cluster::v3::Cluster cluster;
+    if (!any.UnpackTo(&cluster)) {
+      return absl::InvalidArgumentError("cannot decode a Cluster");
+    }
+    out.name = cluster.name();
+  } else if (type_url == kEndpointType) {
+    envoy::config::endpoint::v3::ClusterLoadAssignment assignment;
+    if (!any.UnpackTo(&assignment)) {
+      return absl::InvalidArgumentError("cannot decode a ClusterLoadAssignment");
+    }
+    out.name = assignment.cluster_name();
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("unsupported type '", type_url, "'"));
+  }
+  if (out.name.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("a ", shortType(type_url), " without a name"));
+  }
+  return absl::OkStatus();
+}
+
+void AdsClient::processNext(const std::string& type_url) {
+  TypeState& state = types_.at(type_url);
+  if (state.queue.empty()) {
+    return;
+  }
+  PendingResponse response = std::move(state.queue.front());
+  state.queue.pop_front();
+  state.update_attempt->inc();
+
+  ConfigUpdate update;
+  update.type_url = type_url;
+  std::string nonce;
+  std::vector<std::string> errors;
+  std::map<std::string, bool> seen;
+  auto add = [&](DecodedResource resource) {
+    if (seen.count(resource.name)) {
+      errors.push_back(absl::StrCat(shortType(type_url), " '", resource.name,
+                                    "': duplicate name in one response"));
+      return;
+    }
+    seen[resource.name] = true;
+    auto known = state.known.find(resource.name);
+    if (known != state.known.end() && known->second == resource.version) {
+      return;  // Unchanged: nothing to rebuild.
+    }
+    update.upserts.push_back(std::move(resource));
+  };
+
+  if (response.sotw != nullptr) {
+    const DiscoveryResponse& r = *response.sotw;
+    update.version = r.version_info();
+    nonce = r.nonce();
+    for (int i = 0; i < r.resources_size(); ++i) {
+      google::protobuf::Any any = r.resources(i);
+      if (any.type_url() == kResourceWrapperType) {
+        envoy::service::discovery::v3::Resource wrapper;
+        if (!any.UnpackTo(&wrapper) || !wrapper.has_resource()) {
+          continue;  // A TTL heartbeat carries no resource; skiff does not advertise TTLs.
+        }
+        any = wrapper.resource();
+      }
+      DecodedResource resource;
+      if (auto status = decode(type_url, any, resource); !status.ok()) {
+        errors.push_back(absl::StrCat("resources[", i, "]: ", status.message()));
+        continue;
+      }
+      resource.version = contentVersion(resource.resource);
+      add(std::move(resource));
+    }
+    // SotW listeners and clusters are the complete set: whatever is missing is removed.
+    // Endpoints are not: an absent assignment just was not sent this time.
+    if (type_url != kEndpointType) {
+      for (const auto& [name, version] : state.known) {
+        if (!seen.count(name)) {
+          update.removes.push_back(name);
+        }
+      }
+    }
+  } else {
+    const DeltaDiscoveryResponse& r = *response.delta;
+    update.version = r.system_version_info();
+    nonce = r.nonce();
+    for (int i = 0; i < r.resources_size(); ++i) {
+      const auto& wrapper = r.resources(i);
+      if (!wrapper.has_resource()) {
+        continue;  // Heartbeat.
+      }
+      DecodedResource resource;
+      if (auto status = decode(type_url, wrapper.resource(), resource); !status.ok()) {
+        errors.push_back(absl::StrCat("resources[", i, "]: ", status.message()));
+        continue;
+      }
+      if (!wrapper.name().empty() && wrapper.name() != resource.name) {
+        errors.push_back(absl::StrCat("resources[", i, "]: named '", wrapper.name(), "' but the ",
+                                      shortType(type_url), " is '", resource.name, "'"));
+        continue;
+      }
+      resource.version =
+          wrapper.version().empty() ? contentVersion(resource.resource) : wrapper.version();
+      add(std::move(resource));
+    }
+    for (const auto& name : r.removed_resources()) {
+      if (state.known.count(name)) {
+        update.removes.push_back(name);
+      }
+    }
+  }
+
+  const uint64_t stream_id = response.stream_id;
+  if (!errors.empty()) {
+    finishUpdate(type_url, stream_id, update.version, nonce, {}, {},
+                 absl::InvalidArgumentError(absl::StrJoin(errors, "; ")));
+    return;
+  }
+  state.applying = true;
+  std::vector<DecodedResource> upserts_copy = update.upserts;
+  std::vector<std::string> removes_copy = update.removes;
+  std::string version = update.version;
+  callbacks_.onConfigUpdate(
+      std::move(update),
+      [this, type_url, stream_id, version, nonce, upserts = std::move(upserts_copy),
+       removes = std::move(removes_copy)](absl::Status status) mutable {
+        // `done` may run on any thread; the bookkeeping belongs to the control thread.
+        dispatcher_.post([this, type_url, stream_id, version, nonce, upserts = std::move(upserts),
+                          removes = std::move(removes), status]() mutable {
+          finishUpdate(type_url, stream_id, version, nonce, std::move(upserts), std::move(removes),
+                       status);
+        });
+      });
+}
+
+void AdsClient::finishUpdate(const std::string& type_url, uint64_t stream_id, std::string version,
+                             std::string nonce, std::vector<DecodedResource> upserts,
+                             std::vector<std::string> removes, absl::Status status) {
+  if (shut_down_) {
+    return;
+  }
+  TypeState& state = types_.at(type_url);
+  state.applying = false;
+  if (status.ok()) {
+    state.update_success->inc();
+    state.accepted_version = version;
+    // 52 bits so the value survives a trip through a double (JSON, Prometheus).
+    state.version->set(
+        static_cast<int64_t>(std::hash<std::string>{}(version) & ((uint64_t{1} << 52) - 1)));
+    for (auto& resource : upserts) {
+      state.known[resource.name] = resource.version;
+    }
+    for (const auto& name : removes) {
+      state.known.erase(name);
+    }
+    SKIFF_LOG(info, "xds: applied %s version '%s' (%d changed, %d removed)", shortType(type_url),
+              version, upserts.size(), removes.size());
+  } else {
+    state.update_rejected->inc();
+    SKIFF_LOG(warn, "xds: rejected %s version '%s': %s", shortType(type_url), version,
+              status.message());
+  }
+  // The ACK/NACK answers the response on the stream it came from; after a reconnect the new
+  // stream's first request already carries the outcome (the accepted version).
+  if (stream_id == stream_id_ && stream_up_) {
+    std::string saved = state.nonce;
+    state.nonce = nonce;
+    sendRequest(type_url, status.ok() ? "" : std::string(status.message()));
+    // Keep the newest nonce seen: a queued response's ACK must carry its own.
+    state.nonce = saved;
+  }
+  processNext(type_url);
+}
+
+void AdsClient::onStreamClosed(uint64_t stream_id) {
+  if (stream_id != stream_id_ || shut_down_) {
+    return;
+  }
+  closeStream();
+  scheduleReconnect();
+}
+
+void AdsClient::closeStream() {
+  // The reader has seen the end of the stream (or the cancel) before Finish() may be called.
+  if (reader_.joinable()) {
+    reader_.join();
+  }
+  grpc::Status status;
+  if (stream_ != nullptr) {
+    status = stream_->Finish();
+  } else if (delta_stream_ != nullptr) {
+    status = delta_stream_->Finish();
+  }
+  stream_.reset();
+  delta_stream_.reset();
+  context_.reset();
+  // Responses from the dead stream that were not applied yet are dropped; the server resends
+  // what is current on the next stream.
+  for (auto& [type_url, state] : types_) {
+    state.queue.clear();
+  }
+  if (stream_up_ || !shut_down_) {
+    SKIFF_LOG(warn, "xds: stream to %s closed: %s (%d); keeping the last good config",
+              options_.target, status.error_message(), static_cast<int>(status.error_code()));
+  }
+  if (stream_up_) {
+    stream_up_ = false;
+    connected_state_.set(0);
+    callbacks_.onStreamStatus(false);
+  }
+}
+
+void AdsClient::scheduleReconnect() {
+  // Exponential backoff with full jitter in [backoff/2, backoff].
+  std::uniform_int_distribution<int64_t> jitter(backoff_.count() / 2, backoff_.count());
+  std::chrono::milliseconds delay(jitter(random_));
+  backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+  SKIFF_LOG(info, "xds: reconnecting in %d ms", delay.count());
+  retry_timer_->enableTimer(delay);
+}
+
+void AdsClient::shutdown() {
+  if (shut_down_) {
+    return;
+  }
+  shut_down_ = true;
+  if (retry_timer_ != nullptr) {
+    retry_timer_->disableTimer();
+  }
+  if (context_ != nullptr) {
+    context_->TryCancel();
+  }
+  closeStream();
+}
+
+}  // namespace Skiff::Config::Xds

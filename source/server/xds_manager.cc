@@ -1,0 +1,279 @@
+#include "source/server/xds_manager.h"
+
+#include <atomic>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "envoy/config/listener/v3/listener.pb.h"
+#include "source/common/common/logger.h"
+#include "source/common/config/validation.h"
+
+namespace Skiff::Server {
+
+using Config::Xds::ConfigUpdate;
+using Config::Xds::UpdateDoneCb;
+using envoy::config::cluster::v3::Cluster;
+using envoy::config::endpoint::v3::ClusterLoadAssignment;
+
+XdsManager::XdsManager(Event::Dispatcher& main, Event::Dispatcher& control,
+                       ListenerManagerImpl& listeners, Upstream::ClusterManager& clusters,
+                       Options options)
+    : main_(main),
+      control_(control),
+      listeners_(listeners),
+      clusters_(clusters),
+      options_(std::move(options)) {
+  if (!options_.expect_cds) {
+    cds_applied_ = true;
+  }
+  if (!options_.expect_lds) {
+    lds_applied_ = true;
+  }
+}
+
+void XdsManager::onStreamStatus(bool connected) {
+  SKIFF_LOG(info, "xds: management server %s", connected ? "connected" : "disconnected");
+}
+
+void XdsManager::onConfigUpdate(ConfigUpdate update, UpdateDoneCb done) {
+  if (update.type_url == Config::Xds::kClusterType) {
+    onClusters(std::move(update), std::move(done));
+  } else if (update.type_url == Config::Xds::kEndpointType) {
+    onEndpoints(std::move(update), std::move(done));
+  } else if (update.type_url == Config::Xds::kListenerType) {
+    onListeners(std::move(update), std::move(done));
+  } else {
+    done(absl::InvalidArgumentError(absl::StrCat("unsupported type ", update.type_url)));
+  }
+}
+
+std::string XdsManager::edsServiceName(const Cluster& cluster) {
+  const std::string& service = cluster.eds_cluster_config().service_name();
+  return service.empty() ? cluster.name() : service;
+}
+
+Cluster XdsManager::withEndpoints(const Cluster& cluster) const {
+  if (cluster.type() != Cluster::EDS) {
+    return cluster;
+  }
+  Cluster merged = cluster;
+  auto it = endpoints_.find(edsServiceName(cluster));
+  if (it != endpoints_.end()) {
+    *merged.mutable_load_assignment() = it->second;
+  } else {
+    merged.clear_load_assignment();
+  }
+  return merged;
+}
+
+void XdsManager::applyClusters(std::vector<Cluster> upserts, std::vector<std::string> removes,
+                               std::function<void()> done, std::string version) {
+  main_.post([this, upserts = std::move(upserts), removes = std::move(removes), done, version] {
+    // Main thread. Every worker applies every change; `done` after the last completion.
+    auto remaining = std::make_shared<size_t>(upserts.size() + removes.size() + 1);
+    auto one_done = [remaining, done] {
+      if (--*remaining == 0 && done) {
+        done();
+      }
+    };
+    for (const auto& cluster : upserts) {
+      if (auto status = clusters_.addOrUpdateCluster(cluster, one_done, version); !status.ok()) {
+        // Validated on the control thread; reaching this is a bug, not bad input.
+        SKIFF_LOG(error, "cluster '%s' not applied: %s", cluster.name(), status.message());
+        one_done();
+      }
+    }
+    for (const auto& name : removes) {
+      clusters_.removeCluster(name, one_done);
+    }
+    one_done();
+  });
+}
+
+void XdsManager::onClusters(ConfigUpdate update, UpdateDoneCb done) {
+  std::vector<std::string> errors;
+  std::vector<Cluster> ready;
+  std::vector<Cluster> parsed;
+  for (const auto& resource : update.upserts) {
+    Cluster cluster;
+    resource.resource.UnpackTo(&cluster);
+    if (auto status =
+            Config::validateCluster(cluster, absl::StrCat("cluster '", cluster.name(), "'"));
+        !status.ok()) {
+      errors.push_back(std::string(status.message()));
+      continue;
+    }
+    parsed.push_back(std::move(cluster));
+  }
+  if (!errors.empty()) {
+    done(absl::InvalidArgumentError(absl::StrJoin(errors, "\n")));
+    return;
+  }
+  for (auto& cluster : parsed) {
+    const std::string name = cluster.name();
+    cluster_protos_[name] = cluster;
+    if (cluster.type() == Cluster::EDS && !endpoints_.count(edsServiceName(cluster))) {
+      // Not usable until its endpoints arrive.
+      warming_[name] = std::move(cluster);
+      continue;
+    }
+    warming_.erase(name);
+    ready.push_back(withEndpoints(cluster));
+  }
+  for (const auto& name : update.removes) {
+    cluster_protos_.erase(name);
+    warming_.erase(name);
+  }
+  updateEdsSubscription();
+  if (!warming_.empty() && warming_timer_ == nullptr) {
+    warming_timer_ = control_.createTimer([this] {
+      SKIFF_LOG(warn, "xds: no endpoints after %d ms for %d cluster(s); using them empty",
+                options_.initial_fetch_timeout.count(), warming_.size());
+      finishWarming();
+    });
+    warming_timer_->enableTimer(options_.initial_fetch_timeout);
+  }
+  // The ACK waits for the clusters that are ready; warming ones follow with their endpoints.
+  applyClusters(
+      std::move(ready), update.removes,
+      [this, done] {
+        done(absl::OkStatus());
+        control_.post([this] { markApplied(Config::Xds::kClusterType); });
+      },
+      update.version);
+}
+
+void XdsManager::onEndpoints(ConfigUpdate update, UpdateDoneCb done) {
+  std::vector<std::string> errors;
+  std::set<std::string> changed;
+  std::map<std::string, ClusterLoadAssignment> parsed;
+  for (const auto& resource : update.upserts) {
+    ClusterLoadAssignment assignment;
+    resource.resource.UnpackTo(&assignment);
+    if (auto status = Config::validateClusterLoadAssignment(
+            assignment, absl::StrCat("cluster_load_assignment '", assignment.cluster_name(), "'"));
+        !status.ok()) {
+      errors.push_back(std::string(status.message()));
+      continue;
+    }
+    parsed[assignment.cluster_name()] = std::move(assignment);
+  }
+  if (!errors.empty()) {
+    done(absl::InvalidArgumentError(absl::StrJoin(errors, "\n")));
+    return;
+  }
+  for (auto& [name, assignment] : parsed) {
+    endpoints_[name] = std::move(assignment);
+    changed.insert(name);
+  }
+  for (const auto& name : update.removes) {
+    endpoints_.erase(name);
+    changed.insert(name);
+  }
+  std::vector<Cluster> upserts;
+  for (const auto& [name, cluster] : cluster_protos_) {
+    if (cluster.type() == Cluster::EDS && changed.count(edsServiceName(cluster))) {
+      upserts.push_back(withEndpoints(cluster));
+      warming_.erase(name);
+    }
+  }
+  applyClusters(
+      std::move(upserts), {},
+      [this, done] {
+        done(absl::OkStatus());
+        control_.post([this] {
+          if (warming_.empty()) {
+            warming_timer_.reset();
+            releaseParkedListeners();
+          }
+        });
+      },
+      update.version);
+}
+
+void XdsManager::finishWarming() {
+  std::vector<Cluster> upserts;
+  for (const auto& [name, cluster] : warming_) {
+    upserts.push_back(withEndpoints(cluster));
+  }
+  warming_.clear();
+  warming_timer_.reset();
+  applyClusters(std::move(upserts), {},
+                [this] { control_.post([this] { releaseParkedListeners(); }); });
+}
+
+void XdsManager::updateEdsSubscription() {
+  if (ads_client_ == nullptr) {
+    return;
+  }
+  std::vector<std::string> names;
+  for (const auto& [name, cluster] : cluster_protos_) {
+    if (cluster.type() == Cluster::EDS) {
+      names.push_back(edsServiceName(cluster));
+    }
+  }
+  ads_client_->updateResourceNames(Config::Xds::kEndpointType, std::move(names));
+}
+
+void XdsManager::onListeners(ConfigUpdate update, UpdateDoneCb done) {
+  if (!warming_.empty()) {
+    // Make before break: listeners wait for the clusters they may use.
+    parked_listeners_.emplace_back(std::move(update), std::move(done));
+    return;
+  }
+  std::vector<std::string> errors;
+  std::vector<envoy::config::listener::v3::Listener> upserts;
+  for (const auto& resource : update.upserts) {
+    envoy::config::listener::v3::Listener listener;
+    resource.resource.UnpackTo(&listener);
+    // A tcp_proxy may name a cluster that arrives later (it then counts no_route), as in Envoy.
+    if (auto status = Config::validateListener(listener, Config::KnownClusters::any(),
+                                               absl::StrCat("listener '", listener.name(), "'"));
+        !status.ok()) {
+      errors.push_back(std::string(status.message()));
+      continue;
+    }
+    upserts.push_back(std::move(listener));
+  }
+  if (!errors.empty()) {
+    done(absl::InvalidArgumentError(absl::StrJoin(errors, "\n")));
+    return;
+  }
+  main_.post([this, upserts = std::move(upserts), removes = update.removes,
+              version = update.version, done] {
+    // Main thread: bind, build, hand to the workers; a bind failure is a NACK.
+    auto status =
+        listeners_.applyUpdate(upserts, removes, version, options_.drain_time, [this, done] {
+          done(absl::OkStatus());
+          control_.post([this] { markApplied(Config::Xds::kListenerType); });
+        });
+    if (!status.ok()) {
+      done(status);
+    }
+  });
+}
+
+void XdsManager::releaseParkedListeners() {
+  while (!parked_listeners_.empty() && warming_.empty()) {
+    auto [update, done] = std::move(parked_listeners_.front());
+    parked_listeners_.pop_front();
+    onListeners(std::move(update), std::move(done));
+  }
+}
+
+void XdsManager::markApplied(const std::string& type_url) {
+  if (type_url == Config::Xds::kClusterType) {
+    cds_applied_ = true;
+  } else if (type_url == Config::Xds::kListenerType) {
+    lds_applied_ = true;
+  }
+  if (!initialized_ && cds_applied_ && lds_applied_) {
+    initialized_ = true;
+    if (options_.on_initialized) {
+      main_.post([cb = options_.on_initialized] { cb(); });
+    }
+  }
+}
+
+}  // namespace Skiff::Server
