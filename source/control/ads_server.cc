@@ -1,6 +1,7 @@
 #include "source/control/ads_server.h"
 
 #include <deque>
+#include <optional>
 #include <set>
 #include <vector>
 
