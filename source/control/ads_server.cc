@@ -172,14 +172,14 @@ class StreamBase : public grpc::ServerBidiReactor<Request, Response>,
   std::string statusJson() const override {
     Thread::LockGuard lock(mutex_);
     std::string out = "{";
-    absl::StrAppend(&out, "\"node_id\":", Json::quote(node_.id()),
-                    ",\"node_cluster\":", Json::quote(node_.cluster()),
-                    ",\"group\":", Json::quote(group_), ",\"peer\":", Json::quote(peer_),
-                    ",\"protocol\":", Json::quote(protocol_), ",\"connected_since\":",
-                    Json::quote(absl::FormatTime(absl::RFC3339_sec, since_, absl::UTCTimeZone())),
-                    ",\"snapshot_version\":",
-                    Json::quote(snapshot_ == nullptr ? "" : snapshot_->version()),
-                    ",\"types\":{", typesJsonLocked(), "}}");
+    absl::StrAppend(
+        &out, "\"node_id\":", Json::quote(node_.id()),
+        ",\"node_cluster\":", Json::quote(node_.cluster()), ",\"group\":", Json::quote(group_),
+        ",\"peer\":", Json::quote(peer_), ",\"protocol\":", Json::quote(protocol_),
+        ",\"connected_since\":",
+        Json::quote(absl::FormatTime(absl::RFC3339_sec, since_, absl::UTCTimeZone())),
+        ",\"snapshot_version\":", Json::quote(snapshot_ == nullptr ? "" : snapshot_->version()),
+        ",\"types\":{", typesJsonLocked(), "}}");
     return out;
   }
 
@@ -207,8 +207,8 @@ class StreamBase : public grpc::ServerBidiReactor<Request, Response>,
 
   void protocolErrorLocked(const std::string& message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     server_.stats().protocol_errors.inc();
-    SKIFF_LOG(warn, "%s stream from %s (node \"%s\"): %s; closing it", protocol_, peer_,
-              node_.id(), message);
+    SKIFF_LOG(warn, "%s stream from %s (node \"%s\"): %s; closing it", protocol_, peer_, node_.id(),
+              message);
     finishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message));
   }
 
@@ -317,8 +317,8 @@ class SotwStream final : public StreamBase<DiscoveryRequest, DiscoveryResponse> 
     state.nonce = response->nonce();
     state.version_sent = version;
     state.sent = std::move(resources);
-    SKIFF_LOG(debug, "node \"%s\": %s version %s (%d resources) nonce %s", nodeIdLocked(),
-              type_url, version, response->resources_size(), response->nonce());
+    SKIFF_LOG(debug, "node \"%s\": %s version %s (%d resources) nonce %s", nodeIdLocked(), type_url,
+              version, response->resources_size(), response->nonce());
     enqueueLocked(std::move(response));
   }
 
@@ -389,8 +389,7 @@ class SotwStream final : public StreamBase<DiscoveryRequest, DiscoveryResponse> 
     const bool first = !state.subscribed;
     state.subscribed = true;
 
-    if (first && isKnownType(type_url) && snapshot_ != nullptr &&
-        !request.version_info().empty()) {
+    if (first && isKnownType(type_url) && snapshot_ != nullptr && !request.version_info().empty()) {
       // A reconnecting client that already holds exactly what we would send gets nothing.
       ResourceMap desired = desiredLocked(type_url, state);
       if (resourceSetVersion(desired) == request.version_info()) {
@@ -414,9 +413,9 @@ class SotwStream final : public StreamBase<DiscoveryRequest, DiscoveryResponse> 
         listeners != types_.end() && listeners->second.subscribed) {
       TypeState& cds = clusters->second;
       const ResourceMap next_listeners = desiredLocked(listener_type, listeners->second);
-      const bool listeners_change = !listeners->second.responded ||
-                                    resourceSetVersion(next_listeners) !=
-                                        listeners->second.version_sent;
+      const bool listeners_change =
+          !listeners->second.responded ||
+          resourceSetVersion(next_listeners) != listeners->second.version_sent;
       ResourceMap next_clusters = desiredLocked(cluster_type, cds);
       ResourceMap kept = next_clusters;
       for (const auto& [name, resource] : cds.sent) {
@@ -452,12 +451,10 @@ class SotwStream final : public StreamBase<DiscoveryRequest, DiscoveryResponse> 
       entries.push_back(absl::StrCat(
           Json::quote(type_url), ":{\"version_sent\":", Json::quote(state.version_sent),
           ",\"version_acked\":", Json::quote(state.version_acked),
-          ",\"last_nack\":", Json::quote(state.last_nack),
-          ",\"last_nack_version\":", Json::quote(state.last_nack_version),
-          ",\"nonce\":", Json::quote(state.nonce),
-          ",\"wildcard\":", state.wildcard ? "true" : "false",
-          ",\"resource_names\":", Json::quoteList(state.names),
-          ",\"resources_sent\":", state.sent.size(), "}"));
+          ",\"last_nack\":", Json::quote(state.last_nack), ",\"last_nack_version\":",
+          Json::quote(state.last_nack_version), ",\"nonce\":", Json::quote(state.nonce),
+          ",\"wildcard\":", state.wildcard ? "true" : "false", ",\"resource_names\":",
+          Json::quoteList(state.names), ",\"resources_sent\":", state.sent.size(), "}"));
     }
     return absl::StrJoin(entries, ",");
   }
@@ -576,8 +573,8 @@ class DeltaStream final : public StreamBase<DeltaDiscoveryRequest, DeltaDiscover
         if (request.has_error_detail()) {
           server_.stats().nacks.inc();
           state.last_nack = request.error_detail().message();
-          SKIFF_LOG(warn, "node \"%s\" rejected delta %s (nonce %s): %s", nodeIdLocked(),
-                    type_url, request.response_nonce(), state.last_nack);
+          SKIFF_LOG(warn, "node \"%s\" rejected delta %s (nonce %s): %s", nodeIdLocked(), type_url,
+                    request.response_nonce(), state.last_nack);
         } else {
           server_.stats().acks.inc();
           state.version_acked = it->second;
@@ -647,9 +644,8 @@ class DeltaStream final : public StreamBase<DeltaDiscoveryRequest, DeltaDiscover
           Json::quote(type_url), ":{\"version_sent\":", Json::quote(state.version_sent),
           ",\"version_acked\":", Json::quote(state.version_acked),
           ",\"last_nack\":", Json::quote(state.last_nack), ",\"nonce\":", Json::quote(state.nonce),
-          ",\"wildcard\":", state.wildcard ? "true" : "false",
-          ",\"resource_names\":", Json::quoteList(state.names),
-          ",\"resources_held\":", state.client_versions.size(), "}"));
+          ",\"wildcard\":", state.wildcard ? "true" : "false", ",\"resource_names\":",
+          Json::quoteList(state.names), ",\"resources_held\":", state.client_versions.size(), "}"));
     }
     return absl::StrJoin(entries, ",");
   }
@@ -668,8 +664,8 @@ Stream* createStream(AdsServer& server, grpc::CallbackServerContext* context) {
 
 AdsServer::AdsServer(SnapshotCache& cache, Stats::Store& store) : cache_(cache), stats_(store) {}
 
-grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>*
-AdsServer::StreamAggregatedResources(grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>* AdsServer::StreamAggregatedResources(
+    grpc::CallbackServerContext* context) {
   return createStream<SotwStream>(*this, context);
 }
 

@@ -8,9 +8,9 @@
 namespace Skiff::Control {
 
 const std::vector<std::string>& pushOrder() {
-  static const auto* order = new std::vector<std::string>{
-      std::string(TypeUrl::kCluster), std::string(TypeUrl::kEndpoint),
-      std::string(TypeUrl::kListener), std::string(TypeUrl::kRoute)};
+  static const auto* order =
+      new std::vector<std::string>{std::string(TypeUrl::kCluster), std::string(TypeUrl::kEndpoint),
+                                   std::string(TypeUrl::kListener), std::string(TypeUrl::kRoute)};
   return *order;
 }
 
@@ -152,8 +152,7 @@ std::vector<SnapshotCache::Notification> SnapshotCache::replanLocked(
     }
     watch.group = group;
     const auto it = snapshots_.find(group);
-    notifications.push_back(
-        {watch.watcher, group, it == snapshots_.end() ? nullptr : it->second});
+    notifications.push_back({watch.watcher, group, it == snapshots_.end() ? nullptr : it->second});
   }
   return notifications;
 }

@@ -27,7 +27,8 @@ namespace Skiff::Control {
 
 // Type URLs of the resource types skiff-control serves.
 namespace TypeUrl {
-inline constexpr absl::string_view kListener = "type.googleapis.com/envoy.config.listener.v3.Listener";
+inline constexpr absl::string_view kListener =
+    "type.googleapis.com/envoy.config.listener.v3.Listener";
 inline constexpr absl::string_view kCluster = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
 inline constexpr absl::string_view kEndpoint =
     "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";

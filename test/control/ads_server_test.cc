@@ -58,7 +58,9 @@ class TestStream {
   ~TestStream() {
     context_.TryCancel();
     reader_.join();
-    stream_->Finish();
+    if (!finished_) {
+      stream_->Finish();
+    }
   }
 
   bool send(const Request& request) { return stream_->Write(request); }
@@ -89,6 +91,7 @@ class TestStream {
     }
     reader_.join();
     reader_ = std::thread([] {});
+    finished_ = true;
     return stream_->Finish();
   }
 
@@ -100,6 +103,7 @@ class TestStream {
   std::condition_variable cv_;
   std::deque<Response> responses_;
   bool ended_ = false;
+  bool finished_ = false;
 };
 
 using SotwStream = TestStream<DiscoveryRequest, DiscoveryResponse>;
@@ -123,8 +127,7 @@ DiscoveryRequest request(const std::string& type_url, std::vector<std::string> n
 }
 
 DiscoveryRequest ack(const DiscoveryResponse& response, std::vector<std::string> names = {}) {
-  return request(response.type_url(), std::move(names), response.version_info(),
-                 response.nonce());
+  return request(response.type_url(), std::move(names), response.version_info(), response.nonce());
 }
 
 DiscoveryRequest nack(const DiscoveryResponse& response, const std::string& previous_version,
@@ -298,9 +301,8 @@ TEST_F(AdsServerTest, StaleNonceIsIgnored) {
 }
 
 TEST_F(AdsServerTest, WildcardAndNamedSubscriptions) {
-  cache_.setSnapshot("default",
-                     snapshot(cluster("c1"), cluster("c2"), endpoints("c1", 8001),
-                              endpoints("c2", 8002)));
+  cache_.setSnapshot("default", snapshot(cluster("c1"), cluster("c2"), endpoints("c1", 8001),
+                                         endpoints("c2", 8002)));
   auto stream = sotw();
   // "*" is the explicit wildcard.
   auto cds = subscribe(*stream, kCds, {"*"});
@@ -310,9 +312,8 @@ TEST_F(AdsServerTest, WildcardAndNamedSubscriptions) {
   EXPECT_EQ(names(eds), (Names{"c1"}));
   EXPECT_TRUE(stream->quiet());
   // A requested name that appears later is sent when it is created.
-  cache_.setSnapshot("default",
-                     snapshot(cluster("c1"), cluster("c2"), endpoints("c1", 8001),
-                              endpoints("c2", 8002), endpoints("missing", 8003)));
+  cache_.setSnapshot("default", snapshot(cluster("c1"), cluster("c2"), endpoints("c1", 8001),
+                                         endpoints("c2", 8002), endpoints("missing", 8003)));
   auto later = stream->next();
   ASSERT_TRUE(later.has_value());
   EXPECT_EQ(later->type_url(), kEds);
@@ -463,6 +464,36 @@ TEST_F(AdsServerTest, ShutdownClosesStreamsWithUnavailable) {
   EXPECT_EQ(stream->status().error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
+// Many sidecars on one server: every stream gets the change, in order, and is ACKed.
+TEST_F(AdsServerTest, ManyStreamsAllGetTheUpdate) {
+  cache_.setSnapshot("default", snapshot(cluster("c1"), listener("l1", 10001, "c1")));
+  constexpr int kStreams = 200;
+  std::vector<std::unique_ptr<SotwStream>> streams;
+  for (int i = 0; i < kStreams; ++i) {
+    streams.push_back(sotw());
+    ASSERT_TRUE(streams.back()->send(request(kCds, {}, "", "", absl::StrCat("sidecar-", i))));
+  }
+  for (auto& stream : streams) {
+    auto response = stream->next();
+    ASSERT_TRUE(response.has_value());
+    ASSERT_TRUE(stream->send(ack(*response)));
+    ASSERT_TRUE(stream->send(request(kLds)));
+    auto lds = stream->next();
+    ASSERT_TRUE(lds.has_value());
+    ASSERT_TRUE(stream->send(ack(*lds)));
+  }
+  cache_.setSnapshot("default",
+                     snapshot(cluster("c1"), cluster("c2"), listener("l1", 10001, "c2")));
+  for (auto& stream : streams) {
+    auto cds = stream->next();
+    auto lds = stream->next();
+    ASSERT_TRUE(cds.has_value() && lds.has_value());
+    EXPECT_EQ(cds->type_url(), kCds);
+    EXPECT_EQ(lds->type_url(), kLds);
+  }
+  EXPECT_EQ(ads_->streamCount(), kStreams);
+}
+
 // ---- Delta ----------------------------------------------------------------------------------
 
 DeltaDiscoveryRequest deltaRequest(const std::string& type_url, std::vector<std::string> subscribe,
@@ -531,8 +562,8 @@ TEST_F(AdsServerTest, DeltaWildcardSendsOnlyChanges) {
 }
 
 TEST_F(AdsServerTest, DeltaSubscribeUnsubscribeAndMissingNames) {
-  cache_.setSnapshot("default", snapshot(cluster("c1"), endpoints("c1", 8001),
-                                         endpoints("c2", 8002)));
+  cache_.setSnapshot("default",
+                     snapshot(cluster("c1"), endpoints("c1", 8001), endpoints("c2", 8002)));
   auto stream = delta();
   ASSERT_TRUE(stream->send(deltaRequest(kEds, {"c1", "nope"})));
   auto first = stream->next();

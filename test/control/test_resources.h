@@ -62,7 +62,11 @@ filter_chains:
 template <class... Messages>
 SnapshotConstSharedPtr snapshot(const Messages&... messages) {
   Snapshot::Builder builder;
-  (EXPECT_TRUE(builder.add(messages).ok()), ...);
+  const auto add = [&builder](const auto& message) {
+    const auto status = builder.add(message);
+    EXPECT_TRUE(status.ok()) << status;
+  };
+  (add(messages), ...);
   return std::move(builder).build();
 }
 
