@@ -14,11 +14,11 @@
 namespace Skiff::Network {
 namespace {
 
-// Largest single read. Big enough that bulk transfers take few syscalls, small enough that one
-// busy connection cannot hog the worker.
+// Reads start small and double while they come back full, up to the largest size: a bulk
+// transfer takes few syscalls, while a chatty connection does not allocate (and fault in) a big
+// buffer for every few bytes it reads.
+constexpr uint64_t kMinReadSize = 16 * 1024;
 constexpr uint64_t kMaxReadSize = 128 * 1024;
-// Read size when no buffer limit is set.
-constexpr uint64_t kDefaultReadSize = 64 * 1024;
 
 std::atomic<uint64_t> g_next_connection_id{1};
 std::atomic<uint64_t> g_open_connections{0};
@@ -98,16 +98,21 @@ void ConnectionImpl::onReadReady() {
   }
   bool hit_limit = false;
   while (true) {
-    uint64_t room = kDefaultReadSize;
+    uint64_t room = read_size_;
     if (buffer_limit_ > 0) {
       if (read_buffer_.length() >= buffer_limit_) {
         hit_limit = true;
         break;
       }
-      room = std::min<uint64_t>(kMaxReadSize, buffer_limit_ - read_buffer_.length());
+      room = std::min<uint64_t>(room, buffer_limit_ - read_buffer_.length());
     }
     int64_t rc = read_buffer_.readFromFd(socket_->fd(), room);
     if (rc > 0) {
+      if (static_cast<uint64_t>(rc) == read_size_) {
+        read_size_ = std::min(read_size_ * 2, kMaxReadSize);
+      } else if (static_cast<uint64_t>(rc) < read_size_ / 4) {
+        read_size_ = std::max(read_size_ / 2, kMinReadSize);
+      }
       // Keep reading until EAGAIN even after a short read: a FIN or a reset that arrived with
       // the data raises no further edge, and libevent reports a reset (EPOLLHUP|EPOLLERR) as
       // plain read+write readiness, so the next read() is the only way to see it.

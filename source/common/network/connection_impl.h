@@ -72,7 +72,8 @@ class ConnectionImpl : public virtual Connection, protected ReadFilterCallbacks 
   std::string failure_reason_;
   uint64_t bytes_received_{0};
   uint64_t bytes_sent_{0};
-  uint32_t buffer_limit_{0};  // 0: unlimited.
+  uint32_t buffer_limit_{0};       // 0: unlimited.
+  uint64_t read_size_{16 * 1024};  // Adapts between 16 and 128 KiB to how much each read finds.
   uint32_t read_disable_count_{0};
   State state_{State::Open};
   bool connecting_{false};
