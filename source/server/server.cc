@@ -461,6 +461,17 @@ std::string InstanceImpl::configDumpJson() const {
                                    "\",\"applied_at\":\"", timestamp(update.applied_at),
                                    "\",\"worker_apply_us\":[", absl::StrJoin(micros, ","), "]}"));
   }
+  // Each xDS response: from its arrival until every worker had applied it (ACK time).
+  std::vector<std::string> xds_updates;
+  if (ads_client_ != nullptr) {
+    for (const auto& record : ads_client_->recentUpdates()) {
+      xds_updates.push_back(absl::StrCat(
+          "{\"type_url\":\"", record.type_url, "\",\"version_info\":\"", jsonEscape(record.version),
+          "\",\"accepted\":", record.accepted ? "true" : "false", ",\"changed\":", record.changed,
+          ",\"removed\":", record.removed, ",\"apply_us\":", record.apply_time.count(),
+          ",\"at\":\"", timestamp(record.at), "\"}"));
+    }
+  }
   return absl::StrCat(
       "{\"configs\":[{\"@type\":\"type.googleapis.com/envoy.admin.v3.BootstrapConfigDump\","
       "\"bootstrap\":",
@@ -473,7 +484,8 @@ std::string InstanceImpl::configDumpJson() const {
       "\"static_listeners\":[",
       absl::StrJoin(static_listeners, ","), "],\"dynamic_listeners\":[",
       absl::StrJoin(dynamic_listeners, ","), "]}],\"recent_worker_updates\":[",
-      absl::StrJoin(updates, ","), "]}\n");
+      absl::StrJoin(updates, ","), "],\"recent_xds_updates\":[", absl::StrJoin(xds_updates, ","),
+      "]}\n");
 }
 
 }  // namespace Skiff::Server

@@ -75,6 +75,8 @@ AdsClient::TypeState& AdsClient::typeState(const std::string& type_url) {
   state.update_success = &stats_.counter(prefix + "update_success");
   state.update_rejected = &stats_.counter(prefix + "update_rejected");
   state.version = &stats_.gauge(prefix + "version");
+  state.update_duration =
+      &stats_.histogram(prefix + "update_duration", Stats::Histogram::Unit::Milliseconds);
   // First requests go out clusters, endpoints, listeners: the dependency order.
   type_order_.push_back(type_url);
   std::stable_sort(type_order_.begin(), type_order_.end(), [](const auto& a, const auto& b) {
@@ -122,7 +124,7 @@ void AdsClient::connect() {
           break;
         }
         dispatcher_.post([this, id, r = std::move(response)]() mutable {
-          onResponse(PendingResponse{id, nullptr, std::move(r)});
+          onResponse(PendingResponse{id, std::chrono::steady_clock::now(), nullptr, std::move(r)});
         });
       }
       dispatcher_.post([this, id] { onStreamClosed(id); });
@@ -137,7 +139,7 @@ void AdsClient::connect() {
           break;
         }
         dispatcher_.post([this, id, r = std::move(response)]() mutable {
-          onResponse(PendingResponse{id, std::move(r), nullptr});
+          onResponse(PendingResponse{id, std::chrono::steady_clock::now(), std::move(r), nullptr});
         });
       }
       dispatcher_.post([this, id] { onStreamClosed(id); });
@@ -348,12 +350,23 @@ void AdsClient::processNext(const std::string& type_url) {
         }
         any = wrapper.resource();
       }
+      const std::string version = contentVersion(any);
+      auto unchanged = state.known_by_version.find(version);
+      if (unchanged != state.known_by_version.end() && any.type_url() == type_url) {
+        // Same bytes as a resource we hold: same name, nothing to decode or rebuild.
+        if (seen.count(unchanged->second)) {
+          errors.push_back(absl::StrCat(shortType(type_url), " '", unchanged->second,
+                                        "': duplicate name in one response"));
+        }
+        seen[unchanged->second] = true;
+        continue;
+      }
       DecodedResource resource;
       if (auto status = decode(type_url, any, resource); !status.ok()) {
         errors.push_back(absl::StrCat("resources[", i, "]: ", status.message()));
         continue;
       }
-      resource.version = contentVersion(resource.resource);
+      resource.version = version;
       add(std::move(resource));
     }
     // SotW listeners and clusters are the complete set: whatever is missing is removed.
@@ -396,9 +409,10 @@ void AdsClient::processNext(const std::string& type_url) {
   }
 
   const uint64_t stream_id = response.stream_id;
+  const auto received = response.received;
   if (!errors.empty()) {
     finishUpdate(type_url, stream_id, update.version, nonce, {}, {},
-                 absl::InvalidArgumentError(absl::StrJoin(errors, "; ")));
+                 absl::InvalidArgumentError(absl::StrJoin(errors, "; ")), received);
     return;
   }
   state.applying = true;
@@ -408,35 +422,63 @@ void AdsClient::processNext(const std::string& type_url) {
   callbacks_.onConfigUpdate(
       std::move(update),
       [this, type_url, stream_id, version, nonce, upserts = std::move(upserts_copy),
-       removes = std::move(removes_copy)](absl::Status status) mutable {
+       removes = std::move(removes_copy), received](absl::Status status) mutable {
         // `done` may run on any thread; the bookkeeping belongs to the control thread.
         dispatcher_.post([this, type_url, stream_id, version, nonce, upserts = std::move(upserts),
-                          removes = std::move(removes), status]() mutable {
+                          removes = std::move(removes), status, received]() mutable {
           finishUpdate(type_url, stream_id, version, nonce, std::move(upserts), std::move(removes),
-                       status);
+                       status, received);
         });
       });
 }
 
 void AdsClient::finishUpdate(const std::string& type_url, uint64_t stream_id, std::string version,
                              std::string nonce, std::vector<DecodedResource> upserts,
-                             std::vector<std::string> removes, absl::Status status) {
+                             std::vector<std::string> removes, absl::Status status,
+                             std::chrono::steady_clock::time_point received) {
   if (shut_down_) {
     return;
   }
   TypeState& state = types_.at(type_url);
   state.applying = false;
+  const auto apply_time = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - received);
+  state.update_duration->recordValue(apply_time.count() / 1000);
+  {
+    Thread::LockGuard lock(records_lock_);
+    records_.push_back(UpdateRecord{type_url, version, status.ok(), upserts.size(), removes.size(),
+                                    apply_time, std::chrono::system_clock::now()});
+    if (records_.size() > 256) {
+      records_.pop_front();
+    }
+  }
   if (status.ok()) {
     state.update_success->inc();
     state.accepted_version = version;
     // 52 bits so the value survives a trip through a double (JSON, Prometheus).
     state.version->set(
         static_cast<int64_t>(std::hash<std::string>{}(version) & ((uint64_t{1} << 52) - 1)));
+    // known_by_version is for SotW, where versions are content hashes and so unique; delta
+    // versions are the server's and may repeat across resources.
+    const bool sotw = !options_.delta;
     for (auto& resource : upserts) {
+      auto old = state.known.find(resource.name);
+      if (old != state.known.end() && sotw) {
+        state.known_by_version.erase(old->second);
+      }
       state.known[resource.name] = resource.version;
+      if (sotw) {
+        state.known_by_version[resource.version] = resource.name;
+      }
     }
     for (const auto& name : removes) {
-      state.known.erase(name);
+      auto old = state.known.find(name);
+      if (old != state.known.end()) {
+        if (sotw) {
+          state.known_by_version.erase(old->second);
+        }
+        state.known.erase(old);
+      }
     }
     SKIFF_LOG(info, "xds: applied %s version '%s' (%d changed, %d removed)", shortType(type_url),
               version, upserts.size(), removes.size());
@@ -455,6 +497,11 @@ void AdsClient::finishUpdate(const std::string& type_url, uint64_t stream_id, st
     state.nonce = saved;
   }
   processNext(type_url);
+}
+
+std::vector<AdsClient::UpdateRecord> AdsClient::recentUpdates() const {
+  Thread::LockGuard lock(records_lock_);
+  return std::vector<UpdateRecord>(records_.begin(), records_.end());
 }
 
 void AdsClient::onStreamClosed(uint64_t stream_id) {
