@@ -1,6 +1,7 @@
 // skiff: the sidecar proxy's entry point. Parses the command line, loads and validates the
 // bootstrap, then hands everything to Server::InstanceImpl.
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -58,6 +59,13 @@ int main(int argc, char** argv) {
   // Keep up to 16 MiB of free heap per arena and never mmap buffer-sized chunks.
   mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
   mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+  // Each listener holds one socket per worker and each proxied connection two: lift the soft
+  // descriptor limit to the hard one, as a proxy with thousands of listeners needs.
+  rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   auto options = Server::parseOptions(argc, argv);
   if (!options.ok()) {
     std::fprintf(stderr, "%s\n", std::string(options.status().message()).c_str());

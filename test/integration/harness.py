@@ -68,6 +68,26 @@ def find_skiff():
     raise HarnessError("skiff binary not found; tried: %s (set SKIFF_BIN)" % ", ".join(candidates))
 
 
+def find_control():
+    """The skiff-control binary: the Bazel runfiles copy, then $SKIFF_CONTROL_BIN, then bazel-bin."""
+    candidates = []
+    for var in ("TEST_SRCDIR", "RUNFILES_DIR"):
+        base = os.environ.get(var)
+        if base:
+            workspace = os.environ.get("TEST_WORKSPACE", "skiff")
+            candidates.append(os.path.join(base, workspace, "source", "control", "skiff-control"))
+    if os.environ.get("SKIFF_CONTROL_BIN"):
+        candidates.append(os.environ["SKIFF_CONTROL_BIN"])
+    here = os.path.dirname(os.path.abspath(__file__))
+    candidates.append(os.path.join(here, "..", "..", "bazel-bin", "source", "control",
+                                   "skiff-control"))
+    for path in candidates:
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return os.path.abspath(path)
+    raise HarnessError("skiff-control binary not found; tried: %s (set SKIFF_CONTROL_BIN)"
+                       % ", ".join(candidates))
+
+
 _OUTPUT_BASE = None
 
 
@@ -214,6 +234,84 @@ def simple_proxy_config(backend_ports, listener_name="proxy", cluster="backend",
                             idle_timeout=idle_timeout)],
         [static_cluster(cluster, backend_ports, connect_timeout=connect_timeout)])
     return config, listener_port
+
+
+LISTENER_TYPE = "type.googleapis.com/envoy.config.listener.v3.Listener"
+CLUSTER_TYPE = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+ENDPOINT_TYPE = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
+
+
+def xds_bootstrap(admin_port, xds_port, api_type="GRPC", node_id="sidecar", node_cluster="test",
+                  initial_fetch_timeout=None):
+    """A bootstrap with no static listeners: everything comes over one ADS stream from a
+    management server on 127.0.0.1:xds_port (reached through the static cluster `xds_cluster`)."""
+    lds = {"ads": {}, "resource_api_version": "V3"}
+    cds = {"ads": {}, "resource_api_version": "V3"}
+    if initial_fetch_timeout is not None:
+        lds["initial_fetch_timeout"] = initial_fetch_timeout
+        cds["initial_fetch_timeout"] = initial_fetch_timeout
+    return {
+        "node": {"id": node_id, "cluster": node_cluster},
+        "admin": {"address": socket_address(admin_port)},
+        "static_resources": {"clusters": [static_cluster("xds_cluster", [xds_port])]},
+        "dynamic_resources": {
+            "ads_config": {"api_type": api_type, "transport_api_version": "V3",
+                           "grpc_services": [{"envoy_grpc": {"cluster_name": "xds_cluster"}}]},
+            "lds_config": lds,
+            "cds_config": cds,
+        },
+    }
+
+
+def eds_cluster(name, connect_timeout="1s", service_name=None):
+    """A cluster whose endpoints come from a ClusterLoadAssignment over ADS."""
+    eds = {"eds_config": {"ads": {}, "resource_api_version": "V3"}}
+    if service_name:
+        eds["service_name"] = service_name
+    return {"name": name, "type": "EDS", "connect_timeout": connect_timeout,
+            "eds_cluster_config": eds}
+
+
+def load_assignment(cluster_name, ports):
+    return {"cluster_name": cluster_name,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket_address(p)}}
+                                            for p in ports]}]}
+
+
+def xds_resources(listeners=(), clusters=(), endpoints=()):
+    """The file-based xDS shape skiff-control reads: {resources: [{"@type": ..., ...}]}."""
+    out = []
+    for kind, items in ((CLUSTER_TYPE, clusters), (ENDPOINT_TYPE, endpoints),
+                        (LISTENER_TYPE, listeners)):
+        for item in items:
+            entry = {"@type": kind}
+            entry.update(item)
+            out.append(entry)
+    return {"resources": out}
+
+
+_atomic_counter = [0]
+
+
+def write_file_atomic(path, text):
+    """Writes `text` to `path` atomically: a hidden temp file in the same directory (skiff-control
+    skips hidden entries), fsync'ed, then renamed over `path`, so a watcher never sees half a
+    file."""
+    directory, base = os.path.split(path)
+    with _ports_lock:
+        _atomic_counter[0] += 1
+        n = _atomic_counter[0]
+    tmp = os.path.join(directory, ".%s.tmp.%d.%d" % (base, os.getpid(), n))
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def write_yaml_atomic(path, obj):
+    return write_file_atomic(path, to_yaml(obj))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -476,6 +574,144 @@ class Skiff:
                 continue
             out[int(tid)] = (comm, switches, ticks)
         return out
+
+
+class Control:
+    """One skiff-control process (the xDS management server) serving `config_dir`. Its stderr
+    goes to OUTDIR/NAME.stderr, which the test runner prints when the test fails. restart() starts
+    it again on the same ports (the sidecars' bootstrap names the xDS port)."""
+
+    def __init__(self, config_dir, outdir, name="control", xds_port=None, admin_port=None,
+                 log_level="info"):
+        self.config_dir = config_dir
+        self.outdir = outdir
+        self.name = name
+        self.xds_port = xds_port or free_port()
+        self.admin_port = admin_port or free_port()
+        self.log_level = log_level
+        self.stderr_path = os.path.join(outdir, "%s.stderr" % name)
+        self.stdout_path = os.path.join(outdir, "%s.stdout" % name)
+        self.proc = None
+        self._files = []
+
+    def args(self):
+        return [find_control(), "--config-dir", self.config_dir,
+                "--xds-address", "%s:%d" % (LOOPBACK, self.xds_port),
+                "--admin-address", "%s:%d" % (LOOPBACK, self.admin_port),
+                "--log-level", self.log_level]
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def start(self, wait_ready=True, timeout=15.0):
+        stderr = open(self.stderr_path, "ab")
+        stdout = open(self.stdout_path, "ab")
+        self._files += [stderr, stdout]
+        self.proc = subprocess.Popen(self.args(), stdin=subprocess.DEVNULL, stdout=stdout,
+                                     stderr=stderr)
+        _register(self.proc)
+        if wait_ready:
+            self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            rc = self.proc.poll()
+            if rc is not None:
+                raise HarnessError("skiff-control exited with %d before becoming ready; "
+                                   "stderr:\n%s" % (rc, self.stderr_tail()))
+            try:
+                status, _, body = http_request(self.admin_port, "GET", "/ready", timeout=1.0)
+                if status == 200:
+                    return
+                last = "%d %r" % (status, body)
+            except (OSError, http.client.HTTPException) as e:
+                last = repr(e)
+            time.sleep(0.05)
+        raise HarnessError("skiff-control not ready after %.1fs (last: %s); stderr:\n%s"
+                           % (timeout, last, self.stderr_tail()))
+
+    def get(self, path, timeout=5.0):
+        return http_request(self.admin_port, "GET", path, timeout=timeout)
+
+    def get_json(self, path, timeout=5.0):
+        status, _, body = self.get(path, timeout=timeout)
+        if status != 200:
+            raise HarnessError("skiff-control %s returned %d: %r" % (path, status, body[:200]))
+        return json.loads(body.decode("utf-8"))
+
+    def nodes(self):
+        """The open streams from /nodes (a list of dicts)."""
+        return self.get_json("/nodes").get("nodes", [])
+
+    def node(self, node_id):
+        for n in self.nodes():
+            if n.get("node_id") == node_id:
+                return n
+        return None
+
+    def stats(self):
+        status, _, body = self.get("/stats")
+        if status != 200:
+            raise HarnessError("/stats returned %d" % status)
+        return parse_stats(body.decode("utf-8", "replace"))
+
+    def signal(self, signum):
+        self.proc.send_signal(signum)
+
+    def kill(self, wait=5.0):
+        """SIGKILL (no goodbye to the streams) and reap."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                pass
+        for f in self._files:
+            if not f.closed:
+                f.close()
+        self._files = []
+
+    def stop(self, timeout=10.0):
+        """SIGTERM; returns the exit code (kills it if it does not exit in time)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("skiff-control did not exit within %.1fs" % timeout)
+        finally:
+            self.kill()
+
+    def restart(self, wait_ready=True, timeout=15.0, bind_retry=10.0):
+        """Starts again on the same ports. The xDS port may briefly be unavailable after a kill;
+        retries the start while the process dies at once with a bind error."""
+        self.kill()
+        deadline = time.monotonic() + bind_retry
+        while True:
+            try:
+                return self.start(wait_ready=wait_ready, timeout=timeout)
+            except HarnessError:
+                self.kill()
+                if time.monotonic() > deadline or "in use" not in self.stderr_tail(5).lower():
+                    raise
+                time.sleep(0.2)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stderr_text(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stderr_tail(self, lines=40):
+        return "\n".join(self.stderr_text().splitlines()[-lines:])
 
 
 def read_proc_status_path(path):
@@ -889,6 +1125,7 @@ class SkiffTestCase(unittest.TestCase):
         os.makedirs(self.outdir, exist_ok=True)
         self.skiffs = []
         self.servers = []
+        self.controls = []
         self.addCleanup(self._cleanup)
 
     def _cleanup(self):
@@ -896,6 +1133,16 @@ class SkiffTestCase(unittest.TestCase):
             server.stop()
         for s in self.skiffs:
             s.kill()
+        for c in self.controls:
+            c.kill()
+
+    def start_control(self, config_dir, name=None, wait_ready=True, **kwargs):
+        """Starts skiff-control serving `config_dir` on free loopback ports and waits for its
+        /ready. Killed at cleanup; its stderr is kept (and printed) when the test fails."""
+        c = Control(config_dir, self.outdir, name=name or "control%d" % len(self.controls),
+                    **kwargs)
+        self.controls.append(c)
+        return c.start(wait_ready=wait_ready)
 
     def start_skiff(self, config, name=None, wait_ready=True, retries=3, **kwargs):
         """Starts skiff. If it dies at startup because a port picked for it got taken meanwhile,
