@@ -145,15 +145,32 @@ void AdsClient::connect() {
       dispatcher_.post([this, id] { onStreamClosed(id); });
     });
   }
+  bool written = true;
   for (const auto& type_url : type_order_) {
-    sendInitialRequest(type_url);
+    written &= sendInitialRequest(type_url);
+  }
+  stream_started_ = std::chrono::steady_clock::now();
+  // The stream counts as connected once the subscription requests went out on it (as Envoy
+  // counts it once established), not at the first response: a server that already knows the
+  // client holds its current config sends nothing after a reconnect.
+  if (written) {
+    markStreamUp();
   }
 }
 
-void AdsClient::sendInitialRequest(const std::string& type_url) {
+void AdsClient::markStreamUp() {
+  if (stream_up_) {
+    return;
+  }
+  stream_up_ = true;
+  connected_state_.set(1);
+  callbacks_.onStreamStatus(true);
+}
+
+bool AdsClient::sendInitialRequest(const std::string& type_url) {
   TypeState& state = typeState(type_url);
   if (!state.wildcard && state.names.empty()) {
-    return;  // Nothing to ask for yet (EDS before any EDS cluster exists).
+    return true;  // Nothing to ask for yet (EDS before any EDS cluster exists).
   }
   state.requested = true;
   if (options_.delta) {
@@ -168,19 +185,16 @@ void AdsClient::sendInitialRequest(const std::string& type_url) {
     for (const auto& [name, version] : state.known) {
       (*request.mutable_initial_resource_versions())[name] = version;
     }
-    if (delta_stream_ != nullptr) {
-      delta_stream_->Write(request);
-    }
-    return;
+    return delta_stream_ != nullptr && delta_stream_->Write(request);
   }
-  sendRequest(type_url, "");
+  return sendRequest(type_url, "");
 }
 
-void AdsClient::sendRequest(const std::string& type_url, const std::string& error) {
+bool AdsClient::sendRequest(const std::string& type_url, const std::string& error) {
   TypeState& state = typeState(type_url);
   if (options_.delta) {
     if (delta_stream_ == nullptr) {
-      return;
+      return false;
     }
     DeltaDiscoveryRequest request;
     *request.mutable_node() = options_.node;
@@ -190,11 +204,10 @@ void AdsClient::sendRequest(const std::string& type_url, const std::string& erro
       request.mutable_error_detail()->set_code(kNackCode);
       request.mutable_error_detail()->set_message(error.substr(0, kMaxErrorDetail));
     }
-    delta_stream_->Write(request);
-    return;
+    return delta_stream_->Write(request);
   }
   if (stream_ == nullptr) {
-    return;
+    return false;
   }
   DiscoveryRequest request;
   request.set_version_info(state.accepted_version);
@@ -208,7 +221,7 @@ void AdsClient::sendRequest(const std::string& type_url, const std::string& erro
     request.mutable_error_detail()->set_code(kNackCode);
     request.mutable_error_detail()->set_message(error.substr(0, kMaxErrorDetail));
   }
-  stream_->Write(request);
+  return stream_->Write(request);
 }
 
 void AdsClient::updateResourceNames(const std::string& type_url, std::vector<std::string> names) {
@@ -252,11 +265,7 @@ void AdsClient::onResponse(PendingResponse response) {
   if (response.stream_id != stream_id_ || shut_down_) {
     return;
   }
-  if (!stream_up_) {
-    stream_up_ = true;
-    connected_state_.set(1);
-    callbacks_.onStreamStatus(true);
-  }
+  markStreamUp();
   // A message from the server proves the stream works: start backing off from scratch.
   backoff_ = options_.initial_backoff;
   const std::string& type_url =
@@ -507,6 +516,11 @@ std::vector<AdsClient::UpdateRecord> AdsClient::recentUpdates() const {
 void AdsClient::onStreamClosed(uint64_t stream_id) {
   if (stream_id != stream_id_ || shut_down_) {
     return;
+  }
+  // A stream that lived a while was healthy even if the server had nothing to send: the next
+  // attempt starts from the shortest backoff.
+  if (std::chrono::steady_clock::now() - stream_started_ > std::chrono::seconds(30)) {
+    backoff_ = options_.initial_backoff;
   }
   closeStream();
   scheduleReconnect();

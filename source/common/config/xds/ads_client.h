@@ -160,8 +160,10 @@ class AdsClient {
                     std::chrono::steady_clock::time_point received);
   absl::Status decode(const std::string& type_url, const google::protobuf::Any& any,
                       DecodedResource& out) const;
-  void sendRequest(const std::string& type_url, const std::string& error);
-  void sendInitialRequest(const std::string& type_url);
+  // Both return false when the stream refused the write (it is broken; the reader will see it).
+  bool sendRequest(const std::string& type_url, const std::string& error);
+  bool sendInitialRequest(const std::string& type_url);
+  void markStreamUp();
   void closeStream();
 
   Event::Dispatcher& dispatcher_;
@@ -174,6 +176,7 @@ class AdsClient {
   std::unique_ptr<DeltaStream> delta_stream_;
   std::thread reader_;
   uint64_t stream_id_{0};
+  std::chrono::steady_clock::time_point stream_started_;
   bool stream_up_{false};
   bool shut_down_{false};
   std::map<std::string, TypeState> types_;
