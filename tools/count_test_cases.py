@@ -1,24 +1,29 @@
 #!/usr/bin/env python3
-"""Prints "<passed> <failed>": test cases found in the JUnit XML files under bazel-testlogs.
+"""Prints "<passed> <failed>": the test cases of the given Bazel test targets.
 
-gtest and the integration harness both write one <testcase> per case; a target that produced no
-XML of its own (a crash before output) still has Bazel's generated file with one case.
+Reads target labels (//pkg:name, one per line) on stdin and the JUnit XML Bazel left for each
+under bazel-testlogs/pkg/name/test.xml. gtest and the integration harness both write one
+<testcase> per case. A target without an XML (it never ran, or crashed before writing one)
+counts as one failure, so nothing silently disappears from the total.
 """
-import glob
 import os
 import sys
 import xml.etree.ElementTree as ET
 
 root = sys.argv[1] if len(sys.argv) > 1 else "bazel-testlogs"
 passed = failed = 0
-for path in glob.glob(os.path.join(root, "**", "test.xml"), recursive=True):
+for line in sys.stdin:
+    label = line.strip()
+    if not label.startswith("//"):
+        continue
+    package, _, name = label[2:].partition(":")
+    path = os.path.join(root, package, name, "test.xml")
     try:
         tree = ET.parse(path)
-    except ET.ParseError:
+    except (OSError, ET.ParseError):
         failed += 1
         continue
-    cases = tree.getroot().iter("testcase")
-    for case in cases:
+    for case in tree.getroot().iter("testcase"):
         if case.find("failure") is not None or case.find("error") is not None:
             failed += 1
         elif case.get("status") == "notrun" or case.find("skipped") is not None:
