@@ -46,6 +46,7 @@ class ConnectionHandlerImpl::ActiveListener : public Network::ListenerCallbacks,
   Network::ListenerPtr listener_;  // Null once the listener stopped accepting.
   ActiveConnectionList connections_;
   Event::TimerPtr drain_timer_;
+  Event::TimerPtr update_drain_timer_;
 };
 
 void ConnectionHandlerImpl::ActiveListener::onAccept(
@@ -112,8 +113,9 @@ ConnectionHandlerImpl::ConnectionHandlerImpl(Event::Dispatcher& dispatcher)
 
 ConnectionHandlerImpl::~ConnectionHandlerImpl() { closeAllConnections(); }
 
-void ConnectionHandlerImpl::addOrUpdateListener(ListenerConfigConstSharedPtr config,
-                                                int listen_fd) {
+void ConnectionHandlerImpl::addOrUpdateListener(
+    ListenerConfigConstSharedPtr config, int listen_fd,
+    std::optional<std::chrono::milliseconds> drain_old_connections) {
   auto it = listeners_.find(config->name);
   if (it == listeners_.end()) {
     std::string name = config->name;
@@ -127,6 +129,22 @@ void ConnectionHandlerImpl::addOrUpdateListener(ListenerConfigConstSharedPtr con
     // listener manager) until every worker has switched, so nothing queued on it is lost early.
     listener.fd_ = listen_fd;
     listener.listener_ = std::make_unique<Network::ListenerImpl>(dispatcher_, listen_fd, listener);
+  }
+  if (drain_old_connections.has_value()) {
+    ActiveListener* raw = &listener;
+    listener.update_drain_timer_ = dispatcher_.createTimer([this, raw] {
+      // Close what was accepted under an older config; collect first, since closing unlinks.
+      std::vector<Network::Connection*> stale;
+      for (auto& connection : raw->connections_) {
+        if (connection->config_->tag != raw->config_->tag) {
+          stale.push_back(connection->connection_.get());
+        }
+      }
+      for (Network::Connection* connection : stale) {
+        connection->close(Network::ConnectionCloseType::FlushWrite);
+      }
+    });
+    listener.update_drain_timer_->enableTimer(*drain_old_connections);
   }
 }
 

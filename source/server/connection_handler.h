@@ -4,6 +4,7 @@
 #include <chrono>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -27,7 +28,13 @@ class ConnectionHandlerImpl {
   // this worker has stopped using it) with `config`. If a listener of that name exists, it
   // switches to `config` and, if the fd differs, to the new socket; connections already open keep
   // the config they were accepted with.
-  void addOrUpdateListener(ListenerConfigConstSharedPtr config, int listen_fd);
+  //
+  // With `drain_old_connections` set, connections accepted under an earlier config of this
+  // listener are closed once that much time has passed (off by default: an update never closes a
+  // connection by itself).
+  void addOrUpdateListener(
+      ListenerConfigConstSharedPtr config, int listen_fd,
+      std::optional<std::chrono::milliseconds> drain_old_connections = std::nullopt);
 
   // Stops accepting for `name`. Its open connections are closed after `drain_time` (zero: now).
   void removeListener(const std::string& name, std::chrono::milliseconds drain_time);

@@ -24,6 +24,7 @@ ListenerManagerImpl::ListenerManagerImpl(
       listener_create_success_(stats.counter("listener_manager.listener_create_success")),
       listener_create_failure_(stats.counter("listener_manager.listener_create_failure")),
       total_listeners_active_(stats.gauge("listener_manager.total_listeners_active")),
+      total_listeners_draining_(stats.gauge("listener_manager.total_listeners_draining")),
       workers_started_(stats.gauge("listener_manager.workers_started")) {}
 
 ListenerStats& ListenerManagerImpl::statsFor(const std::string& prefix) {
@@ -213,12 +214,16 @@ void ListenerManagerImpl::commit(PreparedListener prepared, std::function<void()
             managed.config->address->asString());
 
   ListenerConfigConstSharedPtr shared = managed.config;
+  std::optional<std::chrono::milliseconds> drain_old;
+  if (prepared.exists) {
+    drain_old = drain_on_update_;
+  }
   // Old sockets are closed only after every worker has moved to the new ones.
   auto old = std::make_shared<std::vector<Network::IoHandlePtr>>(std::move(old_sockets));
   forAllWorkers(
       absl::StrCat(prepared.exists ? "update" : "add", " listener ", name),
-      [shared, fds](WorkerImpl& worker, std::function<void()> complete) {
-        worker.addOrUpdateListener(shared, fds[worker.index() % fds.size()], complete);
+      [shared, fds, drain_old](WorkerImpl& worker, std::function<void()> complete) {
+        worker.addOrUpdateListener(shared, fds[worker.index() % fds.size()], complete, drain_old);
       },
       [old, applied] {
         old->clear();
@@ -292,6 +297,13 @@ absl::Status ListenerManagerImpl::removeListener(const std::string& name,
   listeners_.erase(it);
   listener_removed_.inc();
   total_listeners_active_.dec();
+  // Draining for as long as the workers give its connections. Timers that already fired are
+  // dropped here rather than inside their own callback.
+  total_listeners_draining_.inc();
+  std::erase_if(draining_timers_, [](const Event::TimerPtr& timer) { return !timer->enabled(); });
+  draining_timers_.push_back(
+      main_dispatcher_.createTimer([this] { total_listeners_draining_.dec(); }));
+  draining_timers_.back()->enableTimer(drain_time);
   forAllWorkers(
       absl::StrCat("remove listener ", name),
       [name, drain_time](WorkerImpl& worker, std::function<void()> complete) {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,12 @@ class ListenerManagerImpl {
   absl::Status removeListener(const std::string& name, std::chrono::milliseconds drain_time,
                               std::function<void()> applied = nullptr);
 
+  // Opt-in: when a listener changes, close the connections accepted under its old config after
+  // `drain_time` (Envoy always does; skiff by default never closes a connection on an update).
+  void setDrainOnUpdate(std::optional<std::chrono::milliseconds> drain_time) {
+    drain_on_update_ = drain_time;
+  }
+
   // Starts the worker threads (Envoy's startWorkers): each runs its dispatcher until shutdown.
   void startWorkers();
 
@@ -102,6 +109,8 @@ class ListenerManagerImpl {
                      std::function<void()> done);
 
   static constexpr size_t kRecentUpdates = 16;
+  std::optional<std::chrono::milliseconds> drain_on_update_;
+  std::vector<Event::TimerPtr> draining_timers_;
   std::deque<UpdateRecord> recent_updates_;
 
   std::vector<WorkerImpl*> workers_;
@@ -118,6 +127,7 @@ class ListenerManagerImpl {
   Stats::Counter& listener_create_success_;
   Stats::Counter& listener_create_failure_;
   Stats::Gauge& total_listeners_active_;
+  Stats::Gauge& total_listeners_draining_;
   Stats::Gauge& workers_started_;
 };
 

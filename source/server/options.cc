@@ -17,6 +17,9 @@ std::string usage() {
   -l, --log-level LEVEL       trace|debug|info|warning|error|critical|off (default info)
       --drain-time-s N        seconds open connections get to finish on shutdown (default 600)
       --mode serve|validate   validate: check the config, print errors, exit 0 or 1
+      --drain-on-listener-update
+                              when a listener changes, close its older connections after the
+                              drain time (default: they run to completion on their old config)
       --service-node ID       node.id if the bootstrap has none
       --service-cluster NAME  node.cluster if the bootstrap has none
   -h, --help                  this text
@@ -87,6 +90,8 @@ absl::StatusOr<Options> parseOptions(int argc, const char* const* argv) {
       } else {
         return fail(absl::StrCat("--mode: '", value, "' is not serve or validate"));
       }
+    } else if (arg == "--drain-on-listener-update") {
+      options.drain_on_listener_update = true;
     } else if (arg == "--service-node") {
       if (!next()) return fail("--service-node needs a value");
       options.service_node = value;

@@ -20,6 +20,8 @@ struct Options {
   Logger::Level log_level{Logger::Level::info};
   std::chrono::seconds drain_time{600};
   Mode mode{Mode::Serve};
+  // Close connections accepted under a listener's old config drain_time after it changes.
+  bool drain_on_listener_update{false};
   std::string service_node;
   std::string service_cluster;
   std::vector<std::string> argv;  // As given, for /server_info.

@@ -114,6 +114,10 @@ absl::Status InstanceImpl::initialize() {
       new Extensions::NetworkFilters::FactoryContext{*stats_, *cluster_manager_});
   listener_manager_ =
       std::make_unique<ListenerManagerImpl>(workers, *dispatcher_, *stats_, *factory_context_);
+  if (options_.drain_on_listener_update) {
+    listener_manager_->setDrainOnUpdate(
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.drain_time));
+  }
   for (const auto& listener : bootstrap_.static_resources().listeners()) {
     if (auto status = listener_manager_->addOrUpdateListener(listener); !status.ok()) {
       return status;

@@ -43,14 +43,16 @@ void WorkerImpl::stop() {
   thread_.join();
 }
 
-void WorkerImpl::addOrUpdateListener(ListenerConfigConstSharedPtr config, int listen_fd,
-                                     std::function<void()> completion) {
-  dispatcher_->post([this, config = std::move(config), listen_fd, completion] {
-    handler_->addOrUpdateListener(config, listen_fd);
-    if (completion) {
-      completion();
-    }
-  });
+void WorkerImpl::addOrUpdateListener(
+    ListenerConfigConstSharedPtr config, int listen_fd, std::function<void()> completion,
+    std::optional<std::chrono::milliseconds> drain_old_connections) {
+  dispatcher_->post(
+      [this, config = std::move(config), listen_fd, completion, drain_old_connections] {
+        handler_->addOrUpdateListener(config, listen_fd, drain_old_connections);
+        if (completion) {
+          completion();
+        }
+      });
 }
 
 void WorkerImpl::removeListener(const std::string& name, std::chrono::milliseconds drain_time,

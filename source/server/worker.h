@@ -34,8 +34,9 @@ class WorkerImpl {
   // Closes every connection, exits the loop and joins the thread. Idempotent.
   void stop();
 
-  void addOrUpdateListener(ListenerConfigConstSharedPtr config, int listen_fd,
-                           std::function<void()> completion);
+  void addOrUpdateListener(
+      ListenerConfigConstSharedPtr config, int listen_fd, std::function<void()> completion,
+      std::optional<std::chrono::milliseconds> drain_old_connections = std::nullopt);
   void removeListener(const std::string& name, std::chrono::milliseconds drain_time,
                       std::function<void()> completion);
   void stopListeners(std::function<void()> completion);

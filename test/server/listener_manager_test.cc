@@ -304,6 +304,33 @@ TEST_F(ListenerManagerTest, RemovedListenerStopsAcceptingAndDrainsItsConnections
   // ...and closed once it is over.
   EXPECT_TRUE(open.closedByPeer());
   EXPECT_FALSE(manager_->removeListener("in", 0ms).ok());
+  EXPECT_EQ(stats_.gauge("listener_manager.total_listeners_draining").value(), 1);
+}
+
+TEST_F(ListenerManagerTest, OptionalDrainClosesConnectionsOfTheOldConfigOnly) {
+  NamedBackend a("a");
+  NamedBackend b("b");
+  manager_->setDrainOnUpdate(150ms);
+  runUntilApplied([&](auto done) {
+    ASSERT_TRUE(cluster_manager_->addOrUpdateCluster(cluster("a", a.port())).ok());
+    ASSERT_TRUE(cluster_manager_->addOrUpdateCluster(cluster("b", b.port()), done).ok());
+  });
+  runUntilApplied([&](auto done) {
+    ASSERT_TRUE(manager_->addOrUpdateListener(listener("in", 0, "a"), done).ok());
+  });
+  uint16_t port = boundPort("in");
+  Client old_config(port);
+  EXPECT_EQ(old_config.readLine(), "a");
+  runUntilApplied([&](auto done) {
+    ASSERT_TRUE(manager_->addOrUpdateListener(listener("in", port, "b"), done).ok());
+  });
+  Client new_config(port);
+  EXPECT_EQ(new_config.readLine(), "b");
+  // The old connection is closed once the drain time has passed...
+  EXPECT_TRUE(old_config.closedByPeer());
+  // ...and the one accepted under the new config is untouched.
+  new_config.send("alive\n");
+  EXPECT_EQ(new_config.readLine(), "alive");
 }
 
 }  // namespace

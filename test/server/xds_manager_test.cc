@@ -1,0 +1,181 @@
+// XdsManager with the real listener and cluster managers and real worker threads: what gets
+// NACKed (and with which message) before anything reaches a worker, and what gets applied.
+#include "source/server/xds_manager.h"
+
+#include <future>
+
+#include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
+#include "gtest/gtest.h"
+#include "source/common/stats/stats_impl.h"
+
+namespace Skiff::Server {
+namespace {
+
+using namespace std::chrono_literals;
+using Config::Xds::ConfigUpdate;
+using Config::Xds::DecodedResource;
+
+DecodedResource resource(const std::string& name, const google::protobuf::Message& message) {
+  DecodedResource r;
+  r.name = name;
+  r.version = "1";
+  r.resource.PackFrom(message);
+  return r;
+}
+
+envoy::config::listener::v3::Listener tcpListener(const std::string& name, uint32_t port,
+                                                  const std::string& cluster) {
+  envoy::config::listener::v3::Listener l;
+  l.set_name(name);
+  l.mutable_address()->mutable_socket_address()->set_address("127.0.0.1");
+  l.mutable_address()->mutable_socket_address()->set_port_value(port);
+  envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy proxy;
+  proxy.set_stat_prefix(name);
+  proxy.set_cluster(cluster);
+  auto* filter = l.add_filter_chains()->add_filters();
+  filter->set_name("envoy.filters.network.tcp_proxy");
+  filter->mutable_typed_config()->PackFrom(proxy);
+  return l;
+}
+
+class XdsManagerTest : public testing::Test {
+ protected:
+  XdsManagerTest() {
+    for (uint32_t i = 0; i < 2; ++i) {
+      workers_.push_back(std::make_unique<WorkerImpl>(i));
+      dispatchers_.push_back(&workers_.back()->dispatcher());
+      raw_workers_.push_back(workers_.back().get());
+    }
+    clusters_ = std::make_unique<Upstream::ClusterManager>(stats_, dispatchers_, main_);
+    context_.reset(new Extensions::NetworkFilters::FactoryContext{stats_, *clusters_});
+    listeners_ = std::make_unique<ListenerManagerImpl>(raw_workers_, main_, stats_, *context_);
+    listeners_->startWorkers();
+    xds_ = std::make_unique<XdsManager>(
+        main_, control_, *listeners_, *clusters_,
+        XdsManager::Options{.drain_time = 100ms, .initial_fetch_timeout = 1s});
+  }
+  ~XdsManagerTest() override {
+    for (auto& worker : workers_) {
+      worker->stop();
+    }
+  }
+
+  // Delivers `update` as the control thread would and runs main until it is ACKed or NACKed.
+  // (Here one thread plays both main and control, which the manager allows: it only posts.)
+  absl::Status apply(ConfigUpdate update) {
+    std::optional<absl::Status> result;
+    xds_->onConfigUpdate(std::move(update), [&](absl::Status status) {
+      result = status;
+      main_.exit();
+    });
+    Event::TimerPtr guard = main_.createTimer([this] { main_.exit(); });
+    guard->enableTimer(5s);
+    if (!result.has_value()) {
+      main_.run(Event::Dispatcher::RunType::Block);
+    }
+    return result.value_or(absl::DeadlineExceededError("no ACK or NACK within 5 s"));
+  }
+
+  Stats::StoreImpl stats_;
+  Event::DispatcherImpl main_{"main"};
+  Event::DispatcherImpl& control_ = main_;
+  std::vector<std::unique_ptr<WorkerImpl>> workers_;
+  std::vector<Event::Dispatcher*> dispatchers_;
+  std::vector<WorkerImpl*> raw_workers_;
+  std::unique_ptr<Upstream::ClusterManager> clusters_;
+  std::unique_ptr<Extensions::NetworkFilters::FactoryContext> context_;
+  std::unique_ptr<ListenerManagerImpl> listeners_;
+  std::unique_ptr<XdsManager> xds_;
+};
+
+TEST_F(XdsManagerTest, ValidListenerIsAppliedOnEveryWorkerBeforeTheAck) {
+  ConfigUpdate update{
+      Config::Xds::kListenerType, "v1", {resource("in", tcpListener("in", 0, "c"))}, {}};
+  ASSERT_TRUE(apply(update).ok());
+  ASSERT_EQ(listeners_->listeners().size(), 1u);
+  EXPECT_EQ(listeners_->listeners()[0]->version_info, "v1");
+  ASSERT_FALSE(listeners_->recentUpdates().empty());
+  EXPECT_EQ(listeners_->recentUpdates().back().per_worker.size(), 2u);
+}
+
+TEST_F(XdsManagerTest, UnknownFilterTypeIsNackedNamingTheFilter) {
+  auto listener = tcpListener("in", 0, "c");
+  envoy::config::listener::v3::Listener not_a_filter;
+  listener.mutable_filter_chains(0)->mutable_filters(0)->mutable_typed_config()->PackFrom(
+      not_a_filter);
+  auto status = apply({Config::Xds::kListenerType, "v1", {resource("in", listener)}, {}});
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("listener 'in'"), absl::string_view::npos) << status.message();
+  EXPECT_NE(status.message().find("filter_chains[0].filters[0].typed_config"),
+            absl::string_view::npos)
+      << status.message();
+  EXPECT_TRUE(listeners_->listeners().empty());
+}
+
+TEST_F(XdsManagerTest, BadPortIsNackedAndNothingChanges) {
+  ASSERT_TRUE(
+      apply({Config::Xds::kListenerType, "v1", {resource("ok", tcpListener("ok", 0, "c"))}, {}})
+          .ok());
+  auto status = apply({Config::Xds::kListenerType,
+                       "v2",
+                       {resource("ok", tcpListener("ok", 0, "other")),
+                        resource("bad", tcpListener("bad", 70000, "c"))},
+                       {}});
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("70000"), absl::string_view::npos) << status.message();
+  // All or nothing: the valid half of the rejected update was not applied either.
+  ASSERT_EQ(listeners_->listeners().size(), 1u);
+  EXPECT_EQ(listeners_->listeners()[0]->version_info, "v1");
+}
+
+TEST_F(XdsManagerTest, StaticClusterWithoutEndpointsIsNacked) {
+  envoy::config::cluster::v3::Cluster cluster;
+  cluster.set_name("empty");
+  cluster.set_type(envoy::config::cluster::v3::Cluster::STATIC);
+  auto status = apply({Config::Xds::kClusterType, "v1", {resource("empty", cluster)}, {}});
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("cluster 'empty'"), absl::string_view::npos) << status.message();
+  EXPECT_EQ(clusters_->find("empty"), nullptr);
+}
+
+TEST_F(XdsManagerTest, EdsClusterWaitsForItsEndpointsAndListenersWaitForIt) {
+  envoy::config::cluster::v3::Cluster cluster;
+  cluster.set_name("svc");
+  cluster.set_type(envoy::config::cluster::v3::Cluster::EDS);
+  cluster.mutable_eds_cluster_config()->mutable_eds_config()->mutable_ads();
+  ASSERT_TRUE(apply({Config::Xds::kClusterType, "c1", {resource("svc", cluster)}, {}}).ok());
+  EXPECT_EQ(clusters_->find("svc"), nullptr);  // Warming: not usable yet.
+
+  // A listener arriving now is held until the cluster is warm.
+  std::optional<absl::Status> listener_result;
+  xds_->onConfigUpdate(
+      {Config::Xds::kListenerType, "l1", {resource("in", tcpListener("in", 0, "svc"))}, {}},
+      [&](absl::Status status) { listener_result = status; });
+  EXPECT_TRUE(listeners_->listeners().empty());
+
+  envoy::config::endpoint::v3::ClusterLoadAssignment assignment;
+  assignment.set_cluster_name("svc");
+  auto* address = assignment.add_endpoints()
+                      ->add_lb_endpoints()
+                      ->mutable_endpoint()
+                      ->mutable_address()
+                      ->mutable_socket_address();
+  address->set_address("127.0.0.1");
+  address->set_port_value(9);
+  ASSERT_TRUE(apply({Config::Xds::kEndpointType, "e1", {resource("svc", assignment)}, {}}).ok());
+  ASSERT_NE(clusters_->find("svc"), nullptr);
+  EXPECT_EQ(clusters_->find("svc")->hosts.size(), 1u);
+  // The held listener now goes through.
+  Event::TimerPtr stop = main_.createTimer([this] { main_.exit(); });
+  for (int i = 0; i < 50 && !listener_result.has_value(); ++i) {
+    stop->enableTimer(20ms);
+    main_.run(Event::Dispatcher::RunType::Block);
+  }
+  ASSERT_TRUE(listener_result.has_value());
+  EXPECT_TRUE(listener_result->ok());
+  EXPECT_EQ(listeners_->listeners().size(), 1u);
+}
+
+}  // namespace
+}  // namespace Skiff::Server
