@@ -1,5 +1,7 @@
 #include "source/server/xds_manager.h"
 
+#include <malloc.h>
+
 #include <atomic>
 #include <memory>
 

@@ -53,6 +53,9 @@ class XdsManager : public Config::Xds::SubscriptionCallbacks {
   void onStreamStatus(bool connected) override;
 
  private:
+  // Updates with at least this many changes give freed memory back to the kernel afterwards.
+  static constexpr size_t kLargeUpdate = 100;
+
   void onClusters(Config::Xds::ConfigUpdate update, Config::Xds::UpdateDoneCb done);
   void onEndpoints(Config::Xds::ConfigUpdate update, Config::Xds::UpdateDoneCb done);
   void onListeners(Config::Xds::ConfigUpdate update, Config::Xds::UpdateDoneCb done);

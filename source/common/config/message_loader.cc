@@ -164,7 +164,9 @@ class YamlJsonWriter {
  public:
   explicit YamlJsonWriter(absl::string_view source) : source_(source) {}
 
-  void message(const YAML::Node& node, const Descriptor& d, const std::string& path) {
+  // `skip_type_key`: the map is an Any's, whose "@type" key was already handled.
+  void message(const YAML::Node& node, const Descriptor& d, const std::string& path,
+               bool skip_type_key = false) {
     switch (wellKnown(d)) {
       case WellKnown::StringScalar:
         if (node.IsNull()) {
@@ -219,6 +221,9 @@ class YamlJsonWriter {
     absl::flat_hash_set<const FieldDescriptor*> seen;
     for (const auto& kv : node) {
       const std::string key = kv.first.Scalar();
+      if (skip_type_key && key == "@type") {
+        continue;
+      }
       const std::string field_path = join(path, key);
       const FieldDescriptor* f = findField(d, key);
       if (f == nullptr) {
@@ -386,16 +391,12 @@ class YamlJsonWriter {
       out_.push_back('}');
       return;
     }
-    // Re-use the message walker on the other keys, then splice its object after "@type".
-    YAML::Node rest(YAML::NodeType::Map);
-    for (const auto& kv : node) {
-      if (kv.first.Scalar() != "@type") {
-        rest[kv.first] = kv.second;
-      }
-    }
+    // Re-use the message walker on the other keys, then splice its object after "@type". (Not
+    // by copying them into a new YAML::Node: yaml-cpp then merges the two documents' memory and
+    // frees neither, which leaked about 9 KB per listener.)
     std::string saved;
     saved.swap(out_);
-    message(rest, *d, path);
+    message(node, *d, path, /*skip_type_key=*/true);
     std::string body;
     body.swap(out_);
     out_.swap(saved);
