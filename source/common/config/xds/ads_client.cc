@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
@@ -331,14 +332,14 @@ void AdsClient::processNext(const std::string& type_url) {
   update.type_url = type_url;
   std::string nonce;
   std::vector<std::string> errors;
-  std::map<std::string, bool> seen;
+  absl::flat_hash_set<std::string> seen;
   auto add = [&](DecodedResource resource) {
     if (seen.count(resource.name)) {
       errors.push_back(absl::StrCat(shortType(type_url), " '", resource.name,
                                     "': duplicate name in one response"));
       return;
     }
-    seen[resource.name] = true;
+    seen.insert(resource.name);
     auto known = state.known.find(resource.name);
     if (known != state.known.end() && known->second == resource.version) {
       return;  // Unchanged: nothing to rebuild.
@@ -367,7 +368,7 @@ void AdsClient::processNext(const std::string& type_url) {
           errors.push_back(absl::StrCat(shortType(type_url), " '", unchanged->second,
                                         "': duplicate name in one response"));
         }
-        seen[unchanged->second] = true;
+        seen.insert(unchanged->second);
         continue;
       }
       DecodedResource resource;
@@ -420,31 +421,32 @@ void AdsClient::processNext(const std::string& type_url) {
   const uint64_t stream_id = response.stream_id;
   const auto received = response.received;
   if (!errors.empty()) {
-    finishUpdate(type_url, stream_id, update.version, nonce, {}, {},
+    finishUpdate(type_url, stream_id, update.version, nonce, std::make_shared<AppliedSet>(),
                  absl::InvalidArgumentError(absl::StrJoin(errors, "; ")), received);
     return;
   }
   state.applying = true;
-  std::vector<DecodedResource> upserts_copy = update.upserts;
-  std::vector<std::string> removes_copy = update.removes;
+  // What finishUpdate needs to remember: names and versions only, shared, never the resources.
+  // The completion is copied along the apply path (per listener, per worker); it must stay small.
+  auto applied = std::make_shared<AppliedSet>();
+  applied->upserts.reserve(update.upserts.size());
+  for (const auto& resource : update.upserts) {
+    applied->upserts.emplace_back(resource.name, resource.version);
+  }
+  applied->removes = update.removes;
   std::string version = update.version;
-  callbacks_.onConfigUpdate(
-      std::move(update),
-      [this, type_url, stream_id, version, nonce, upserts = std::move(upserts_copy),
-       removes = std::move(removes_copy), received](absl::Status status) mutable {
-        // `done` may run on any thread; the bookkeeping belongs to the control thread.
-        dispatcher_.post([this, type_url, stream_id, version, nonce, upserts = std::move(upserts),
-                          removes = std::move(removes), status, received]() mutable {
-          finishUpdate(type_url, stream_id, version, nonce, std::move(upserts), std::move(removes),
-                       status, received);
-        });
-      });
+  callbacks_.onConfigUpdate(std::move(update), [this, type_url, stream_id, version, nonce, applied,
+                                                received](absl::Status status) {
+    // `done` may run on any thread; the bookkeeping belongs to the control thread.
+    dispatcher_.post([this, type_url, stream_id, version, nonce, applied, status, received] {
+      finishUpdate(type_url, stream_id, version, nonce, applied, status, received);
+    });
+  });
 }
 
 void AdsClient::finishUpdate(const std::string& type_url, uint64_t stream_id, std::string version,
-                             std::string nonce, std::vector<DecodedResource> upserts,
-                             std::vector<std::string> removes, absl::Status status,
-                             std::chrono::steady_clock::time_point received) {
+                             std::string nonce, std::shared_ptr<const AppliedSet> applied,
+                             absl::Status status, std::chrono::steady_clock::time_point received) {
   if (shut_down_) {
     return;
   }
@@ -455,8 +457,9 @@ void AdsClient::finishUpdate(const std::string& type_url, uint64_t stream_id, st
   state.update_duration->recordValue(apply_time.count() / 1000);
   {
     Thread::LockGuard lock(records_lock_);
-    records_.push_back(UpdateRecord{type_url, version, status.ok(), upserts.size(), removes.size(),
-                                    apply_time, std::chrono::system_clock::now()});
+    records_.push_back(UpdateRecord{type_url, version, status.ok(), applied->upserts.size(),
+                                    applied->removes.size(), apply_time,
+                                    std::chrono::system_clock::now()});
     if (records_.size() > 256) {
       records_.pop_front();
     }
@@ -470,17 +473,17 @@ void AdsClient::finishUpdate(const std::string& type_url, uint64_t stream_id, st
     // known_by_version is for SotW, where versions are content hashes and so unique; delta
     // versions are the server's and may repeat across resources.
     const bool sotw = !options_.delta;
-    for (auto& resource : upserts) {
-      auto old = state.known.find(resource.name);
+    for (const auto& [name, resource_version] : applied->upserts) {
+      auto old = state.known.find(name);
       if (old != state.known.end() && sotw) {
         state.known_by_version.erase(old->second);
       }
-      state.known[resource.name] = resource.version;
+      state.known[name] = resource_version;
       if (sotw) {
-        state.known_by_version[resource.version] = resource.name;
+        state.known_by_version[resource_version] = name;
       }
     }
-    for (const auto& name : removes) {
+    for (const auto& name : applied->removes) {
       auto old = state.known.find(name);
       if (old != state.known.end()) {
         if (sotw) {
@@ -490,7 +493,7 @@ void AdsClient::finishUpdate(const std::string& type_url, uint64_t stream_id, st
       }
     }
     SKIFF_LOG(info, "xds: applied %s version '%s' (%d changed, %d removed)", shortType(type_url),
-              version, upserts.size(), removes.size());
+              version, applied->upserts.size(), applied->removes.size());
   } else {
     state.update_rejected->inc();
     SKIFF_LOG(warn, "xds: rejected %s version '%s': %s", shortType(type_url), version,

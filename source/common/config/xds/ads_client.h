@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "envoy/config/core/v3/base.pb.h"
 #include "envoy/service/discovery/v3/ads.grpc.pb.h"
@@ -137,7 +138,7 @@ class AdsClient {
     std::map<std::string, std::string> known;  // name -> version of every resource held.
     // SotW: content version -> name, so an unchanged resource is recognised from its bytes
     // without decoding it (a response with 10,000 listeners and one change decodes one).
-    std::map<std::string, std::string> known_by_version;
+    absl::flat_hash_map<std::string, std::string> known_by_version;
     bool requested{false};  // A first request went out on the current stream.
     bool applying{false};
     std::deque<PendingResponse> queue;
@@ -154,10 +155,14 @@ class AdsClient {
   void onStreamClosed(uint64_t stream_id);
   void scheduleReconnect();
   void processNext(const std::string& type_url);
+  // The names and versions of an update in flight, shared by its completion.
+  struct AppliedSet {
+    std::vector<std::pair<std::string, std::string>> upserts;  // name, version
+    std::vector<std::string> removes;
+  };
   void finishUpdate(const std::string& type_url, uint64_t stream_id, std::string version,
-                    std::string nonce, std::vector<DecodedResource> upserts,
-                    std::vector<std::string> removes, absl::Status status,
-                    std::chrono::steady_clock::time_point received);
+                    std::string nonce, std::shared_ptr<const AppliedSet> applied,
+                    absl::Status status, std::chrono::steady_clock::time_point received);
   absl::Status decode(const std::string& type_url, const google::protobuf::Any& any,
                       DecodedResource& out) const;
   // Both return false when the stream refused the write (it is broken; the reader will see it).
