@@ -116,13 +116,17 @@ class StreamBase : public grpc::ServerBidiReactor<Request, Response>,
   void OnWriteDone(bool ok) override {
     Thread::LockGuard lock(mutex_);
     in_flight_.reset();
-    if (!ok) {
-      finishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
-      return;
-    }
+    // A Finish that waited for this write goes out now, whether or not the write succeeded:
+    // checking `ok` first would leave a cancelled stream unfinished (OnDone never called, the
+    // stream leaked and server shutdown blocked).
     if (pending_finish_.has_value()) {
       finished_ = true;
       this->Finish(*pending_finish_);
+      pending_finish_.reset();
+      return;
+    }
+    if (!ok) {
+      finishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
       return;
     }
     writeNextLocked();

@@ -8,37 +8,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "source/common/common/json.h"
 
 namespace Skiff::Control::Json {
 
-// `s` as a JSON string literal, quotes included; control characters escaped as \u00XX.
-inline std::string quote(absl::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", static_cast<int>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
+// `s` as a JSON string literal, quotes included.
+inline std::string quote(absl::string_view s) { return Skiff::Json::quote(s); }
 
 // A JSON array of strings.
 template <class Container>

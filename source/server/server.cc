@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
+#include "source/common/common/json.h"
 #include "source/common/common/logger.h"
 #include "source/common/http/stats_handlers.h"
 #include "source/common/network/connection_impl.h"
@@ -20,30 +21,6 @@ namespace Skiff::Server {
 namespace {
 
 constexpr std::chrono::milliseconds kDrainPollInterval{100};
-
-std::string jsonEscape(absl::string_view in) {
-  std::string out;
-  for (char c : in) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppend(&out, absl::StrFormat("\\u%04x", c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 std::string toJson(const google::protobuf::Message& message) {
   std::string out;
@@ -174,6 +151,8 @@ int InstanceImpl::run() {
     control_dispatcher_->post([this] { ads_client_->start(); });
   }
   dispatcher_->run(Event::Dispatcher::RunType::Block);
+  // One more pass for anything already due, such as admin responses still being written.
+  dispatcher_->run(Event::Dispatcher::RunType::NonBlock);
   stopControlThread();
   for (auto& worker : workers_) {
     worker->stop();
@@ -346,8 +325,10 @@ void InstanceImpl::registerAdminHandlers() {
                        return Response{200, "application/json", configDumpJson()};
                      });
   admin_->addHandler("/quitquitquit", "drain and exit", Method::Post, [this](const Request&) {
-    // After the response is written: post so the handler returns first.
-    dispatcher_->post([this] { startDrainAndShutdown("/quitquitquit"); });
+    // Start the drain a moment later: the response is written by the loop after this handler
+    // returns, and a drain with no connections would otherwise end the loop before that.
+    quit_timer_ = dispatcher_->createTimer([this] { startDrainAndShutdown("/quitquitquit"); });
+    quit_timer_->enableTimer(std::chrono::milliseconds(50));
     return Response{200, "text/plain", "OK\n"};
   });
   admin_->addHandler(
@@ -371,14 +352,14 @@ std::string InstanceImpl::serverInfoJson() const {
                     .count();
   std::vector<std::string> args;
   for (const auto& arg : options_.argv) {
-    args.push_back(absl::StrCat("\"", jsonEscape(arg), "\""));
+    args.push_back(absl::StrCat("\"", Json::escape(arg), "\""));
   }
   return absl::StrCat("{\"version\":\"", kVersion, "\",\"state\":\"", stateName(state_),
                       "\",\"uptime_current_epoch\":\"", uptime, "s\",\"uptime_all_epochs\":\"",
                       uptime, "s\",\"node\":", toJson(bootstrap_.node()),
                       ",\"command_line_options\":{\"concurrency\":", options_.concurrency,
                       ",\"drain_time\":\"", options_.drain_time.count(), "s\",\"config_path\":\"",
-                      jsonEscape(options_.config_path), "\",\"log_level\":\"",
+                      Json::escape(options_.config_path), "\",\"log_level\":\"",
                       Logger::levelName(Logger::level()), "\",\"mode\":\"",
                       options_.mode == Mode::Serve ? "Serve" : "Validate", "\",\"argv\":[",
                       absl::StrJoin(args, ","), "]}}\n");
@@ -389,7 +370,7 @@ std::string InstanceImpl::listenersText(bool json) const {
   std::vector<std::string> items;
   for (const auto& listener : listener_manager_->listeners()) {
     if (json) {
-      items.push_back(absl::StrCat("{\"name\":\"", jsonEscape(listener->name),
+      items.push_back(absl::StrCat("{\"name\":\"", Json::escape(listener->name),
                                    "\",\"local_address\":{\"socket_address\":{\"address\":\"",
                                    listener->address->ip(),
                                    "\",\"port_value\":", listener->address->port(), "}}}"));
@@ -418,7 +399,7 @@ std::string InstanceImpl::clustersText(bool json) const {
       }
     }
     if (json) {
-      items.push_back(absl::StrCat("{\"name\":\"", jsonEscape(cluster->name),
+      items.push_back(absl::StrCat("{\"name\":\"", Json::escape(cluster->name),
                                    "\",\"host_statuses\":[", absl::StrJoin(hosts, ","), "]}"));
     } else {
       absl::StrAppend(&out, cluster->name,
@@ -441,8 +422,8 @@ std::string InstanceImpl::configDumpJson() const {
                                               timestamp(listener->last_updated), "\"}"));
     } else {
       dynamic_listeners.push_back(absl::StrCat(
-          "{\"name\":\"", jsonEscape(listener->name), "\",\"active_state\":{\"version_info\":\"",
-          jsonEscape(listener->version_info), "\",\"listener\":", toJson(listener->proto),
+          "{\"name\":\"", Json::escape(listener->name), "\",\"active_state\":{\"version_info\":\"",
+          Json::escape(listener->version_info), "\",\"listener\":", toJson(listener->proto),
           ",\"last_updated\":\"", timestamp(listener->last_updated), "\"}}"));
     }
   }
@@ -455,7 +436,7 @@ std::string InstanceImpl::configDumpJson() const {
       static_clusters.push_back(absl::StrCat("{", entry, "}"));
     } else {
       dynamic_clusters.push_back(absl::StrCat(
-          "{\"version_info\":\"", jsonEscape(cluster->version_info), "\",", entry, "}"));
+          "{\"version_info\":\"", Json::escape(cluster->version_info), "\",", entry, "}"));
     }
   }
   // How long each worker took to apply the last changes (post to applied).
@@ -465,7 +446,7 @@ std::string InstanceImpl::configDumpJson() const {
     for (const auto& d : update.per_worker) {
       micros.push_back(absl::StrCat(d.count()));
     }
-    updates.push_back(absl::StrCat("{\"change\":\"", jsonEscape(update.description),
+    updates.push_back(absl::StrCat("{\"change\":\"", Json::escape(update.description),
                                    "\",\"applied_at\":\"", timestamp(update.applied_at),
                                    "\",\"worker_apply_us\":[", absl::StrJoin(micros, ","), "]}"));
   }
@@ -474,10 +455,10 @@ std::string InstanceImpl::configDumpJson() const {
   if (ads_client_ != nullptr) {
     for (const auto& record : ads_client_->recentUpdates()) {
       xds_updates.push_back(absl::StrCat(
-          "{\"type_url\":\"", record.type_url, "\",\"version_info\":\"", jsonEscape(record.version),
-          "\",\"accepted\":", record.accepted ? "true" : "false", ",\"changed\":", record.changed,
-          ",\"removed\":", record.removed, ",\"apply_us\":", record.apply_time.count(),
-          ",\"at\":\"", timestamp(record.at), "\"}"));
+          "{\"type_url\":\"", record.type_url, "\",\"version_info\":\"",
+          Json::escape(record.version), "\",\"accepted\":", record.accepted ? "true" : "false",
+          ",\"changed\":", record.changed, ",\"removed\":", record.removed,
+          ",\"apply_us\":", record.apply_time.count(), ",\"at\":\"", timestamp(record.at), "\"}"));
     }
   }
   return absl::StrCat(

@@ -75,6 +75,7 @@ class InstanceImpl {
   std::chrono::milliseconds initial_fetch_timeout_{15000};
   Event::TimerPtr init_timer_;
   Event::TimerPtr drain_timer_;
+  Event::TimerPtr quit_timer_;
   std::chrono::steady_clock::time_point drain_deadline_;
   ServerState state_{ServerState::Initializing};
   Stats::Gauge* state_gauge_{nullptr};

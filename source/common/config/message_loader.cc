@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
+#include "source/common/common/json.h"
 #include "yaml-cpp/yaml.h"
 
 namespace Skiff::Config {
@@ -23,31 +24,7 @@ using google::protobuf::FieldDescriptor;
 
 void appendJsonString(std::string& out, absl::string_view s) {
   out.push_back('"');
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned char>(c));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
+  Json::appendEscaped(out, s);
   out.push_back('"');
 }
 
