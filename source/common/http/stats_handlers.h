@@ -1,7 +1,7 @@
 #pragma once
 
-#include "source/common/stats/stats.h"
 #include "source/common/http/admin_server.h"
+#include "source/common/stats/stats.h"
 
 namespace Skiff::Http::Admin {
 

@@ -16,8 +16,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "source/common/stats/stats_impl.h"
 #include "source/common/http/stats_handlers.h"
+#include "source/common/stats/stats_impl.h"
 
 namespace Skiff::Http::Admin {
 namespace {
