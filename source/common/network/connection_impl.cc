@@ -19,6 +19,8 @@ namespace {
 // buffer for every few bytes it reads.
 constexpr uint64_t kMinReadSize = 16 * 1024;
 constexpr uint64_t kMaxReadSize = 128 * 1024;
+// Without a buffer limit, one wake-up reads at most this much before the filters run.
+constexpr uint64_t kMaxReadPerWakeup = 1024 * 1024;
 
 std::atomic<uint64_t> g_next_connection_id{1};
 std::atomic<uint64_t> g_open_connections{0};
@@ -97,6 +99,7 @@ void ConnectionImpl::onReadReady() {
     return;
   }
   bool hit_limit = false;
+  uint64_t read_this_pass = 0;
   while (true) {
     uint64_t room = read_size_;
     if (buffer_limit_ > 0) {
@@ -105,6 +108,10 @@ void ConnectionImpl::onReadReady() {
         break;
       }
       room = std::min<uint64_t>(room, buffer_limit_ - read_buffer_.length());
+    } else if (read_this_pass >= kMaxReadPerWakeup) {
+      // No limit configured: still hand over what was read and yield to other connections.
+      hit_limit = true;
+      break;
     }
     int64_t rc = read_buffer_.readFromFd(socket_->fd(), room);
     if (rc > 0) {
@@ -117,6 +124,7 @@ void ConnectionImpl::onReadReady() {
       // the data raises no further edge, and libevent reports a reset (EPOLLHUP|EPOLLERR) as
       // plain read+write readiness, so the next read() is the only way to see it.
       bytes_received_ += rc;
+      read_this_pass += rc;
       continue;
     }
     if (rc == 0) {
@@ -145,7 +153,8 @@ void ConnectionImpl::onReadReady() {
     }
     return;
   }
-  if (hit_limit && read_disable_count_ == 0 && read_buffer_.length() < buffer_limit_) {
+  if (hit_limit && read_disable_count_ == 0 &&
+      (buffer_limit_ == 0 || read_buffer_.length() < buffer_limit_)) {
     // The filters made room; continue on the next loop pass so other connections get a turn.
     file_event_->activate(Event::FileReadyType::Read);
   }
