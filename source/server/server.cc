@@ -12,6 +12,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "source/common/common/json.h"
 #include "source/common/common/logger.h"
+#include "source/common/config/utility.h"
 #include "source/common/http/stats_handlers.h"
 #include "source/common/network/connection_impl.h"
 #include "source/common/stats/stats_impl.h"
@@ -198,14 +199,11 @@ absl::Status InstanceImpl::createXdsClient() {
   if (!target.ok()) {
     return target.status();
   }
-  const auto& lds = dynamic.lds_config();
-  const auto& timeout = lds.has_initial_fetch_timeout()
-                            ? lds.initial_fetch_timeout()
-                            : dynamic.cds_config().initial_fetch_timeout();
-  initial_fetch_timeout_ =
-      (lds.has_initial_fetch_timeout() || dynamic.cds_config().has_initial_fetch_timeout())
-          ? std::chrono::milliseconds(timeout.seconds() * 1000 + timeout.nanos() / 1000000)
-          : std::chrono::milliseconds(15000);
+  // LDS's timeout if it has one, else CDS's, else Envoy's default.
+  initial_fetch_timeout_ = SKIFF_PROTOBUF_GET_MS_OR_DEFAULT(
+      dynamic.lds_config(), initial_fetch_timeout,
+      SKIFF_PROTOBUF_GET_MS_OR_DEFAULT(dynamic.cds_config(), initial_fetch_timeout,
+                                       Config::kDefaultInitialFetchTimeout));
   if (initial_fetch_timeout_.count() == 0) {
     initial_fetch_timeout_ = std::chrono::hours(24 * 365);  // 0 means wait forever in Envoy.
   }

@@ -10,10 +10,10 @@
 #include <atomic>
 #include <thread>
 
-#include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "gtest/gtest.h"
 #include "source/common/stats/stats_impl.h"
 #include "source/common/upstream/cluster_manager.h"
+#include "test/server/tcp_proxy_listener.h"
 
 namespace Skiff::Server {
 namespace {
@@ -128,17 +128,7 @@ envoy::config::cluster::v3::Cluster cluster(const std::string& name, uint16_t po
 
 envoy::config::listener::v3::Listener listener(const std::string& name, uint16_t port,
                                                const std::string& cluster_name) {
-  envoy::config::listener::v3::Listener l;
-  l.set_name(name);
-  l.mutable_address()->mutable_socket_address()->set_address("127.0.0.1");
-  l.mutable_address()->mutable_socket_address()->set_port_value(port);
-  envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy proxy;
-  proxy.set_stat_prefix(name);
-  proxy.set_cluster(cluster_name);
-  auto* filter = l.add_filter_chains()->add_filters();
-  filter->set_name("envoy.filters.network.tcp_proxy");
-  filter->mutable_typed_config()->PackFrom(proxy);
-  return l;
+  return tcpProxyListener(name, port, cluster_name);
 }
 
 class ListenerManagerTest : public testing::Test {

@@ -5,9 +5,9 @@
 #include <future>
 
 #include "envoy/config/listener/v3/listener.pb.h"
-#include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "gtest/gtest.h"
 #include "source/common/stats/stats_impl.h"
+#include "test/server/tcp_proxy_listener.h"
 
 namespace Skiff::Server {
 namespace {
@@ -22,21 +22,6 @@ DecodedResource resource(const std::string& name, const google::protobuf::Messag
   r.version = "1";
   r.resource.PackFrom(message);
   return r;
-}
-
-envoy::config::listener::v3::Listener tcpListener(const std::string& name, uint32_t port,
-                                                  const std::string& cluster) {
-  envoy::config::listener::v3::Listener l;
-  l.set_name(name);
-  l.mutable_address()->mutable_socket_address()->set_address("127.0.0.1");
-  l.mutable_address()->mutable_socket_address()->set_port_value(port);
-  envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy proxy;
-  proxy.set_stat_prefix(name);
-  proxy.set_cluster(cluster);
-  auto* filter = l.add_filter_chains()->add_filters();
-  filter->set_name("envoy.filters.network.tcp_proxy");
-  filter->mutable_typed_config()->PackFrom(proxy);
-  return l;
 }
 
 class XdsManagerTest : public testing::Test {
@@ -91,7 +76,7 @@ class XdsManagerTest : public testing::Test {
 
 TEST_F(XdsManagerTest, ValidListenerIsAppliedOnEveryWorkerBeforeTheAck) {
   ConfigUpdate update{
-      Config::Xds::kListenerType, "v1", {resource("in", tcpListener("in", 0, "c"))}, {}};
+      Config::Xds::kListenerType, "v1", {resource("in", tcpProxyListener("in", 0, "c"))}, {}};
   ASSERT_TRUE(apply(update).ok());
   ASSERT_EQ(listeners_->listeners().size(), 1u);
   EXPECT_EQ(listeners_->listeners()[0]->version_info, "v1");
@@ -100,7 +85,7 @@ TEST_F(XdsManagerTest, ValidListenerIsAppliedOnEveryWorkerBeforeTheAck) {
 }
 
 TEST_F(XdsManagerTest, UnknownFilterTypeIsNackedNamingTheFilter) {
-  auto listener = tcpListener("in", 0, "c");
+  auto listener = tcpProxyListener("in", 0, "c");
   envoy::config::listener::v3::Listener not_a_filter;
   listener.mutable_filter_chains(0)->mutable_filters(0)->mutable_typed_config()->PackFrom(
       not_a_filter);
@@ -115,12 +100,13 @@ TEST_F(XdsManagerTest, UnknownFilterTypeIsNackedNamingTheFilter) {
 
 TEST_F(XdsManagerTest, BadPortIsNackedAndNothingChanges) {
   ASSERT_TRUE(
-      apply({Config::Xds::kListenerType, "v1", {resource("ok", tcpListener("ok", 0, "c"))}, {}})
+      apply(
+          {Config::Xds::kListenerType, "v1", {resource("ok", tcpProxyListener("ok", 0, "c"))}, {}})
           .ok());
   auto status = apply({Config::Xds::kListenerType,
                        "v2",
-                       {resource("ok", tcpListener("ok", 0, "other")),
-                        resource("bad", tcpListener("bad", 70000, "c"))},
+                       {resource("ok", tcpProxyListener("ok", 0, "other")),
+                        resource("bad", tcpProxyListener("bad", 70000, "c"))},
                        {}});
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.message().find("70000"), absl::string_view::npos) << status.message();
@@ -150,7 +136,7 @@ TEST_F(XdsManagerTest, EdsClusterWaitsForItsEndpointsAndListenersWaitForIt) {
   // A listener arriving now is held until the cluster is warm.
   std::optional<absl::Status> listener_result;
   xds_->onConfigUpdate(
-      {Config::Xds::kListenerType, "l1", {resource("in", tcpListener("in", 0, "svc"))}, {}},
+      {Config::Xds::kListenerType, "l1", {resource("in", tcpProxyListener("in", 0, "svc"))}, {}},
       [&](absl::Status status) { listener_result = status; });
   EXPECT_TRUE(listeners_->listeners().empty());
 

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "source/common/config/utility.h"
 
 namespace Skiff::Upstream {
 
@@ -85,10 +86,8 @@ absl::StatusOr<std::shared_ptr<ClusterInfo>> buildClusterInfo(
     const envoy::config::cluster::v3::Cluster& config) {
   auto info = std::make_shared<ClusterInfo>();
   info->name = config.name();
-  if (config.has_connect_timeout()) {
-    info->connect_timeout = std::chrono::milliseconds(config.connect_timeout().seconds() * 1000 +
-                                                      config.connect_timeout().nanos() / 1000000);
-  }
+  info->connect_timeout =
+      SKIFF_PROTOBUF_GET_MS_OR_DEFAULT(config, connect_timeout, Config::kDefaultConnectTimeout);
   if (config.has_per_connection_buffer_limit_bytes()) {
     info->per_connection_buffer_limit_bytes = config.per_connection_buffer_limit_bytes().value();
   }

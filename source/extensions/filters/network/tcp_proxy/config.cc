@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
+#include "source/common/config/utility.h"
 #include "source/extensions/filters/network/tcp_proxy/tcp_proxy.h"
 
 namespace Skiff::Extensions::NetworkFilters::TcpProxy {
@@ -26,10 +27,8 @@ absl::StatusOr<Network::NetworkFilterFactoryCb> TcpProxyConfigFactory::createFil
   config->stat_prefix = proto.stat_prefix();
   config->cluster = proto.cluster();
   config->cluster_manager = &context.cluster_manager;
-  if (proto.has_idle_timeout()) {
-    config->idle_timeout = std::chrono::milliseconds(proto.idle_timeout().seconds() * 1000 +
-                                                     proto.idle_timeout().nanos() / 1000000);
-  }
+  config->idle_timeout =
+      SKIFF_PROTOBUF_GET_MS_OR_DEFAULT(proto, idle_timeout, Config::kDefaultTcpProxyIdleTimeout);
   if (proto.has_max_connect_attempts()) {
     config->max_connect_attempts = std::max<uint32_t>(1, proto.max_connect_attempts().value());
   }
