@@ -7,12 +7,20 @@
 #include <tuple>
 #include <vector>
 
+#include "envoy/config/accesslog/v3/accesslog.pb.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/core/v3/config_source.pb.h"
 #include "envoy/config/core/v3/grpc_service.pb.h"
+#include "envoy/config/core/v3/protocol.pb.h"
+#include "envoy/config/core/v3/substitution_format_string.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/config/route/v3/route.pb.h"
+#include "envoy/extensions/access_loggers/file/v3/file.pb.h"
+#include "envoy/extensions/access_loggers/stream/v3/stream.pb.h"
+#include "envoy/extensions/filters/http/router/v3/router.pb.h"
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "gtest/gtest.h"
@@ -181,6 +189,180 @@ const std::vector<Expected>& expected() {
       {"extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight", "name", 1, "string"},
       {"extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight", "weight", 2, "uint32"},
       {"extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight", "metadata_match", 3, "envoy.config.core.v3.Metadata"},
+      {"config.accesslog.v3.AccessLog", "name", 1, "string"},
+      {"config.accesslog.v3.AccessLog", "typed_config", 4, "google.protobuf.Any"},
+      {"config.core.v3.DataSource", "environment_variable", 4, "string"},
+      {"config.core.v3.DataSource", "filename", 1, "string"},
+      {"config.core.v3.DataSource", "inline_bytes", 2, "bytes"},
+      {"config.core.v3.DataSource", "inline_string", 3, "string"},
+      {"config.core.v3.HeaderValueOption", "append", 2, "google.protobuf.BoolValue"},
+      {"config.core.v3.HeaderValueOption", "append_action", 3, "envoy.config.core.v3.HeaderValueOption.HeaderAppendAction"},
+      {"config.core.v3.HeaderValueOption", "header", 1, "envoy.config.core.v3.HeaderValue"},
+      {"config.core.v3.HeaderValueOption", "keep_empty_value", 4, "bool"},
+      {"config.core.v3.Http1ProtocolOptions", "accept_http_10", 2, "bool"},
+      {"config.core.v3.Http1ProtocolOptions", "allow_absolute_url", 1, "google.protobuf.BoolValue"},
+      {"config.core.v3.Http1ProtocolOptions", "allow_chunked_length", 6, "bool"},
+      {"config.core.v3.Http1ProtocolOptions", "default_host_for_http_10", 3, "string"},
+      {"config.core.v3.Http1ProtocolOptions", "enable_trailers", 5, "bool"},
+      {"config.core.v3.Http1ProtocolOptions", "override_stream_error_on_invalid_http_message", 7, "google.protobuf.BoolValue"},
+      {"config.core.v3.HttpProtocolOptions", "headers_with_underscores_action", 5, "envoy.config.core.v3.HttpProtocolOptions.HeadersWithUnderscoresAction"},
+      {"config.core.v3.HttpProtocolOptions", "idle_timeout", 1, "google.protobuf.Duration"},
+      {"config.core.v3.HttpProtocolOptions", "max_connection_duration", 3, "google.protobuf.Duration"},
+      {"config.core.v3.HttpProtocolOptions", "max_headers_count", 2, "google.protobuf.UInt32Value"},
+      {"config.core.v3.HttpProtocolOptions", "max_requests_per_connection", 6, "google.protobuf.UInt32Value"},
+      {"config.core.v3.HttpProtocolOptions", "max_stream_duration", 4, "google.protobuf.Duration"},
+      {"config.core.v3.SubstitutionFormatString", "content_type", 4, "string"},
+      {"config.core.v3.SubstitutionFormatString", "json_format", 2, "google.protobuf.Struct"},
+      {"config.core.v3.SubstitutionFormatString", "omit_empty_values", 3, "bool"},
+      {"config.core.v3.SubstitutionFormatString", "text_format", 1, "string"},
+      {"config.core.v3.SubstitutionFormatString", "text_format_source", 5, "envoy.config.core.v3.DataSource"},
+      {"config.listener.v3.ApiListener", "api_listener", 1, "google.protobuf.Any"},
+      {"config.listener.v3.Listener", "api_listener", 19, "envoy.config.listener.v3.ApiListener"},
+      {"config.route.v3.DirectResponseAction", "body", 2, "envoy.config.core.v3.DataSource"},
+      {"config.route.v3.DirectResponseAction", "status", 1, "uint32"},
+      {"config.route.v3.HeaderMatcher", "contains_match", 12, "string"},
+      {"config.route.v3.HeaderMatcher", "exact_match", 4, "string"},
+      {"config.route.v3.HeaderMatcher", "invert_match", 8, "bool"},
+      {"config.route.v3.HeaderMatcher", "name", 1, "string"},
+      {"config.route.v3.HeaderMatcher", "prefix_match", 9, "string"},
+      {"config.route.v3.HeaderMatcher", "present_match", 7, "bool"},
+      {"config.route.v3.HeaderMatcher", "range_match", 6, "envoy.type.v3.Int64Range"},
+      {"config.route.v3.HeaderMatcher", "safe_regex_match", 11, "envoy.type.matcher.v3.RegexMatcher"},
+      {"config.route.v3.HeaderMatcher", "string_match", 13, "envoy.type.matcher.v3.StringMatcher"},
+      {"config.route.v3.HeaderMatcher", "suffix_match", 10, "string"},
+      {"config.route.v3.HeaderMatcher", "treat_missing_header_as_empty", 14, "bool"},
+      {"config.route.v3.QueryParameterMatcher", "name", 1, "string"},
+      {"config.route.v3.QueryParameterMatcher", "present_match", 6, "bool"},
+      {"config.route.v3.QueryParameterMatcher", "string_match", 5, "envoy.type.matcher.v3.StringMatcher"},
+      {"config.route.v3.RedirectAction", "host_redirect", 1, "string"},
+      {"config.route.v3.RedirectAction", "https_redirect", 4, "bool"},
+      {"config.route.v3.RedirectAction", "path_redirect", 2, "string"},
+      {"config.route.v3.RedirectAction", "port_redirect", 8, "uint32"},
+      {"config.route.v3.RedirectAction", "prefix_rewrite", 5, "string"},
+      {"config.route.v3.RedirectAction", "response_code", 3, "envoy.config.route.v3.RedirectAction.RedirectResponseCode"},
+      {"config.route.v3.RedirectAction", "scheme_redirect", 7, "string"},
+      {"config.route.v3.RedirectAction", "strip_query", 6, "bool"},
+      {"config.route.v3.RetryPolicy", "num_retries", 2, "google.protobuf.UInt32Value"},
+      {"config.route.v3.RetryPolicy", "per_try_idle_timeout", 13, "google.protobuf.Duration"},
+      {"config.route.v3.RetryPolicy", "per_try_timeout", 3, "google.protobuf.Duration"},
+      {"config.route.v3.RetryPolicy", "retriable_status_codes", 7, "uint32"},
+      {"config.route.v3.RetryPolicy", "retry_back_off", 8, "envoy.config.route.v3.RetryPolicy.RetryBackOff"},
+      {"config.route.v3.RetryPolicy", "retry_on", 1, "string"},
+      {"config.route.v3.RetryPolicy.RetryBackOff", "base_interval", 1, "google.protobuf.Duration"},
+      {"config.route.v3.RetryPolicy.RetryBackOff", "max_interval", 2, "google.protobuf.Duration"},
+      {"config.route.v3.Route", "direct_response", 7, "envoy.config.route.v3.DirectResponseAction"},
+      {"config.route.v3.Route", "match", 1, "envoy.config.route.v3.RouteMatch"},
+      {"config.route.v3.Route", "name", 14, "string"},
+      {"config.route.v3.Route", "redirect", 3, "envoy.config.route.v3.RedirectAction"},
+      {"config.route.v3.Route", "request_headers_to_add", 9, "envoy.config.core.v3.HeaderValueOption"},
+      {"config.route.v3.Route", "request_headers_to_remove", 12, "string"},
+      {"config.route.v3.Route", "response_headers_to_add", 10, "envoy.config.core.v3.HeaderValueOption"},
+      {"config.route.v3.Route", "response_headers_to_remove", 11, "string"},
+      {"config.route.v3.Route", "route", 2, "envoy.config.route.v3.RouteAction"},
+      {"config.route.v3.RouteAction", "auto_host_rewrite", 7, "google.protobuf.BoolValue"},
+      {"config.route.v3.RouteAction", "cluster", 1, "string"},
+      {"config.route.v3.RouteAction", "cluster_header", 2, "string"},
+      {"config.route.v3.RouteAction", "cluster_not_found_response_code", 20, "envoy.config.route.v3.RouteAction.ClusterNotFoundResponseCode"},
+      {"config.route.v3.RouteAction", "host_rewrite_literal", 6, "string"},
+      {"config.route.v3.RouteAction", "idle_timeout", 24, "google.protobuf.Duration"},
+      {"config.route.v3.RouteAction", "prefix_rewrite", 5, "string"},
+      {"config.route.v3.RouteAction", "regex_rewrite", 32, "envoy.type.matcher.v3.RegexMatchAndSubstitute"},
+      {"config.route.v3.RouteAction", "retry_policy", 9, "envoy.config.route.v3.RetryPolicy"},
+      {"config.route.v3.RouteAction", "timeout", 8, "google.protobuf.Duration"},
+      {"config.route.v3.RouteAction", "upgrade_configs", 25, "envoy.config.route.v3.RouteAction.UpgradeConfig"},
+      {"config.route.v3.RouteAction", "weighted_clusters", 3, "envoy.config.route.v3.WeightedCluster"},
+      {"config.route.v3.RouteAction.UpgradeConfig", "enabled", 2, "google.protobuf.BoolValue"},
+      {"config.route.v3.RouteAction.UpgradeConfig", "upgrade_type", 1, "string"},
+      {"config.route.v3.RouteConfiguration", "ignore_port_in_host_matching", 14, "bool"},
+      {"config.route.v3.RouteConfiguration", "internal_only_headers", 3, "string"},
+      {"config.route.v3.RouteConfiguration", "name", 1, "string"},
+      {"config.route.v3.RouteConfiguration", "request_headers_to_add", 6, "envoy.config.core.v3.HeaderValueOption"},
+      {"config.route.v3.RouteConfiguration", "request_headers_to_remove", 8, "string"},
+      {"config.route.v3.RouteConfiguration", "response_headers_to_add", 4, "envoy.config.core.v3.HeaderValueOption"},
+      {"config.route.v3.RouteConfiguration", "response_headers_to_remove", 5, "string"},
+      {"config.route.v3.RouteConfiguration", "validate_clusters", 7, "google.protobuf.BoolValue"},
+      {"config.route.v3.RouteConfiguration", "virtual_hosts", 2, "envoy.config.route.v3.VirtualHost"},
+      {"config.route.v3.RouteMatch", "case_sensitive", 4, "google.protobuf.BoolValue"},
+      {"config.route.v3.RouteMatch", "grpc", 8, "envoy.config.route.v3.RouteMatch.GrpcRouteMatchOptions"},
+      {"config.route.v3.RouteMatch", "headers", 6, "envoy.config.route.v3.HeaderMatcher"},
+      {"config.route.v3.RouteMatch", "path", 2, "string"},
+      {"config.route.v3.RouteMatch", "path_separated_prefix", 14, "string"},
+      {"config.route.v3.RouteMatch", "prefix", 1, "string"},
+      {"config.route.v3.RouteMatch", "query_parameters", 7, "envoy.config.route.v3.QueryParameterMatcher"},
+      {"config.route.v3.RouteMatch", "safe_regex", 10, "envoy.type.matcher.v3.RegexMatcher"},
+      {"config.route.v3.VirtualHost", "domains", 2, "string"},
+      {"config.route.v3.VirtualHost", "name", 1, "string"},
+      {"config.route.v3.VirtualHost", "request_headers_to_add", 7, "envoy.config.core.v3.HeaderValueOption"},
+      {"config.route.v3.VirtualHost", "request_headers_to_remove", 13, "string"},
+      {"config.route.v3.VirtualHost", "response_headers_to_add", 10, "envoy.config.core.v3.HeaderValueOption"},
+      {"config.route.v3.VirtualHost", "response_headers_to_remove", 11, "string"},
+      {"config.route.v3.VirtualHost", "retry_policy", 16, "envoy.config.route.v3.RetryPolicy"},
+      {"config.route.v3.VirtualHost", "routes", 3, "envoy.config.route.v3.Route"},
+      {"config.route.v3.WeightedCluster", "clusters", 1, "envoy.config.route.v3.WeightedCluster.ClusterWeight"},
+      {"config.route.v3.WeightedCluster", "total_weight", 3, "google.protobuf.UInt32Value"},
+      {"config.route.v3.WeightedCluster.ClusterWeight", "host_rewrite_literal", 11, "string"},
+      {"config.route.v3.WeightedCluster.ClusterWeight", "name", 1, "string"},
+      {"config.route.v3.WeightedCluster.ClusterWeight", "request_headers_to_add", 4, "envoy.config.core.v3.HeaderValueOption"},
+      {"config.route.v3.WeightedCluster.ClusterWeight", "request_headers_to_remove", 9, "string"},
+      {"config.route.v3.WeightedCluster.ClusterWeight", "response_headers_to_add", 5, "envoy.config.core.v3.HeaderValueOption"},
+      {"config.route.v3.WeightedCluster.ClusterWeight", "response_headers_to_remove", 6, "string"},
+      {"config.route.v3.WeightedCluster.ClusterWeight", "weight", 2, "google.protobuf.UInt32Value"},
+      {"extensions.access_loggers.file.v3.FileAccessLog", "format", 2, "string"},
+      {"extensions.access_loggers.file.v3.FileAccessLog", "json_format", 3, "google.protobuf.Struct"},
+      {"extensions.access_loggers.file.v3.FileAccessLog", "log_format", 5, "envoy.config.core.v3.SubstitutionFormatString"},
+      {"extensions.access_loggers.file.v3.FileAccessLog", "path", 1, "string"},
+      {"extensions.access_loggers.file.v3.FileAccessLog", "typed_json_format", 4, "google.protobuf.Struct"},
+      {"extensions.access_loggers.stream.v3.StderrAccessLog", "log_format", 1, "envoy.config.core.v3.SubstitutionFormatString"},
+      {"extensions.access_loggers.stream.v3.StdoutAccessLog", "log_format", 1, "envoy.config.core.v3.SubstitutionFormatString"},
+      {"extensions.filters.http.router.v3.Router", "dynamic_stats", 1, "google.protobuf.BoolValue"},
+      {"extensions.filters.http.router.v3.Router", "suppress_envoy_headers", 4, "bool"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "access_log", 13, "envoy.config.accesslog.v3.AccessLog"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "always_set_request_id_in_response", 37, "bool"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "codec_type", 1, "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.CodecType"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "common_http_protocol_options", 35, "envoy.config.core.v3.HttpProtocolOptions"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "delayed_close_timeout", 26, "google.protobuf.Duration"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "drain_timeout", 12, "google.protobuf.Duration"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "generate_request_id", 15, "google.protobuf.BoolValue"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "http_filters", 5, "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "http_protocol_options", 8, "envoy.config.core.v3.Http1ProtocolOptions"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "max_request_headers_kb", 29, "google.protobuf.UInt32Value"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "merge_slashes", 33, "bool"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "normalize_path", 30, "google.protobuf.BoolValue"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "rds", 3, "envoy.extensions.filters.network.http_connection_manager.v3.Rds"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "request_headers_timeout", 41, "google.protobuf.Duration"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "request_timeout", 28, "google.protobuf.Duration"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "route_config", 4, "envoy.config.route.v3.RouteConfiguration"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "server_header_transformation", 34, "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.ServerHeaderTransformation"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "server_name", 10, "string"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "skip_xff_append", 21, "bool"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "stat_prefix", 2, "string"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "stream_idle_timeout", 24, "google.protobuf.Duration"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "upgrade_configs", 23, "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.UpgradeConfig"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "use_remote_address", 14, "google.protobuf.BoolValue"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "via", 22, "string"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", "xff_num_trusted_hops", 19, "uint32"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.UpgradeConfig", "enabled", 3, "google.protobuf.BoolValue"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.UpgradeConfig", "filters", 2, "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.UpgradeConfig", "upgrade_type", 1, "string"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpFilter", "disabled", 7, "bool"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpFilter", "is_optional", 6, "bool"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpFilter", "name", 1, "string"},
+      {"extensions.filters.network.http_connection_manager.v3.HttpFilter", "typed_config", 4, "google.protobuf.Any"},
+      {"extensions.filters.network.http_connection_manager.v3.Rds", "config_source", 1, "envoy.config.core.v3.ConfigSource"},
+      {"extensions.filters.network.http_connection_manager.v3.Rds", "route_config_name", 2, "string"},
+      {"type.matcher.v3.RegexMatchAndSubstitute", "pattern", 1, "envoy.type.matcher.v3.RegexMatcher"},
+      {"type.matcher.v3.RegexMatchAndSubstitute", "substitution", 2, "string"},
+      {"type.matcher.v3.RegexMatcher", "google_re2", 1, "envoy.type.matcher.v3.RegexMatcher.GoogleRE2"},
+      {"type.matcher.v3.RegexMatcher", "regex", 2, "string"},
+      {"type.matcher.v3.RegexMatcher.GoogleRE2", "max_program_size", 1, "google.protobuf.UInt32Value"},
+      {"type.matcher.v3.StringMatcher", "contains", 7, "string"},
+      {"type.matcher.v3.StringMatcher", "exact", 1, "string"},
+      {"type.matcher.v3.StringMatcher", "ignore_case", 6, "bool"},
+      {"type.matcher.v3.StringMatcher", "prefix", 2, "string"},
+      {"type.matcher.v3.StringMatcher", "safe_regex", 5, "envoy.type.matcher.v3.RegexMatcher"},
+      {"type.matcher.v3.StringMatcher", "suffix", 3, "string"},
+      {"type.v3.Int64Range", "end", 2, "int64"},
+      {"type.v3.Int64Range", "start", 1, "int64"},
   };
   return *table;
 }
@@ -194,6 +376,16 @@ std::string typeOf(const FieldDescriptor& f) {
     return f.enum_type()->full_name();
   }
   return f.type_name();
+}
+
+// The row to add for a declared field, as declared (check the number against Envoy's before
+// adding).
+std::string rowFor(const std::string& message, const std::string& field) {
+  const Descriptor* d =
+      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(message);
+  const FieldDescriptor* f = d->FindFieldByName(field);
+  return "{\"" + message.substr(std::string("envoy.").size()) + "\", \"" + field + "\", " +
+         std::to_string(f->number()) + ", \"" + typeOf(*f) + "\"},";
 }
 
 void collect(const Descriptor& d, std::set<std::pair<std::string, std::string>>& out) {
@@ -248,6 +440,36 @@ TEST(ApiFieldNumbersTest, EveryDeclaredFieldIsChecked) {
         envoy::config::core::v3::ApiConfigSource::descriptor(),
         envoy::config::core::v3::RateLimitSettings::descriptor(),
         envoy::config::core::v3::GrpcService::descriptor(),
+        envoy::config::core::v3::HeaderValueOption::descriptor(),
+        envoy::config::core::v3::DataSource::descriptor(),
+        envoy::config::core::v3::HttpProtocolOptions::descriptor(),
+        envoy::config::core::v3::Http1ProtocolOptions::descriptor(),
+        envoy::config::core::v3::SubstitutionFormatString::descriptor(),
+        envoy::config::listener::v3::ApiListener::descriptor(),
+        envoy::config::route::v3::RouteConfiguration::descriptor(),
+        envoy::config::route::v3::VirtualHost::descriptor(),
+        envoy::config::route::v3::Route::descriptor(),
+        envoy::config::route::v3::RouteMatch::descriptor(),
+        envoy::config::route::v3::RouteAction::descriptor(),
+        envoy::config::route::v3::WeightedCluster::descriptor(),
+        envoy::config::route::v3::RetryPolicy::descriptor(),
+        envoy::config::route::v3::RedirectAction::descriptor(),
+        envoy::config::route::v3::DirectResponseAction::descriptor(),
+        envoy::config::route::v3::HeaderMatcher::descriptor(),
+        envoy::config::route::v3::QueryParameterMatcher::descriptor(),
+        envoy::type::matcher::v3::StringMatcher::descriptor(),
+        envoy::type::matcher::v3::RegexMatcher::descriptor(),
+        envoy::type::matcher::v3::RegexMatchAndSubstitute::descriptor(),
+        envoy::type::v3::Int64Range::descriptor(),
+        envoy::extensions::filters::network::http_connection_manager::v3::Rds::descriptor(),
+        envoy::extensions::filters::network::http_connection_manager::v3::HttpFilter::descriptor(),
+        envoy::config::accesslog::v3::AccessLog::descriptor(),
+        envoy::extensions::access_loggers::file::v3::FileAccessLog::descriptor(),
+        envoy::extensions::access_loggers::stream::v3::StdoutAccessLog::descriptor(),
+        envoy::extensions::access_loggers::stream::v3::StderrAccessLog::descriptor(),
+        envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager::
+            descriptor(),
+        envoy::extensions::filters::http::router::v3::Router::descriptor(),
         envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy::descriptor()}) {
     collect(*d, declared);
   }
@@ -256,8 +478,10 @@ TEST(ApiFieldNumbersTest, EveryDeclaredFieldIsChecked) {
     checked.emplace("envoy." + e.message, e.field);
   }
   for (const auto& field : declared) {
-    EXPECT_TRUE(checked.contains(field))
-        << field.first << "." << field.second << " is declared in api/ but not checked here";
+    EXPECT_TRUE(checked.contains(field)) << field.first << "." << field.second
+                                         << " is declared in api/ but not checked here; after "
+                                            "checking it against Envoy's .proto add\n"
+                                         << rowFor(field.first, field.second);
   }
 }
 
