@@ -16,7 +16,7 @@
 #include "source/common/http/stats_handlers.h"
 #include "source/common/network/connection_impl.h"
 #include "source/common/stats/stats_impl.h"
-#include "source/server/version.h"
+#include "source/common/common/version.h"
 
 namespace Skiff::Server {
 namespace {
