@@ -4,12 +4,37 @@
 
 #include "absl/strings/str_cat.h"
 #include "source/common/config/utility.h"
+#include "source/common/upstream/http_conn_pool.h"
 
 namespace Skiff::Upstream {
 
-ThreadLocalCluster::ThreadLocalCluster(ClusterInfoConstSharedPtr info)
-    : info_(std::move(info)), random_state_(std::random_device{}()) {
+namespace {
+
+// How often a worker checks whether replaced clusters' pools have drained.
+constexpr std::chrono::milliseconds kDrainSweepInterval{1000};
+
+}  // namespace
+
+ThreadLocalCluster::ThreadLocalCluster(ClusterInfoConstSharedPtr info,
+                                       Event::Dispatcher* dispatcher,
+                                       const HttpConnPoolFactory* pool_factory)
+    : info_(std::move(info)),
+      dispatcher_(dispatcher),
+      pool_factory_(pool_factory),
+      random_state_(std::random_device{}() | 1) {
   current_weights_.assign(info_->hosts.size(), 0);
+  active_requests_.assign(info_->hosts.size(), 0);
+  pools_.resize(info_->hosts.size());
+}
+
+ThreadLocalCluster::~ThreadLocalCluster() = default;
+
+uint64_t ThreadLocalCluster::nextRandom() {
+  // xorshift64*: cheap, per worker, no shared state.
+  random_state_ ^= random_state_ >> 12;
+  random_state_ ^= random_state_ << 25;
+  random_state_ ^= random_state_ >> 27;
+  return random_state_ * 2685821657736338717ULL;
 }
 
 const Host* ThreadLocalCluster::chooseHost() {
@@ -17,12 +42,27 @@ const Host* ThreadLocalCluster::chooseHost() {
   if (hosts.empty()) {
     return nullptr;
   }
-  if (info_->lb_policy == LbPolicy::Random) {
-    // xorshift64*: cheap, per worker, no shared state.
-    random_state_ ^= random_state_ >> 12;
-    random_state_ ^= random_state_ << 25;
-    random_state_ ^= random_state_ >> 27;
-    return &hosts[(random_state_ * 2685821657736338717ULL) % hosts.size()];
+  switch (info_->lb_policy) {
+    case LbPolicy::Random:
+      return &hosts[nextRandom() % hosts.size()];
+    case LbPolicy::LeastRequest: {
+      if (hosts.size() == 1) {
+        return &hosts[0];
+      }
+      // Power of two choices (Envoy's default choice_count 2): two random hosts, the one with
+      // fewer requests in flight on this worker wins (relative to its weight when weighted).
+      const uint64_t r = nextRandom();
+      size_t a = (r >> 32) % hosts.size();
+      size_t b = (r & 0xffffffff) % (hosts.size() - 1);
+      if (b >= a) {
+        ++b;  // Two distinct hosts.
+      }
+      const uint64_t load_a = static_cast<uint64_t>(active_requests_[a]) * hosts[b].weight;
+      const uint64_t load_b = static_cast<uint64_t>(active_requests_[b]) * hosts[a].weight;
+      return &hosts[load_b < load_a ? b : a];
+    }
+    case LbPolicy::RoundRobin:
+      break;
   }
   if (!info_->weighted) {
     const Host& host = hosts[rr_index_ % hosts.size()];
@@ -43,22 +83,107 @@ const Host* ThreadLocalCluster::chooseHost() {
   return &hosts[best];
 }
 
+HttpConnPool* ThreadLocalCluster::httpConnPool(const Host& host) {
+  HttpConnPoolPtr& pool = pools_[hostIndex(host)];
+  if (pool == nullptr) {
+    if (pool_factory_ == nullptr || !*pool_factory_ || dispatcher_ == nullptr) {
+      return nullptr;
+    }
+    pool = (*pool_factory_)(*dispatcher_, host, info_);
+  }
+  return pool.get();
+}
+
+void ThreadLocalCluster::drainConnPools() {
+  for (auto& pool : pools_) {
+    if (pool != nullptr) {
+      pool->drainConnections();
+    }
+  }
+}
+
+bool ThreadLocalCluster::hasActiveConnections() const {
+  for (const auto& pool : pools_) {
+    if (pool != nullptr && pool->hasActiveConnections()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+ThreadLocalClusterManager::~ThreadLocalClusterManager() {
+  // Pools go before the clusters they belong to; the draining ones first (oldest configs).
+  draining_.clear();
+  clusters_.clear();
+}
+
 ThreadLocalCluster* ThreadLocalClusterManager::get(const std::string& name) {
+  auto it = clusters_.find(name);
+  return it == clusters_.end() ? nullptr : it->second.get();
+}
+
+ThreadLocalCluster* ThreadLocalClusterManager::get(absl::string_view name) {
   auto it = clusters_.find(name);
   return it == clusters_.end() ? nullptr : it->second.get();
 }
 
 void ThreadLocalClusterManager::set(ClusterInfoConstSharedPtr info) {
   std::string name = info->name;
-  clusters_[name] = std::make_unique<ThreadLocalCluster>(std::move(info));
+  auto& slot = clusters_[name];
+  std::unique_ptr<ThreadLocalCluster> old = std::move(slot);
+  slot = std::make_unique<ThreadLocalCluster>(std::move(info), dispatcher_, pool_factory_);
+  if (old != nullptr) {
+    retire(std::move(old));
+  }
 }
 
-void ThreadLocalClusterManager::remove(const std::string& name) { clusters_.erase(name); }
+void ThreadLocalClusterManager::remove(const std::string& name) {
+  auto it = clusters_.find(name);
+  if (it == clusters_.end()) {
+    return;
+  }
+  std::unique_ptr<ThreadLocalCluster> old = std::move(it->second);
+  clusters_.erase(it);
+  retire(std::move(old));
+}
+
+void ThreadLocalClusterManager::retire(std::unique_ptr<ThreadLocalCluster> cluster) {
+  // Requests in flight on the old config finish on it; its idle connections close now.
+  cluster->drainConnPools();
+  if (!cluster->hasActiveConnections()) {
+    return;  // Nothing refers to it any more (see ThreadLocalCluster's lifetime rule).
+  }
+  draining_.push_back(std::move(cluster));
+  if (dispatcher_ == nullptr) {
+    return;
+  }
+  if (sweep_timer_ == nullptr) {
+    sweep_timer_ = dispatcher_->createTimer([this] { sweepDraining(); });
+  }
+  if (!sweep_timer_->enabled()) {
+    sweep_timer_->enableTimer(kDrainSweepInterval);
+  }
+}
+
+void ThreadLocalClusterManager::sweepDraining() {
+  for (auto it = draining_.begin(); it != draining_.end();) {
+    if (!(*it)->hasActiveConnections()) {
+      it = draining_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (!draining_.empty()) {
+    sweep_timer_->enableTimer(kDrainSweepInterval);
+  }
+}
 
 ClusterManager::ClusterManager(Stats::Store& stats, std::vector<Event::Dispatcher*> workers,
-                               Event::Dispatcher& main)
-    : stats_(stats), slot_(std::move(workers), main, [] {
-        return std::make_unique<ThreadLocalClusterManager>();
+                               Event::Dispatcher& main, HttpConnPoolFactory pool_factory)
+    : stats_(stats),
+      pool_factory_(std::move(pool_factory)),
+      slot_(workers, main, [this, workers, next = size_t{0}]() mutable {
+        return std::make_unique<ThreadLocalClusterManager>(workers[next++], &pool_factory_);
       }) {}
 
 ClusterStats& ClusterManager::statsFor(const std::string& name) {
@@ -77,7 +202,30 @@ ClusterStats& ClusterManager::statsFor(const std::string& name) {
         stats_.histogram(p + "upstream_cx_connect_ms", Stats::Histogram::Unit::Milliseconds),
         stats_.histogram(p + "upstream_cx_length_ms", Stats::Histogram::Unit::Milliseconds),
         stats_.gauge(p + "membership_total"),
+        stats_.counter(p + "upstream_cx_overflow"),
+        stats_.counter(p + "upstream_rq_total"),
+        stats_.gauge(p + "upstream_rq_active"),
+        stats_.counter(p + "upstream_rq_pending_total"),
+        stats_.counter(p + "upstream_rq_pending_overflow"),
+        stats_.counter(p + "upstream_rq_pending_failure_eject"),
+        stats_.gauge(p + "upstream_rq_pending_active"),
+        stats_.counter(p + "upstream_rq_cancelled"),
+        stats_.counter(p + "upstream_rq_timeout"),
+        stats_.counter(p + "upstream_rq_per_try_timeout"),
+        stats_.counter(p + "upstream_rq_rx_reset"),
+        stats_.counter(p + "upstream_rq_tx_reset"),
+        stats_.counter(p + "upstream_rq_retry"),
+        stats_.counter(p + "upstream_rq_retry_success"),
+        stats_.counter(p + "upstream_rq_retry_overflow"),
+        stats_.counter(p + "upstream_rq_retry_limit_exceeded"),
+        stats_.counter(p + "upstream_rq_maintenance_mode"),
+        stats_.counter(p + "upstream_rq_completed"),
+        {},
+        stats_.histogram(p + "upstream_rq_time", Stats::Histogram::Unit::Milliseconds),
     });
+    for (int i = 0; i < 5; ++i) {
+      entry->upstream_rq_class[i] = &stats_.counter(absl::StrCat(p, "upstream_rq_", i + 1, "xx"));
+    }
   }
   return *entry;
 }
@@ -93,7 +241,22 @@ absl::StatusOr<std::shared_ptr<ClusterInfo>> buildClusterInfo(
   }
   if (config.lb_policy() == envoy::config::cluster::v3::Cluster::RANDOM) {
     info->lb_policy = LbPolicy::Random;
+  } else if (config.lb_policy() == envoy::config::cluster::v3::Cluster::LEAST_REQUEST) {
+    info->lb_policy = LbPolicy::LeastRequest;
   }
+  // Envoy's defaults; only the DEFAULT priority's thresholds apply (skiff has no priorities).
+  uint64_t max_connections = 1024, max_pending = 1024, max_requests = 1024, max_retries = 3;
+  for (const auto& t : config.circuit_breakers().thresholds()) {
+    if (t.priority() != envoy::config::core::v3::DEFAULT) {
+      continue;
+    }
+    if (t.has_max_connections()) max_connections = t.max_connections().value();
+    if (t.has_max_pending_requests()) max_pending = t.max_pending_requests().value();
+    if (t.has_max_requests()) max_requests = t.max_requests().value();
+    if (t.has_max_retries()) max_retries = t.max_retries().value();
+  }
+  info->resource_manager =
+      std::make_shared<ResourceManager>(max_connections, max_pending, max_requests, max_retries);
   for (const auto& locality : config.load_assignment().endpoints()) {
     for (const auto& lb_endpoint : locality.lb_endpoints()) {
       const auto& socket = lb_endpoint.endpoint().address().socket_address();

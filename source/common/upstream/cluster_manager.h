@@ -1,21 +1,27 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <list>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
+#include "source/common/event/dispatcher.h"
 #include "source/common/network/address.h"
 #include "source/common/stats/stats.h"
 #include "source/common/thread_local/thread_local.h"
 
 namespace Skiff::Upstream {
 
-// Envoy's cluster stats (`cluster.<name>.*`) that the TCP proxy updates.
+// Envoy's cluster stats (`cluster.<name>.*`) that the TCP proxy, the HTTP connection pools and
+// the router update.
 struct ClusterStats {
   Stats::Counter& upstream_cx_total;
   Stats::Gauge& upstream_cx_active;
@@ -28,6 +34,76 @@ struct ClusterStats {
   Stats::Histogram& upstream_cx_connect_ms;
   Stats::Histogram& upstream_cx_length_ms;
   Stats::Gauge& membership_total;
+  // HTTP (router and pools).
+  Stats::Counter& upstream_cx_overflow;
+  Stats::Counter& upstream_rq_total;
+  Stats::Gauge& upstream_rq_active;
+  Stats::Counter& upstream_rq_pending_total;
+  Stats::Counter& upstream_rq_pending_overflow;
+  Stats::Counter& upstream_rq_pending_failure_eject;
+  Stats::Gauge& upstream_rq_pending_active;
+  Stats::Counter& upstream_rq_cancelled;
+  Stats::Counter& upstream_rq_timeout;
+  Stats::Counter& upstream_rq_per_try_timeout;
+  Stats::Counter& upstream_rq_rx_reset;
+  Stats::Counter& upstream_rq_tx_reset;
+  Stats::Counter& upstream_rq_retry;
+  Stats::Counter& upstream_rq_retry_success;
+  Stats::Counter& upstream_rq_retry_overflow;
+  Stats::Counter& upstream_rq_retry_limit_exceeded;
+  Stats::Counter& upstream_rq_maintenance_mode;
+  Stats::Counter& upstream_rq_completed;
+  // upstream_rq_1xx .. upstream_rq_5xx, indexed by status / 100 - 1.
+  Stats::Counter* upstream_rq_class[5];
+  Stats::Histogram& upstream_rq_time;
+};
+
+/**
+ * One circuit breaker: a count shared by every worker and its limit. tryAcquire() is a relaxed
+ * atomic increment that backs out when over the limit, so the limit may be overshot by at most
+ * one request per worker for an instant, never permanently. Any thread.
+ */
+class ResourceLimit {
+ public:
+  explicit ResourceLimit(uint64_t max) : max_(max) {}
+
+  bool canCreate() const { return count_.load(std::memory_order_relaxed) < max_; }
+  // Takes one unit if the limit allows; returns false (nothing taken) if not.
+  bool tryAcquire() {
+    if (count_.fetch_add(1, std::memory_order_relaxed) >= max_) {
+      count_.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
+    return true;
+  }
+  void acquire() { count_.fetch_add(1, std::memory_order_relaxed); }
+  void release() { count_.fetch_sub(1, std::memory_order_relaxed); }
+  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  uint64_t max() const { return max_; }
+
+ private:
+  std::atomic<uint64_t> count_{0};
+  const uint64_t max_;
+};
+
+/**
+ * The cluster's circuit breakers (the DEFAULT priority thresholds of Cluster.circuit_breakers;
+ * Envoy's defaults 1024 / 1024 / 1024 / 3). Shared by every worker: the limits are cluster-wide,
+ * as in Envoy. Counts belong to one ClusterInfo, so a cluster update starts from zero while the
+ * old config's requests release what they took from the old one.
+ */
+struct ResourceManager {
+  ResourceManager(uint64_t max_connections, uint64_t max_pending_requests, uint64_t max_requests,
+                  uint64_t max_retries)
+      : connections(max_connections),
+        pending_requests(max_pending_requests),
+        requests(max_requests),
+        retries(max_retries) {}
+
+  ResourceLimit connections;
+  ResourceLimit pending_requests;
+  ResourceLimit requests;
+  ResourceLimit retries;
 };
 
 struct Host {
@@ -35,7 +111,7 @@ struct Host {
   uint32_t weight{1};
 };
 
-enum class LbPolicy { RoundRobin, Random };
+enum class LbPolicy { RoundRobin, Random, LeastRequest };
 
 /**
  * Everything about one cluster that is fixed until the next config change. Built on main,
@@ -50,6 +126,8 @@ struct ClusterInfo {
   std::vector<Host> hosts;
   bool weighted{false};  // Some host has a weight other than 1.
   ClusterStats* stats;   // Points into the stats store, which outlives every cluster.
+  // Circuit breakers; never null once built by buildClusterInfo.
+  std::shared_ptr<ResourceManager> resource_manager;
   envoy::config::cluster::v3::Cluster proto;  // As configured, for /config_dump.
   std::string version_info;                   // The CDS/EDS version it came with ("" if static).
   std::chrono::system_clock::time_point last_updated;
@@ -57,34 +135,89 @@ struct ClusterInfo {
 
 using ClusterInfoConstSharedPtr = std::shared_ptr<const ClusterInfo>;
 
+class HttpConnPool;
+using HttpConnPoolPtr = std::unique_ptr<HttpConnPool>;
+
+// Makes the HTTP connection pool for one host of a cluster on one worker. Set once at start-up
+// (the HTTP pool implementation lives above this layer); called on the worker.
+using HttpConnPoolFactory = std::function<HttpConnPoolPtr(
+    Event::Dispatcher& dispatcher, const Host& host, const ClusterInfoConstSharedPtr& cluster)>;
+
 /**
- * A worker's view of one cluster: the shared info plus this worker's load-balancer state. Owned
- * and used by one worker thread only, so picking a host takes no lock.
+ * A worker's view of one cluster: the shared info plus this worker's load-balancer state and its
+ * HTTP connection pools (one per host, made on first use). Owned and used by one worker thread
+ * only, so picking a host takes no lock.
+ *
+ * Lifetime: when the cluster is updated or removed, the worker's ThreadLocalClusterManager
+ * replaces this object but keeps it (draining its pools) until none of its pools has a
+ * connection or a waiting request. So a caller that holds a stream or a pending request from one
+ * of its pools may keep using the host it got; anything else must look the cluster up again.
  */
 class ThreadLocalCluster {
  public:
-  explicit ThreadLocalCluster(ClusterInfoConstSharedPtr info);
+  ThreadLocalCluster(ClusterInfoConstSharedPtr info, Event::Dispatcher* dispatcher = nullptr,
+                     const HttpConnPoolFactory* pool_factory = nullptr);
+  ~ThreadLocalCluster();
 
   const ClusterInfoConstSharedPtr& info() const { return info_; }
   // Next host by the cluster's policy, or nullptr if the cluster has no hosts.
   const Host* chooseHost();
 
+  // The HTTP pool for `host` (one of info()->hosts), made on first use; nullptr if no pool
+  // factory was configured.
+  HttpConnPool* httpConnPool(const Host& host);
+
+  // Requests in flight to `host` from this worker, for LEAST_REQUEST. The router counts a
+  // request from pool assignment until it is done with the host.
+  void onRequestStart(const Host& host) { ++active_requests_[hostIndex(host)]; }
+  void onRequestDone(const Host& host) { --active_requests_[hostIndex(host)]; }
+  uint32_t activeRequests(const Host& host) const { return active_requests_[hostIndex(host)]; }
+
+  // Closes idle pooled connections now and busy ones when their stream ends.
+  void drainConnPools();
+  // Some pool still has a connection or a waiting request.
+  bool hasActiveConnections() const;
+
  private:
+  size_t hostIndex(const Host& host) const { return &host - info_->hosts.data(); }
+  uint64_t nextRandom();
+
   ClusterInfoConstSharedPtr info_;
+  Event::Dispatcher* dispatcher_;
+  const HttpConnPoolFactory* pool_factory_;
   size_t rr_index_{0};
-  std::vector<int64_t> current_weights_;  // Smooth weighted round robin state.
+  std::vector<int64_t> current_weights_;   // Smooth weighted round robin state.
+  std::vector<uint32_t> active_requests_;  // Per host, this worker's requests in flight.
+  std::vector<HttpConnPoolPtr> pools_;     // Per host, made on first use.
   uint64_t random_state_;
 };
 
 // The clusters one worker can see, by name. Worker thread only.
 class ThreadLocalClusterManager {
  public:
+  ThreadLocalClusterManager(Event::Dispatcher* dispatcher = nullptr,
+                            const HttpConnPoolFactory* pool_factory = nullptr)
+      : dispatcher_(dispatcher), pool_factory_(pool_factory) {}
+  ~ThreadLocalClusterManager();
+
   ThreadLocalCluster* get(const std::string& name);
+  ThreadLocalCluster* get(absl::string_view name);
   void set(ClusterInfoConstSharedPtr info);
   void remove(const std::string& name);
 
+  // Clusters replaced or removed whose pools still had connections, kept until they drain.
+  size_t drainingForTest() const { return draining_.size(); }
+
  private:
+  // Moves `cluster` to the draining list (or frees it if its pools are idle).
+  void retire(std::unique_ptr<ThreadLocalCluster> cluster);
+  void sweepDraining();
+
+  Event::Dispatcher* dispatcher_;
+  const HttpConnPoolFactory* pool_factory_;
   absl::flat_hash_map<std::string, std::unique_ptr<ThreadLocalCluster>> clusters_;
+  std::list<std::unique_ptr<ThreadLocalCluster>> draining_;
+  Event::TimerPtr sweep_timer_;
 };
 
 /**
@@ -93,8 +226,9 @@ class ThreadLocalClusterManager {
  */
 class ClusterManager {
  public:
+  // `pool_factory` makes the workers' HTTP connection pools (may be empty: no HTTP upstreams).
   ClusterManager(Stats::Store& stats, std::vector<Event::Dispatcher*> workers,
-                 Event::Dispatcher& main);
+                 Event::Dispatcher& main, HttpConnPoolFactory pool_factory = nullptr);
 
   // Main thread. Builds the cluster (the proto must already be validated) and hands it to every
   // worker; `applied` runs on main once all workers have it.
@@ -114,6 +248,8 @@ class ClusterManager {
   ClusterStats& statsFor(const std::string& name);
 
   Stats::Store& stats_;
+  // Declared before the slot, which points to it, so it outlives every worker's pools.
+  const HttpConnPoolFactory pool_factory_;
   ThreadLocal::Slot<ThreadLocalClusterManager> slot_;
   absl::flat_hash_map<std::string, ClusterInfoConstSharedPtr> clusters_;
   absl::flat_hash_map<std::string, std::unique_ptr<ClusterStats>> cluster_stats_;
