@@ -54,6 +54,8 @@ class ConnectionHandlerImpl {
   using ActiveConnectionList = std::list<std::unique_ptr<ActiveConnection>>;
 
   void closeConnections(ActiveConnectionList& connections);
+  // Asks every connection's filters to end at their next clean point (ReadFilter::onDrainStart).
+  void drainConnections(ActiveConnectionList& connections);
 
   Event::Dispatcher& dispatcher_;
   absl::flat_hash_map<std::string, std::unique_ptr<ActiveListener>> listeners_;

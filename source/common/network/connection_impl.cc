@@ -75,6 +75,17 @@ void ConnectionImpl::addReadFilter(ReadFilterSharedPtr filter) {
   read_filters_.push_back(std::move(filter));
 }
 
+void ConnectionImpl::startDrain() {
+  // A filter may close the connection from its callback; iterate over a copy of the pointers.
+  std::vector<ReadFilterSharedPtr> filters = read_filters_;
+  for (auto& filter : filters) {
+    if (state() != State::Open) {
+      return;
+    }
+    filter->onDrainStart();
+  }
+}
+
 void ConnectionImpl::initializeReadFilters() {
   for (auto& filter : read_filters_) {
     if (state_ != State::Open || filter->onNewConnection() == FilterStatus::StopIteration) {
