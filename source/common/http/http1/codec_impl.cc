@@ -280,6 +280,9 @@ void ConnectionImpl::resetMessageState() {
 }
 
 int ConnectionImpl::fail(uint16_t http_code, const char* details) {
+  if (parser_.type == HTTP_RESPONSE) {
+    http_code = 502;  // A broken response is the upstream's fault: a bad gateway for the client.
+  }
   if (callback_status_.isOk()) {
     callback_status_ = CodecStatus::protocolError(http_code, details);
   }
@@ -1070,22 +1073,24 @@ int ClientConnectionImpl::onHeadersComplete() {
     return fail(502, "http1.invalid_status");
   }
   response_headers_->setStatus(status);
+  // 1 tells llhttp there is no body whatever the headers say: llhttp itself would read a
+  // Content-Length body after a 304 or a 1xx.
   if (status < 200) {
     if (status == 101) {
       if (!request_upgrade_ || !parser_.upgrade) {
         return fail(502, "http1.unexpected_101");
       }
       upgrade_ = true;
-      return 0;
+      return 1;  // With llhttp's upgrade flag set, the rest is the tunnel.
     }
     response_1xx_ = true;
-    return 0;
+    return 1;
   }
   if (request_connect_ && status < 300) {
     upgrade_ = true;
     return 2;  // No body; the rest is the tunnel.
   }
-  return request_head_ ? 1 : 0;
+  return request_head_ || status == 204 || status == 304 ? 1 : 0;
 }
 
 void ClientConnectionImpl::deliver(bool message_complete, Buffer::Instance&) {
