@@ -59,31 +59,22 @@ struct ClusterStats {
 };
 
 /**
- * One circuit breaker: a count shared by every worker and its limit. tryAcquire() is a relaxed
- * atomic increment that backs out when over the limit, so the limit may be overshot by at most
- * one request per worker for an instant, never permanently. Any thread.
+ * One circuit-breaker resource: a limit and how much of it is in use, cluster-wide. Any thread:
+ * every worker shares it. The check and the increment are separate relaxed operations, so workers
+ * racing for the last unit may pass the limit by at most one each, as Envoy accepts too.
  */
 class ResourceLimit {
  public:
   explicit ResourceLimit(uint64_t max) : max_(max) {}
-
   bool canCreate() const { return count_.load(std::memory_order_relaxed) < max_; }
-  // Takes one unit if the limit allows; returns false (nothing taken) if not.
-  bool tryAcquire() {
-    if (count_.fetch_add(1, std::memory_order_relaxed) >= max_) {
-      count_.fetch_sub(1, std::memory_order_relaxed);
-      return false;
-    }
-    return true;
-  }
-  void acquire() { count_.fetch_add(1, std::memory_order_relaxed); }
-  void release() { count_.fetch_sub(1, std::memory_order_relaxed); }
+  void inc() { count_.fetch_add(1, std::memory_order_relaxed); }
+  void dec() { count_.fetch_sub(1, std::memory_order_relaxed); }
   uint64_t count() const { return count_.load(std::memory_order_relaxed); }
   uint64_t max() const { return max_; }
 
  private:
-  std::atomic<uint64_t> count_{0};
   const uint64_t max_;
+  std::atomic<uint64_t> count_{0};
 };
 
 /**

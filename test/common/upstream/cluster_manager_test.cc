@@ -61,16 +61,15 @@ TEST(LeastRequestTest, LoadIsRelativeToWeight) {
   EXPECT_EQ(cluster.chooseHost(), &hosts[1]);
 }
 
-TEST(ResourceLimitTest, AcquireStopsAtTheLimitAndReleaseFreesIt) {
+TEST(ResourceLimitTest, CanCreateUntilTheLimit) {
   ResourceLimit limit(2);
-  EXPECT_TRUE(limit.tryAcquire());
-  EXPECT_TRUE(limit.tryAcquire());
-  EXPECT_FALSE(limit.tryAcquire());
-  EXPECT_EQ(limit.count(), 2u);
-  EXPECT_FALSE(limit.canCreate());
-  limit.release();
   EXPECT_TRUE(limit.canCreate());
-  EXPECT_TRUE(limit.tryAcquire());
+  limit.inc();
+  limit.inc();
+  EXPECT_FALSE(limit.canCreate());
+  EXPECT_EQ(limit.count(), 2u);
+  limit.dec();
+  EXPECT_TRUE(limit.canCreate());
 }
 
 TEST(BuildClusterInfoTest, CircuitBreakersFromTheDefaultPriority) {

@@ -75,9 +75,10 @@ RetryState::Decision RetryState::tryRetry(Upstream::ResourceManager& resources) 
   if (retries_done_ >= policy_.num_retries) {
     return Decision::LimitExceeded;
   }
-  if (!resources.retries.tryAcquire()) {
+  if (!resources.retries.canCreate()) {
     return Decision::Overflow;
   }
+  resources.retries.inc();
   held_ = &resources;
   ++retries_done_;
   return Decision::Retry;
@@ -85,7 +86,7 @@ RetryState::Decision RetryState::tryRetry(Upstream::ResourceManager& resources) 
 
 void RetryState::onRetryDone() {
   if (held_ != nullptr) {
-    held_->retries.release();
+    held_->retries.dec();
     held_ = nullptr;
   }
 }

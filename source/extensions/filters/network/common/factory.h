@@ -11,11 +11,17 @@
 
 namespace Skiff::Extensions::NetworkFilters {
 
+namespace HttpConnectionManager {
+class RouteConfigProviderManager;
+}  // namespace HttpConnectionManager
+
 // What a network filter's config may use. Handed over on the main thread at config time; the
 // references outlive every listener.
 struct FactoryContext {
   Stats::Store& stats;
   Upstream::ClusterManager& cluster_manager;
+  // Route tables for HTTP connection managers (inline and RDS); null where HTTP is not set up.
+  HttpConnectionManager::RouteConfigProviderManager* routes = nullptr;
 };
 
 /**
