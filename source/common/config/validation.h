@@ -12,6 +12,7 @@
 // Thread: pure functions; any thread.
 
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
@@ -21,6 +22,7 @@
 #include "envoy/config/core/v3/config_source.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 
 namespace Skiff::Config {
@@ -29,6 +31,12 @@ namespace Skiff::Config {
 inline constexpr absl::string_view kTcpProxyFilterName = "envoy.filters.network.tcp_proxy";
 inline constexpr absl::string_view kTcpProxyTypeUrl =
     "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+
+inline constexpr absl::string_view kHttpConnectionManagerFilterName =
+    "envoy.filters.network.http_connection_manager";
+inline constexpr absl::string_view kHttpConnectionManagerTypeUrl =
+    "type.googleapis.com/"
+    "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 
 // The cluster names a listener's filters may refer to (tcp_proxy `cluster`).
 class KnownClusters {
@@ -67,6 +75,17 @@ absl::Status validateClusterLoadAssignment(
 absl::Status validateTcpProxy(
     const envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy& tcp_proxy,
     const KnownClusters& clusters, absl::string_view path = "");
+
+// The HttpConnectionManager fields skiff reads: stat_prefix, codec_type (HTTP/1.1 only),
+// http_filters ending with the router (others only if is_optional), route_config or rds (over
+// ADS), valid durations and limits. Route tables are checked in full when they are built.
+absl::Status validateHttpConnectionManager(
+    const envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager&
+        hcm,
+    absl::string_view path = "");
+
+// The RouteConfiguration names the listener's HTTP connection managers fetch over RDS.
+std::vector<std::string> rdsRouteNames(const envoy::config::listener::v3::Listener& listener);
 
 // Everything above for each static resource, plus: unique listener and cluster names, distinct
 // listener addresses, a valid admin address, dynamic_resources config sources that skiff can use
