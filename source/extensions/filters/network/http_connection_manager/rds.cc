@@ -45,21 +45,15 @@ RouteConfigProviderSharedPtr RouteConfigProviderManagerImpl::getOrCreateRds(
   return provider;
 }
 
-absl::Status RouteConfigProviderManagerImpl::onRdsUpdate(
+void RouteConfigProviderManagerImpl::install(
     const envoy::config::route::v3::RouteConfiguration& config, const std::string& version,
-    std::function<void()> applied) {
-  auto table = factory_(config);
-  if (!table.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("route_configuration '", config.name(), "': ", table.status().message()));
-  }
+    RouteTableConstSharedPtr table, std::function<void()> applied) {
   dynamic_[config.name()] =
       DumpEntry{config.name(), version, config, std::chrono::system_clock::now()};
   // The provider exists before any listener names it, so a listener built later starts with
   // this table.
   auto provider = std::static_pointer_cast<RdsRouteConfigProvider>(getOrCreateRds(config.name()));
-  provider->update(std::move(*table), std::move(applied));
-  return absl::OkStatus();
+  provider->update(std::move(table), std::move(applied));
 }
 
 std::vector<RouteConfigProviderManagerImpl::DumpEntry>

@@ -61,10 +61,16 @@ class RouteConfigProviderManagerImpl : public RouteConfigProviderManager {
       const envoy::config::route::v3::RouteConfiguration& config, absl::string_view path) override;
   RouteConfigProviderSharedPtr getOrCreateRds(const std::string& name) override;
 
-  // A validated RouteConfiguration arrived over RDS: build its table and hand it to every
-  // worker; `applied` runs on main once all have it. A build failure changes nothing.
-  absl::Status onRdsUpdate(const envoy::config::route::v3::RouteConfiguration& config,
-                           const std::string& version, std::function<void()> applied);
+  // A RouteConfiguration arrived over RDS: buildTable() checks and builds it (nothing changes),
+  // install() hands the table to every worker's provider; `applied` runs on main once all have
+  // it.
+  absl::StatusOr<RouteTableConstSharedPtr> buildTable(
+      const envoy::config::route::v3::RouteConfiguration& config) const {
+    return factory_(config);
+  }
+  void install(const envoy::config::route::v3::RouteConfiguration& config,
+               const std::string& version, RouteTableConstSharedPtr table,
+               std::function<void()> applied);
 
   // For /config_dump.
   struct DumpEntry {
