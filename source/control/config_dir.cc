@@ -85,8 +85,12 @@ std::vector<int> resourceItemLines(absl::string_view content) {
       continue;
     }
     if (indent == 0 && !absl::StartsWith(line, "- ") && line != "-") {
-      in_resources = absl::StartsWith(line, "resources:") &&
-                     absl::StripAsciiWhitespace(line.substr(10)).empty();
+      // `resources:`, also with the key quoted as YAML generators often write it.
+      absl::string_view rest = line;
+      in_resources = (absl::ConsumePrefix(&rest, "resources:") ||
+                      absl::ConsumePrefix(&rest, "\"resources\":") ||
+                      absl::ConsumePrefix(&rest, "'resources':")) &&
+                     absl::StripAsciiWhitespace(rest).empty();
       continue;
     }
     if (!in_resources || line[indent] != '-') {

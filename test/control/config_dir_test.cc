@@ -139,6 +139,26 @@ TEST_F(ConfigDirTest, ErrorsNameFileLineAndReason) {
   EXPECT_NE(message.find("nonexistent"), std::string::npos) << message;
 }
 
+TEST_F(ConfigDirTest, LinesAreFoundWithQuotedKeysAndIndentedItems) {
+  // The shape YAML generators write: quoted keys, list items indented under the key.
+  write("default/gen.yaml", R"("resources":
+  - "@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+    "name": "a"
+    "connect_timeout": "1s"
+  # a comment between items
+  - "@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+    "name": "a"
+    "connect_timeout": "1s"
+)");
+  auto result = loadGroupDirectory((root_ / "default").string());
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(
+      result.status().message().find("gen.yaml:6: duplicate cluster name \"a\" (first defined at "),
+      std::string::npos)
+      << result.status();
+  EXPECT_NE(result.status().message().find("gen.yaml:2)"), std::string::npos) << result.status();
+}
+
 TEST_F(ConfigDirTest, RejectsUnknownFieldsWithTheirLine) {
   write("default/clusters.yaml", R"(resources:
 - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster
