@@ -486,6 +486,16 @@ void checkCluster(const Cluster& cluster, const std::string& path, Errors& error
                                : AddressUse::UpstreamIp;
     checkLoadAssignment(cluster.load_assignment(), la_path, use, errors);
   }
+  if (cluster.has_common_http_protocol_options()) {
+    const auto& options = cluster.common_http_protocol_options();
+    const std::string options_path = sub(path, "common_http_protocol_options");
+    if (options.has_idle_timeout()) {
+      checkDuration(options.idle_timeout(), sub(options_path, "idle_timeout"), false, errors);
+    }
+    if (options.has_max_headers_count() && options.max_headers_count().value() == 0) {
+      errors.add(sub(options_path, "max_headers_count"), "must be at least 1");
+    }
+  }
   if (cluster.has_circuit_breakers()) {
     const auto& cb = cluster.circuit_breakers();
     for (int i = 0; i < cb.thresholds_size(); ++i) {

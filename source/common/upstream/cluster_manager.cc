@@ -1,5 +1,6 @@
 #include "source/common/upstream/cluster_manager.h"
 
+#include <optional>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -186,46 +187,58 @@ ClusterManager::ClusterManager(Stats::Store& stats, std::vector<Event::Dispatche
         return std::make_unique<ThreadLocalClusterManager>(workers[next++], &pool_factory_);
       }) {}
 
+std::unique_ptr<ClusterStats> generateClusterStats(Stats::Store& store, const std::string& name) {
+  std::string p = absl::StrCat("cluster.", name, ".");
+  auto stats = std::unique_ptr<ClusterStats>(new ClusterStats{
+      store.counter(p + "upstream_cx_total"),
+      store.gauge(p + "upstream_cx_active"),
+      store.counter(p + "upstream_cx_connect_fail"),
+      store.counter(p + "upstream_cx_connect_timeout"),
+      store.counter(p + "upstream_cx_destroy"),
+      store.counter(p + "upstream_cx_none_healthy"),
+      store.counter(p + "upstream_cx_rx_bytes_total"),
+      store.counter(p + "upstream_cx_tx_bytes_total"),
+      store.histogram(p + "upstream_cx_connect_ms", Stats::Histogram::Unit::Milliseconds),
+      store.histogram(p + "upstream_cx_length_ms", Stats::Histogram::Unit::Milliseconds),
+      store.gauge(p + "membership_total"),
+      store.counter(p + "upstream_cx_http1_total"),
+      store.counter(p + "upstream_cx_overflow"),
+      store.counter(p + "upstream_cx_idle_timeout"),
+      store.counter(p + "upstream_cx_max_requests"),
+      store.counter(p + "upstream_cx_destroy_local"),
+      store.counter(p + "upstream_cx_destroy_remote"),
+      store.counter(p + "upstream_cx_destroy_with_active_rq"),
+      store.counter(p + "upstream_cx_protocol_error"),
+      store.counter(p + "upstream_rq_total"),
+      store.gauge(p + "upstream_rq_active"),
+      store.counter(p + "upstream_rq_pending_total"),
+      store.gauge(p + "upstream_rq_pending_active"),
+      store.counter(p + "upstream_rq_pending_overflow"),
+      store.counter(p + "upstream_rq_pending_failure_eject"),
+      store.counter(p + "upstream_rq_cancelled"),
+      store.counter(p + "upstream_rq_pool_retry"),
+      store.counter(p + "upstream_rq_timeout"),
+      store.counter(p + "upstream_rq_per_try_timeout"),
+      store.counter(p + "upstream_rq_rx_reset"),
+      store.counter(p + "upstream_rq_tx_reset"),
+      store.counter(p + "upstream_rq_retry"),
+      store.counter(p + "upstream_rq_retry_success"),
+      store.counter(p + "upstream_rq_retry_overflow"),
+      store.counter(p + "upstream_rq_retry_limit_exceeded"),
+      store.counter(p + "upstream_rq_completed"),
+      {},
+      store.histogram(p + "upstream_rq_time", Stats::Histogram::Unit::Milliseconds),
+  });
+  for (int i = 0; i < 5; ++i) {
+    stats->upstream_rq_class[i] = &store.counter(absl::StrCat(p, "upstream_rq_", i + 1, "xx"));
+  }
+  return stats;
+}
+
 ClusterStats& ClusterManager::statsFor(const std::string& name) {
   auto& entry = cluster_stats_[name];
   if (entry == nullptr) {
-    std::string p = absl::StrCat("cluster.", name, ".");
-    entry.reset(new ClusterStats{
-        stats_.counter(p + "upstream_cx_total"),
-        stats_.gauge(p + "upstream_cx_active"),
-        stats_.counter(p + "upstream_cx_connect_fail"),
-        stats_.counter(p + "upstream_cx_connect_timeout"),
-        stats_.counter(p + "upstream_cx_destroy"),
-        stats_.counter(p + "upstream_cx_none_healthy"),
-        stats_.counter(p + "upstream_cx_rx_bytes_total"),
-        stats_.counter(p + "upstream_cx_tx_bytes_total"),
-        stats_.histogram(p + "upstream_cx_connect_ms", Stats::Histogram::Unit::Milliseconds),
-        stats_.histogram(p + "upstream_cx_length_ms", Stats::Histogram::Unit::Milliseconds),
-        stats_.gauge(p + "membership_total"),
-        stats_.counter(p + "upstream_cx_overflow"),
-        stats_.counter(p + "upstream_rq_total"),
-        stats_.gauge(p + "upstream_rq_active"),
-        stats_.counter(p + "upstream_rq_pending_total"),
-        stats_.counter(p + "upstream_rq_pending_overflow"),
-        stats_.counter(p + "upstream_rq_pending_failure_eject"),
-        stats_.gauge(p + "upstream_rq_pending_active"),
-        stats_.counter(p + "upstream_rq_cancelled"),
-        stats_.counter(p + "upstream_rq_timeout"),
-        stats_.counter(p + "upstream_rq_per_try_timeout"),
-        stats_.counter(p + "upstream_rq_rx_reset"),
-        stats_.counter(p + "upstream_rq_tx_reset"),
-        stats_.counter(p + "upstream_rq_retry"),
-        stats_.counter(p + "upstream_rq_retry_success"),
-        stats_.counter(p + "upstream_rq_retry_overflow"),
-        stats_.counter(p + "upstream_rq_retry_limit_exceeded"),
-        stats_.counter(p + "upstream_rq_maintenance_mode"),
-        stats_.counter(p + "upstream_rq_completed"),
-        {},
-        stats_.histogram(p + "upstream_rq_time", Stats::Histogram::Unit::Milliseconds),
-    });
-    for (int i = 0; i < 5; ++i) {
-      entry->upstream_rq_class[i] = &stats_.counter(absl::StrCat(p, "upstream_rq_", i + 1, "xx"));
-    }
+    entry = generateClusterStats(stats_, name);
   }
   return *entry;
 }
@@ -239,24 +252,49 @@ absl::StatusOr<std::shared_ptr<ClusterInfo>> buildClusterInfo(
   if (config.has_per_connection_buffer_limit_bytes()) {
     info->per_connection_buffer_limit_bytes = config.per_connection_buffer_limit_bytes().value();
   }
+  // Circuit breakers: the DEFAULT priority's thresholds (HIGH is not routed to separately).
+  std::optional<uint32_t> max_connections, max_pending, max_requests, max_retries;
+  for (const auto& thresholds : config.circuit_breakers().thresholds()) {
+    if (thresholds.priority() != envoy::config::core::v3::DEFAULT) {
+      continue;
+    }
+    if (thresholds.has_max_connections()) {
+      max_connections = thresholds.max_connections().value();
+    }
+    if (thresholds.has_max_pending_requests()) {
+      max_pending = thresholds.max_pending_requests().value();
+    }
+    if (thresholds.has_max_requests()) {
+      max_requests = thresholds.max_requests().value();
+    }
+    if (thresholds.has_max_retries()) {
+      max_retries = thresholds.max_retries().value();
+    }
+  }
+  const ResourceManager& rm = *info->resource_manager;  // Envoy's defaults.
+  // A ResourceLimit's limit is fixed at construction: build a new manager if any is configured.
+  if (max_connections || max_pending || max_requests || max_retries) {
+    info->resource_manager.reset(new ResourceManager{
+        ResourceLimit(max_connections.value_or(rm.connections.max())),
+        ResourceLimit(max_pending.value_or(rm.pending_requests.max())),
+        ResourceLimit(max_requests.value_or(rm.requests.max())),
+        ResourceLimit(max_retries.value_or(rm.retries.max())),
+    });
+  }
+  if (config.has_common_http_protocol_options()) {
+    const auto& options = config.common_http_protocol_options();
+    info->http_idle_timeout =
+        SKIFF_PROTOBUF_GET_MS_OR_DEFAULT(options, idle_timeout, info->http_idle_timeout);
+    info->max_requests_per_connection =
+        SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(options, max_requests_per_connection, 0);
+    info->max_response_headers_count =
+        SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(options, max_headers_count, 100);
+  }
   if (config.lb_policy() == envoy::config::cluster::v3::Cluster::RANDOM) {
     info->lb_policy = LbPolicy::Random;
   } else if (config.lb_policy() == envoy::config::cluster::v3::Cluster::LEAST_REQUEST) {
     info->lb_policy = LbPolicy::LeastRequest;
   }
-  // Envoy's defaults; only the DEFAULT priority's thresholds apply (skiff has no priorities).
-  uint64_t max_connections = 1024, max_pending = 1024, max_requests = 1024, max_retries = 3;
-  for (const auto& t : config.circuit_breakers().thresholds()) {
-    if (t.priority() != envoy::config::core::v3::DEFAULT) {
-      continue;
-    }
-    if (t.has_max_connections()) max_connections = t.max_connections().value();
-    if (t.has_max_pending_requests()) max_pending = t.max_pending_requests().value();
-    if (t.has_max_requests()) max_requests = t.max_requests().value();
-    if (t.has_max_retries()) max_retries = t.max_retries().value();
-  }
-  info->resource_manager =
-      std::make_shared<ResourceManager>(max_connections, max_pending, max_requests, max_retries);
   for (const auto& locality : config.load_assignment().endpoints()) {
     for (const auto& lb_endpoint : locality.lb_endpoints()) {
       const auto& socket = lb_endpoint.endpoint().address().socket_address();

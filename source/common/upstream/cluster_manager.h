@@ -34,15 +34,25 @@ struct ClusterStats {
   Stats::Histogram& upstream_cx_connect_ms;
   Stats::Histogram& upstream_cx_length_ms;
   Stats::Gauge& membership_total;
-  // HTTP (router and pools).
-  Stats::Counter& upstream_cx_overflow;
+  // HTTP connection pools.
+  Stats::Counter& upstream_cx_http1_total;
+  Stats::Counter& upstream_cx_overflow;  // max_connections refused a connection
+  Stats::Counter& upstream_cx_idle_timeout;
+  Stats::Counter& upstream_cx_max_requests;  // closed after max_requests_per_connection
+  Stats::Counter& upstream_cx_destroy_local;
+  Stats::Counter& upstream_cx_destroy_remote;
+  Stats::Counter& upstream_cx_destroy_with_active_rq;
+  Stats::Counter& upstream_cx_protocol_error;
   Stats::Counter& upstream_rq_total;
   Stats::Gauge& upstream_rq_active;
   Stats::Counter& upstream_rq_pending_total;
-  Stats::Counter& upstream_rq_pending_overflow;
-  Stats::Counter& upstream_rq_pending_failure_eject;
   Stats::Gauge& upstream_rq_pending_active;
+  Stats::Counter& upstream_rq_pending_overflow;  // max_pending_requests or max_requests refused
+  Stats::Counter& upstream_rq_pending_failure_eject;  // failed while waiting (connect failure)
   Stats::Counter& upstream_rq_cancelled;
+  // Requests moved to a fresh connection after their reused one closed before any response.
+  Stats::Counter& upstream_rq_pool_retry;
+  // Router.
   Stats::Counter& upstream_rq_timeout;
   Stats::Counter& upstream_rq_per_try_timeout;
   Stats::Counter& upstream_rq_rx_reset;
@@ -51,7 +61,6 @@ struct ClusterStats {
   Stats::Counter& upstream_rq_retry_success;
   Stats::Counter& upstream_rq_retry_overflow;
   Stats::Counter& upstream_rq_retry_limit_exceeded;
-  Stats::Counter& upstream_rq_maintenance_mode;
   Stats::Counter& upstream_rq_completed;
   // upstream_rq_1xx .. upstream_rq_5xx, indexed by status / 100 - 1.
   Stats::Counter* upstream_rq_class[5];
@@ -60,8 +69,9 @@ struct ClusterStats {
 
 /**
  * One circuit-breaker resource: a limit and how much of it is in use, cluster-wide. Any thread:
- * every worker shares it. The check and the increment are separate relaxed operations, so workers
- * racing for the last unit may pass the limit by at most one each, as Envoy accepts too.
+ * every worker's pools of a cluster share it. The check and the increment are separate relaxed
+ * operations, so workers racing for the last unit may pass the limit by at most one each, which
+ * is what Envoy accepts too.
  */
 class ResourceLimit {
  public:
@@ -77,24 +87,12 @@ class ResourceLimit {
   std::atomic<uint64_t> count_{0};
 };
 
-/**
- * The cluster's circuit breakers (the DEFAULT priority thresholds of Cluster.circuit_breakers;
- * Envoy's defaults 1024 / 1024 / 1024 / 3). Shared by every worker: the limits are cluster-wide,
- * as in Envoy. Counts belong to one ClusterInfo, so a cluster update starts from zero while the
- * old config's requests release what they took from the old one.
- */
+// The cluster's CircuitBreakers (DEFAULT priority thresholds; Envoy's defaults when unset).
 struct ResourceManager {
-  ResourceManager(uint64_t max_connections, uint64_t max_pending_requests, uint64_t max_requests,
-                  uint64_t max_retries)
-      : connections(max_connections),
-        pending_requests(max_pending_requests),
-        requests(max_requests),
-        retries(max_retries) {}
-
-  ResourceLimit connections;
-  ResourceLimit pending_requests;
-  ResourceLimit requests;
-  ResourceLimit retries;
+  ResourceLimit connections{1024};
+  ResourceLimit pending_requests{1024};
+  ResourceLimit requests{1024};
+  ResourceLimit retries{3};
 };
 
 struct Host {
@@ -117,8 +115,13 @@ struct ClusterInfo {
   std::vector<Host> hosts;
   bool weighted{false};  // Some host has a weight other than 1.
   ClusterStats* stats;   // Points into the stats store, which outlives every cluster.
-  // Circuit breakers; never null once built by buildClusterInfo.
-  std::shared_ptr<ResourceManager> resource_manager;
+  // Circuit breakers: mutable counts shared by every worker (atomics) behind the immutable info.
+  std::shared_ptr<ResourceManager> resource_manager = std::make_shared<ResourceManager>();
+  // common_http_protocol_options, for the HTTP/1.1 pools. 0 disables the idle timeout and the
+  // per-connection request limit.
+  std::chrono::milliseconds http_idle_timeout{3600 * 1000};
+  uint32_t max_requests_per_connection{0};
+  uint32_t max_response_headers_count{100};
   envoy::config::cluster::v3::Cluster proto;  // As configured, for /config_dump.
   std::string version_info;                   // The CDS/EDS version it came with ("" if static).
   std::chrono::system_clock::time_point last_updated;
@@ -245,6 +248,9 @@ class ClusterManager {
   absl::flat_hash_map<std::string, ClusterInfoConstSharedPtr> clusters_;
   absl::flat_hash_map<std::string, std::unique_ptr<ClusterStats>> cluster_stats_;
 };
+
+// Looks up (creating on first use) the `cluster.<name>.*` stats in `store`. Main thread.
+std::unique_ptr<ClusterStats> generateClusterStats(Stats::Store& store, const std::string& name);
 
 // Builds a ClusterInfo from a validated Cluster proto; stats is left for the caller to set.
 absl::StatusOr<std::shared_ptr<ClusterInfo>> buildClusterInfo(

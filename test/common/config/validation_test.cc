@@ -192,6 +192,28 @@ load_assignment:
               HasSubstr("cluster[3].connect_timeout: invalid duration"));
 }
 
+TEST(ValidationTest, ClusterHttpProtocolOptions) {
+  const auto cluster = fromYaml<Cluster>(R"(
+name: web
+load_assignment:
+  cluster_name: web
+  endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 10.0.0.1, port_value: 80}}}}]}]
+common_http_protocol_options:
+  idle_timeout: 30s
+  max_headers_count: 50
+  max_requests_per_connection: 1000
+)");
+  EXPECT_TRUE(validateCluster(cluster).ok());
+  Cluster bad = cluster;
+  bad.mutable_common_http_protocol_options()->mutable_idle_timeout()->set_seconds(-1);
+  bad.mutable_common_http_protocol_options()->mutable_max_headers_count()->set_value(0);
+  const std::string message(validateCluster(bad, "cluster[0]").message());
+  EXPECT_THAT(message,
+              HasSubstr("cluster[0].common_http_protocol_options.idle_timeout: invalid duration"));
+  EXPECT_THAT(message, HasSubstr("cluster[0].common_http_protocol_options.max_headers_count: "
+                                 "must be at least 1"));
+}
+
 TEST(ValidationTest, OriginalDstCluster) {
   auto cluster = fromYaml<Cluster>(
       "name: passthrough\ntype: ORIGINAL_DST\nlb_policy: "

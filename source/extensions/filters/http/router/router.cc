@@ -73,15 +73,8 @@ void Filter::onRequestHeaders(Http::RequestHeaderMap& headers, bool end_stream,
                "cluster_not_found");
     return;
   }
+  // The pool enforces max_requests and max_pending_requests (onPoolFailure(Overflow)).
   cluster_ = cluster->info();
-  if (!cluster_->resource_manager->requests.canCreate()) {
-    cluster_->stats->upstream_rq_pending_overflow.inc();
-    localReply(503, absl::StrCat(kResetBefore, "overflow"), ResponseFlag::kUpstreamOverflow,
-               "upstream_reset_before_response_started{overflow}");
-    return;
-  }
-  cluster_->resource_manager->requests.inc();
-  request_acquired_ = true;
   if (route.retry_policy != nullptr && route.retry_policy->enabled() && !route.upgrade) {
     retry_state_ = std::make_unique<RetryState>(
         *route.retry_policy, callbacks_.streamId() * 0x9E3779B97F4A7C15ULL ^
@@ -112,9 +105,6 @@ void Filter::startAttempt() {
     return;
   }
   tl_cluster_->onRequestStart(*host_);
-  const Upstream::ClusterStats& cstats = *tl_cluster_->info()->stats;
-  cstats.upstream_rq_total.inc();
-  cstats.upstream_rq_active.inc();
   upstream_request_complete_ = false;
   upstream_response_complete_ = false;
   attempt_start_ = steady_clock::now();
@@ -311,7 +301,6 @@ void Filter::finishUpstream() {
   if (host_ != nullptr) {
     tl_cluster_->onRequestDone(*host_);
     const Upstream::ClusterStats& cstats = *cluster_->stats;
-    cstats.upstream_rq_active.dec();
     cstats.upstream_rq_completed.inc();
     cstats.upstream_rq_time.recordValue(millisSince(attempt_start_));
     host_ = nullptr;
@@ -319,10 +308,6 @@ void Filter::finishUpstream() {
   releaseDownstreamPause();
   if (retry_state_ != nullptr) {
     retry_state_->onRetryDone();
-  }
-  if (request_acquired_) {
-    request_acquired_ = false;
-    cluster_->resource_manager->requests.dec();
   }
 }
 
@@ -340,7 +325,6 @@ void Filter::releaseAttempt(bool reset_upstream) {
   if (pool_handle_ != nullptr) {
     pool_handle_->cancel();
     pool_handle_ = nullptr;
-    cluster_->stats->upstream_rq_cancelled.inc();
   }
   waiting_for_pool_ = false;
   if (upstream_encoder_ != nullptr) {
@@ -359,7 +343,6 @@ void Filter::releaseAttempt(bool reset_upstream) {
   upstream_read_disables_applied_ = 0;
   if (host_ != nullptr) {
     tl_cluster_->onRequestDone(*host_);
-    cluster_->stats->upstream_rq_active.dec();
     host_ = nullptr;
   }
   releaseDownstreamPause();
@@ -536,10 +519,6 @@ void Filter::onDestroy() {
   per_try_timer_.reset();
   if (retry_state_ != nullptr) {
     retry_state_->onRetryDone();
-  }
-  if (request_acquired_) {
-    request_acquired_ = false;
-    cluster_->resource_manager->requests.dec();
   }
   retry_state_.reset();
 }

@@ -179,7 +179,6 @@ class Filter : public Upstream::HttpConnPoolCallbacks,
   bool destroyed_{false};
   bool local_replied_{false};
   bool retrying_{false};          // Waiting out the back-off before the next attempt.
-  bool request_acquired_{false};  // Holds the cluster's max_requests breaker.
   std::chrono::steady_clock::time_point request_start_;
 
   // Per attempt.

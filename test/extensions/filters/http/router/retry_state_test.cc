@@ -67,7 +67,8 @@ TEST(RetryStateTest, RetriesStopAtNumRetriesAndTheCircuitBreaker) {
   RetryPolicy policy;
   policy.retry_on = RetryOn::k5xx;
   policy.num_retries = 2;
-  Upstream::ResourceManager resources(10, 10, 10, 1);
+  Upstream::ResourceManager resources{Upstream::ResourceLimit(10), Upstream::ResourceLimit(10),
+                                      Upstream::ResourceLimit(10), Upstream::ResourceLimit(1)};
   {
     RetryState state(policy, 7);
     EXPECT_EQ(state.tryRetry(resources), RetryState::Decision::Retry);
@@ -93,7 +94,8 @@ TEST(RetryStateTest, BackOffIsJitteredExponentialAndCapped) {
   policy.num_retries = 10;
   policy.base_interval = std::chrono::milliseconds(25);
   policy.max_interval = std::chrono::milliseconds(250);
-  Upstream::ResourceManager resources(10, 10, 10, 100);
+  Upstream::ResourceManager resources{Upstream::ResourceLimit(10), Upstream::ResourceLimit(10),
+                                      Upstream::ResourceLimit(10), Upstream::ResourceLimit(100)};
   RetryState state(policy, 12345);
   int64_t max_seen[11] = {};
   for (int round = 0; round < 200; ++round) {
