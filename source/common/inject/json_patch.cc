@@ -39,26 +39,28 @@ class PatchBuilder {
     return escapePointerToken(key.IsScalar() ? key.Scalar() : toJson(key));
   }
 
-  static const YAML::Node* find(const YAML::Node& map, const YAML::Node& key) {
+  // The value under `key` (an undefined node when there is none). Returned by value: yaml-cpp's
+  // iterators hand out pairs that die with the iterator.
+  static YAML::Node find(const YAML::Node& map, const YAML::Node& key) {
     for (auto it = map.begin(); it != map.end(); ++it) {
       if (nodesEqual(it->first, key)) {
-        return &it->second;
+        return it->second;
       }
     }
-    return nullptr;
+    return YAML::Node(YAML::NodeType::Undefined);
   }
 
   void diffMaps(const YAML::Node& before, const YAML::Node& after, const std::string& path) {
     for (auto it = before.begin(); it != before.end(); ++it) {
       const std::string child = absl::StrCat(path, "/", keyToken(it->first));
-      if (const YAML::Node* value = find(after, it->first); value != nullptr) {
-        diff(it->second, *value, child);
+      if (const YAML::Node value = find(after, it->first); value.IsDefined()) {
+        diff(it->second, value, child);
       } else {
         add("remove", child, nullptr);
       }
     }
     for (auto it = after.begin(); it != after.end(); ++it) {
-      if (find(before, it->first) == nullptr) {
+      if (!find(before, it->first).IsDefined()) {
         add("add", absl::StrCat(path, "/", keyToken(it->first)), &it->second);
       }
     }
