@@ -84,7 +84,8 @@ absl::Status injectInto(YAML::Node object, const Options& options, const std::st
   const std::string name = scalarOr(lookup(lookup(object, "metadata"), "name"), "");
   const auto inject = [&](YAML::Node pod, absl::string_view path,
                           absl::string_view workload) -> absl::Status {
-    const std::string full_path = absl::StrCat(prefix, path);
+    const std::string full_path =
+        path.empty() ? std::string(absl::StripSuffix(prefix, ".")) : absl::StrCat(prefix, path);
     auto result = injectPod(pod, workload, options);
     if (!result.ok()) {
       return prefixed(result.status(), full_path);
@@ -105,7 +106,7 @@ absl::Status injectInto(YAML::Node object, const Options& options, const std::st
   };
 
   if (group.empty() && kind == "Pod") {
-    return inject(object, absl::StripSuffix(prefix, "."), workloadNameForPod(const_object));
+    return inject(object, "", workloadNameForPod(const_object));
   }
   if (group == "apps" && (kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet" ||
                           kind == "ReplicaSet")) {
