@@ -245,17 +245,16 @@ YAML::Node initContainer(const Options& options) {
   YAML::Node c;
   c["name"] = str(kInitName);
   c["image"] = str(initImage(options));
-  std::vector<uint16_t> inbound_excluded = {options.admin_port};
-  for (uint16_t port : options.exclude_inbound_ports) {
-    if (std::find(inbound_excluded.begin(), inbound_excluded.end(), port) ==
-        inbound_excluded.end()) {
-      inbound_excluded.push_back(port);
-    }
+  // skiff-init's flags (source/init/skiff-init.sh). --proxy-ports: skiff's own ports on the pod,
+  // never captured inbound.
+  YAML::Node args = strList({"--outbound-port", absl::StrCat(options.outbound_port),
+                             "--inbound-port", absl::StrCat(options.inbound_port), "--proxy-uid",
+                             absl::StrCat(options.proxy_uid), "--proxy-ports",
+                             absl::StrCat(options.admin_port)});
+  if (!options.exclude_inbound_ports.empty()) {
+    args.push_back(str("--exclude-inbound-ports"));
+    args.push_back(str(joinPorts(options.exclude_inbound_ports)));
   }
-  YAML::Node args =
-      strList({"--outbound-port", absl::StrCat(options.outbound_port), "--inbound-port",
-               absl::StrCat(options.inbound_port), "--proxy-uid", absl::StrCat(options.proxy_uid),
-               "--exclude-inbound-ports", joinPorts(inbound_excluded)});
   if (!options.exclude_outbound_ports.empty()) {
     args.push_back(str("--exclude-outbound-ports"));
     args.push_back(str(joinPorts(options.exclude_outbound_ports)));

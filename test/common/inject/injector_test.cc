@@ -88,7 +88,7 @@ TEST(InjectorTest, NativeSidecarByDefault) {
   const YAML::Node init = container(spec["initContainers"], "skiff-init");
   EXPECT_EQ(toJson(init["args"]),
             R"(["--outbound-port","15001","--inbound-port","15006","--proxy-uid","1337",)"
-            R"("--exclude-inbound-ports","15000"])");
+            R"("--proxy-ports","15000"])");
   EXPECT_EQ(toJson(init["securityContext"]["capabilities"]),
             R"({"add":["NET_ADMIN","NET_RAW"],"drop":["ALL"]})");
 
@@ -211,13 +211,14 @@ TEST(InjectorTest, NoCapture) {
 TEST(InjectorTest, CaptureExclusions) {
   YAML::Node pod = load(kPod);
   Options options;
-  options.exclude_inbound_ports = {15000, 9090};
+  options.exclude_inbound_ports = {9090, 9091};
   options.exclude_outbound_ports = {5432, 6379};
   options.exclude_outbound_cidrs = {"10.0.0.0/8", "fd00::/8"};
   inject(pod, options);
   EXPECT_EQ(toJson(container(pod["spec"]["initContainers"], "skiff-init")["args"]),
             R"(["--outbound-port","15001","--inbound-port","15006","--proxy-uid","1337",)"
-            R"("--exclude-inbound-ports","15000,9090","--exclude-outbound-ports","5432,6379",)"
+            R"("--proxy-ports","15000","--exclude-inbound-ports","9090,9091",)"
+            R"("--exclude-outbound-ports","5432,6379",)"
             R"("--exclude-outbound-cidrs","10.0.0.0/8,fd00::/8"])");
 }
 
