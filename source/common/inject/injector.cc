@@ -247,10 +247,10 @@ YAML::Node initContainer(const Options& options) {
   c["image"] = str(initImage(options));
   // skiff-init's flags (source/init/skiff-init.sh). --proxy-ports: skiff's own ports on the pod,
   // never captured inbound.
-  YAML::Node args = strList({"--outbound-port", absl::StrCat(options.outbound_port),
-                             "--inbound-port", absl::StrCat(options.inbound_port), "--proxy-uid",
-                             absl::StrCat(options.proxy_uid), "--proxy-ports",
-                             absl::StrCat(options.admin_port)});
+  YAML::Node args =
+      strList({"--outbound-port", absl::StrCat(options.outbound_port), "--inbound-port",
+               absl::StrCat(options.inbound_port), "--proxy-uid", absl::StrCat(options.proxy_uid),
+               "--proxy-ports", absl::StrCat(options.admin_port)});
   if (!options.exclude_inbound_ports.empty()) {
     args.push_back(str("--exclude-inbound-ports"));
     args.push_back(str(joinPorts(options.exclude_inbound_ports)));

@@ -61,7 +61,8 @@ class PatchBuilder {
     }
     for (auto it = after.begin(); it != after.end(); ++it) {
       if (!find(before, it->first).IsDefined()) {
-        add("add", absl::StrCat(path, "/", keyToken(it->first)), &it->second);
+        const YAML::Node value = it->second;
+        add("add", absl::StrCat(path, "/", keyToken(it->first)), &value);
       }
     }
   }

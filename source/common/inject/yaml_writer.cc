@@ -430,7 +430,8 @@ void writeJson(const YAML::Node& node, std::string& out) {
         out += ",";
       }
       first = false;
-      const YAML::Node& key = it->first;
+      // By value: yaml-cpp's iterators hand out pairs that die with the expression.
+      const YAML::Node key = it->first;
       out += Json::quote(key.IsScalar() ? key.Scalar() : (key.IsNull() ? "null" : toJson(key)));
       out += ":";
       writeJson(it->second, out);
