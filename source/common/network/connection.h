@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,6 +21,11 @@ enum class ConnectionEvent {
 enum class ConnectionCloseType {
   FlushWrite,  // Stop reading, send what is buffered, then close.
   NoFlush,     // Close now; buffered data is discarded.
+  // Send what is buffered, send FIN, then keep reading (and discarding) until the peer closes or
+  // the delayed-close timeout passes. Closing a socket with unread input makes the kernel send a
+  // RST, and a RST can destroy the response the peer has not read yet (a 400 answering a request
+  // whose body is still arriving); lingering like this lets the response reach the peer.
+  FlushWriteAndDelay,
 };
 
 /**
@@ -84,6 +90,9 @@ class Connection : public Event::DeferredDeletable {
   virtual bool aboveHighWatermark() const = 0;
 
   virtual void close(ConnectionCloseType type) = 0;
+  // How long FlushWriteAndDelay waits: for write progress while flushing, then for the peer's FIN.
+  // Zero closes as soon as the write buffer is flushed (like FlushWrite).
+  virtual void setDelayedCloseTimeout(std::chrono::milliseconds timeout) = 0;
 
   // Why the connection failed, for logs and stats ("connection refused", "connect timeout").
   virtual const std::string& transportFailureReason() const = 0;

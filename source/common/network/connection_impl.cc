@@ -55,6 +55,8 @@ ConnectionImpl::ConnectionImpl(Event::Dispatcher& dispatcher, IoHandlePtr&& sock
 ConnectionImpl::~ConnectionImpl() {
   ASSERT(state_ == State::Closed || !socket_->isOpen());
   file_event_.reset();
+  delayed_close_timer_.reset();
+  lingering_ = false;
   if (socket_->isOpen()) {
     g_open_connections.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -99,6 +101,10 @@ void ConnectionImpl::onFileEvent(uint32_t events) {
 }
 
 void ConnectionImpl::onReadReady() {
+  if (lingering_) {
+    drainInputWhileLingering();
+    return;
+  }
   if (connecting_ || read_disable_count_ > 0 || read_end_stream_ || state_ != State::Open) {
     return;
   }
@@ -223,6 +229,10 @@ void ConnectionImpl::onWriteReady() {
       return;
     }
     bytes_sent_ += rc;
+    if (delayed_close_timer_ != nullptr) {
+      // The peer is taking the data: give it the full timeout again.
+      armDelayedCloseTimer();
+    }
   }
   checkLowWatermark();
   if (state_ == State::Closed || write_buffer_.length() > 0) {
@@ -237,6 +247,41 @@ void ConnectionImpl::onWriteReady() {
     }
   }
   if (close_after_flush_) {
+    if (delayed_close_ && !read_end_stream_ && delayed_close_timeout_.count() > 0) {
+      if (!write_shutdown_done_) {
+        ::shutdown(socket_->fd(), SHUT_WR);
+        write_shutdown_done_ = true;
+      }
+      lingering_ = true;
+      armDelayedCloseTimer();
+      drainInputWhileLingering();
+      return;
+    }
+    closeSocket(ConnectionEvent::LocalClose);
+  }
+}
+
+void ConnectionImpl::armDelayedCloseTimer() {
+  if (delayed_close_timer_ == nullptr) {
+    delayed_close_timer_ =
+        dispatcher_.createTimer([this] { closeSocket(ConnectionEvent::LocalClose); });
+  }
+  delayed_close_timer_->enableTimer(delayed_close_timeout_);
+}
+
+void ConnectionImpl::drainInputWhileLingering() {
+  Buffer::OwnedImpl discard;
+  while (state_ != State::Closed) {
+    const int64_t rc = discard.readFromFd(socket_->fd(), 64 * 1024);
+    if (rc > 0) {
+      bytes_received_ += rc;
+      discard.drain(discard.length());
+      continue;
+    }
+    if (rc < 0 && (errno == EAGAIN || errno == EINTR)) {
+      return;
+    }
+    // FIN (nothing more will come, so closing cannot provoke a RST) or an error.
     closeSocket(ConnectionEvent::LocalClose);
   }
 }
@@ -297,13 +342,20 @@ void ConnectionImpl::close(ConnectionCloseType type) {
   if (state_ == State::Closed) {
     return;
   }
-  if (type == ConnectionCloseType::NoFlush || write_buffer_.length() == 0 || connecting_ ||
-      file_event_ == nullptr) {
+  const bool linger = type == ConnectionCloseType::FlushWriteAndDelay &&
+                      delayed_close_timeout_.count() > 0 && !read_end_stream_;
+  if (type == ConnectionCloseType::NoFlush || (write_buffer_.length() == 0 && !linger) ||
+      connecting_ || file_event_ == nullptr) {
     closeSocket(ConnectionEvent::LocalClose);
     return;
   }
   state_ = State::Closing;
   close_after_flush_ = true;
+  delayed_close_ = type == ConnectionCloseType::FlushWriteAndDelay;
+  if (delayed_close_ && delayed_close_timeout_.count() > 0) {
+    // A peer that stops reading must not keep the connection forever.
+    armDelayedCloseTimer();
+  }
   file_event_->activate(Event::FileReadyType::Write);
 }
 
@@ -312,6 +364,8 @@ void ConnectionImpl::closeSocket(ConnectionEvent event) {
     return;
   }
   file_event_.reset();
+  delayed_close_timer_.reset();
+  lingering_ = false;
   if (socket_->isOpen()) {
     g_open_connections.fetch_sub(1, std::memory_order_relaxed);
   }

@@ -42,6 +42,9 @@ class ConnectionImpl : public virtual Connection, protected ReadFilterCallbacks 
   void setBufferLimits(uint32_t limit) override { buffer_limit_ = limit; }
   bool aboveHighWatermark() const override { return above_high_watermark_; }
   void close(ConnectionCloseType type) override;
+  void setDelayedCloseTimeout(std::chrono::milliseconds timeout) override {
+    delayed_close_timeout_ = timeout;
+  }
   const std::string& transportFailureReason() const override { return failure_reason_; }
   uint64_t bytesReceived() const override { return bytes_received_; }
   uint64_t bytesSent() const override { return bytes_sent_; }
@@ -59,6 +62,9 @@ class ConnectionImpl : public virtual Connection, protected ReadFilterCallbacks 
   void dispatchRead();
   void checkHighWatermark();
   void checkLowWatermark();
+  // FlushWriteAndDelay after the flush: discards input until the peer's FIN or an error.
+  void drainInputWhileLingering();
+  void armDelayedCloseTimer();
 
   const uint64_t id_;
   Event::Dispatcher& dispatcher_;
@@ -83,6 +89,10 @@ class ConnectionImpl : public virtual Connection, protected ReadFilterCallbacks 
   bool write_end_stream_{false};     // We were asked to send FIN after the buffered data.
   bool write_shutdown_done_{false};  // FIN sent.
   bool close_after_flush_{false};
+  bool delayed_close_{false};  // close(FlushWriteAndDelay) was called.
+  bool lingering_{false};      // Flushed and FIN sent; waiting for the peer's FIN.
+  std::chrono::milliseconds delayed_close_timeout_{1000};
+  Event::TimerPtr delayed_close_timer_;
   bool above_high_watermark_{false};
   bool dispatching_read_{false};
   const bool local_address_restored_;

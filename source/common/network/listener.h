@@ -14,6 +14,9 @@ class ListenerCallbacks {
  public:
   virtual ~ListenerCallbacks() = default;
   virtual void onAccept(IoHandlePtr&& socket, Address::InstanceConstSharedPtr remote) = 0;
+  // accept() failed for lack of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM): the listener pauses
+  // and retries after a back-off; this is for stats.
+  virtual void onAcceptResourceFailure(int error) {}
 };
 
 /**

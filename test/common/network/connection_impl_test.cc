@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -322,6 +323,86 @@ TEST_F(ConnectionTest, CloseFlushWriteDeliversEverythingFirst) {
   run();
   EXPECT_EQ(client_filter_->received.size(), 4u * 1024 * 1024);
   EXPECT_EQ(server_callbacks_.events.back(), ConnectionEvent::LocalClose);
+}
+
+// The peer keeps sending after we answered and closed. A plain close would leave its bytes unread
+// in our receive queue, and the kernel answers close() on such a socket with a RST and discards
+// the part of the answer still queued for sending; FlushWriteAndDelay must deliver the whole
+// answer and a clean FIN instead.
+TEST_F(ConnectionTest, FlushWriteAndDelayDeliversTheAnswerWhileThePeerKeepsSending) {
+  on_accept_ = [this] {
+    server_filter_->on_data = [this] {
+      if (server_->state() == Connection::State::Open) {
+        // Big enough to still be queued in the kernel when the server closes.
+        Buffer::OwnedImpl answer(std::string(8 * 1024 * 1024, 'a'));
+        server_->write(answer, false);
+        server_->close(ConnectionCloseType::FlushWriteAndDelay);
+      }
+    };
+  };
+  // A blocking client so the test can send, then read, exactly like a simple HTTP client.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::connect(fd, address_->sockAddr(), address_->sockAddrLen()), 0);
+  std::thread sender([fd] {
+    std::string chunk(16 * 1024, 'x');
+    // Keep sending for a while after the server answered; stop on the server's FIN/RST.
+    for (int i = 0; i < 64; ++i) {
+      if (::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) < 0) {
+        break;
+      }
+      std::this_thread::sleep_for(2ms);
+    }
+    ::shutdown(fd, SHUT_WR);
+  });
+  std::string got;
+  ssize_t rc = 0;
+  int recv_errno = 0;
+  std::thread reader([&] {
+    std::this_thread::sleep_for(20ms);  // Let the answer pile up in the kernel first.
+    char buf[64 * 1024];
+    while ((rc = ::recv(fd, buf, sizeof(buf), 0)) > 0) {
+      got.append(buf, rc);
+    }
+    recv_errno = rc < 0 ? errno : 0;
+  });
+  server_callbacks_.on_event = [this](ConnectionEvent) { dispatcher_.exit(); };
+  run();
+  sender.join();
+  reader.join();
+  ::close(fd);
+  EXPECT_EQ(rc, 0) << "expected a clean FIN, got " << strerror(recv_errno);
+  EXPECT_EQ(got.size(), 8u * 1024 * 1024);
+  EXPECT_EQ(server_callbacks_.events.back(), ConnectionEvent::LocalClose);
+}
+
+// A peer that never closes its side is not waited for longer than the delayed-close timeout.
+TEST_F(ConnectionTest, FlushWriteAndDelayGivesUpAfterTheTimeout) {
+  on_accept_ = [this] {
+    server_->setDelayedCloseTimeout(50ms);
+    server_filter_->on_data = [this] {
+      if (server_->state() == Connection::State::Open) {
+        server_->close(ConnectionCloseType::FlushWriteAndDelay);
+      }
+    };
+  };
+  server_callbacks_.on_event = [this](ConnectionEvent) { dispatcher_.exit(); };
+  connectClient();
+  // With half-close the client keeps its side open after the server's FIN, as a stuck peer would.
+  client_->enableHalfClose(true);
+  client_callbacks_.on_event = [this](ConnectionEvent event) {
+    if (event == ConnectionEvent::Connected) {
+      Buffer::OwnedImpl hello("hello");
+      client_->write(hello, false);
+    }
+  };
+  const auto start = std::chrono::steady_clock::now();
+  run();
+  EXPECT_EQ(server_callbacks_.events.back(), ConnectionEvent::LocalClose);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 50ms);
+  // The client never closed: the server closed on the timeout, and the client saw its FIN.
+  EXPECT_EQ(client_->state(), Connection::State::Open);
+  EXPECT_TRUE(client_filter_->saw_end_stream);
 }
 
 }  // namespace
