@@ -10,6 +10,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "envoy/service/cluster/v3/cds.grpc.pb.h"
+#include "envoy/service/endpoint/v3/eds.grpc.pb.h"
+#include "envoy/service/listener/v3/lds.grpc.pb.h"
+#include "envoy/service/route/v3/rds.grpc.pb.h"
 #include "source/common/common/logger.h"
 #include "source/control/json.h"
 
@@ -33,6 +37,19 @@ AdsStats::AdsStats(Stats::Store& store)
 namespace {
 
 constexpr absl::string_view kControlPlaneId = "skiff-control";
+
+// The identity a client certificate proved (its SANs, else its CN), "" without mutual TLS.
+std::string peerIdentity(const grpc::CallbackServerContext& context) {
+  const auto auth = context.auth_context();
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) {
+    return "";
+  }
+  std::vector<std::string> names;
+  for (const auto& name : auth->GetPeerIdentity()) {
+    names.emplace_back(name.data(), name.size());
+  }
+  return absl::StrJoin(names, ",");
+}
 
 const ResourceMap& emptyResources() {
   static const auto* empty = new ResourceMap();
@@ -66,8 +83,15 @@ class StreamBase : public grpc::ServerBidiReactor<Request, Response>,
                    public AdsStream,
                    public SnapshotWatcher {
  public:
-  StreamBase(AdsServer& server, grpc::CallbackServerContext& context, absl::string_view protocol)
-      : server_(server), peer_(context.peer()), protocol_(protocol), since_(absl::Now()) {}
+  StreamBase(AdsServer& server, grpc::CallbackServerContext& context, absl::string_view protocol,
+             absl::string_view service, absl::string_view type_url)
+      : server_(server),
+        peer_(context.peer()),
+        peer_identity_(peerIdentity(context)),
+        protocol_(protocol),
+        service_(service),
+        fixed_type_url_(type_url),
+        since_(absl::Now()) {}
 
   // Called once, right after construction, by the factory below.
   void start(std::shared_ptr<StreamBase> self) {
@@ -87,6 +111,17 @@ class StreamBase : public grpc::ServerBidiReactor<Request, Response>,
       return;
     }
     server_.stats().requests.inc();
+    if (!fixed_type_url_.empty()) {
+      // A per-type service: the type is implied, and no other type is served.
+      if (request_.type_url().empty()) {
+        request_.set_type_url(fixed_type_url_);
+      } else if (request_.type_url() != fixed_type_url_) {
+        protocolErrorLocked(absl::StrCat("this ", service_, " stream serves only ", fixed_type_url_,
+                                         ", not ", request_.type_url(),
+                                         " (use its own service or ADS)"));
+        return;
+      }
+    }
     if (request_.type_url().empty()) {
       protocolErrorLocked("type URL is required for ADS");
       return;
@@ -104,8 +139,10 @@ class StreamBase : public grpc::ServerBidiReactor<Request, Response>,
       watch_id_ = result.id;
       group_ = result.group;
       snapshot_ = std::move(result.snapshot);
-      SKIFF_LOG(info, "%s stream from %s: node \"%s\" (cluster \"%s\") in group \"%s\"", protocol_,
-                peer_, node_.id(), node_.cluster(), group_);
+      SKIFF_LOG(info, "%s %s stream from %s%s: node \"%s\" (cluster \"%s\") in group \"%s\"",
+                service_, protocol_, peer_,
+                peer_identity_.empty() ? "" : absl::StrCat(" (", peer_identity_, ")"), node_.id(),
+                node_.cluster(), group_);
     }
     onRequestLocked(request_);
     if (!closing_) {
@@ -145,7 +182,8 @@ class StreamBase : public grpc::ServerBidiReactor<Request, Response>,
     }
     server_.unregisterStream(id_);
     server_.stats().streams_active.dec();
-    SKIFF_LOG(debug, "%s stream from %s (node \"%s\") ended", protocol_, peer_, node_.id());
+    SKIFF_LOG(debug, "%s %s stream from %s (node \"%s\") ended", service_, protocol_, peer_,
+              node_.id());
   }
 
   void onSnapshot(const std::string& group, SnapshotConstSharedPtr snapshot) override {
@@ -179,7 +217,8 @@ class StreamBase : public grpc::ServerBidiReactor<Request, Response>,
     absl::StrAppend(
         &out, "\"node_id\":", Json::quote(node_.id()),
         ",\"node_cluster\":", Json::quote(node_.cluster()), ",\"group\":", Json::quote(group_),
-        ",\"peer\":", Json::quote(peer_), ",\"protocol\":", Json::quote(protocol_),
+        ",\"peer\":", Json::quote(peer_), ",\"peer_identity\":", Json::quote(peer_identity_),
+        ",\"service\":", Json::quote(service_), ",\"protocol\":", Json::quote(protocol_),
         ",\"connected_since\":",
         Json::quote(absl::FormatTime(absl::RFC3339_sec, since_, absl::UTCTimeZone())),
         ",\"snapshot_version\":", Json::quote(snapshot_ == nullptr ? "" : snapshot_->version()),
@@ -211,8 +250,8 @@ class StreamBase : public grpc::ServerBidiReactor<Request, Response>,
 
   void protocolErrorLocked(const std::string& message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     server_.stats().protocol_errors.inc();
-    SKIFF_LOG(warn, "%s stream from %s (node \"%s\"): %s; closing it", protocol_, peer_, node_.id(),
-              message);
+    SKIFF_LOG(warn, "%s %s stream from %s (node \"%s\"): %s; closing it", service_, protocol_,
+              peer_, node_.id(), message);
     finishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message));
   }
 
@@ -248,7 +287,10 @@ class StreamBase : public grpc::ServerBidiReactor<Request, Response>,
   }
 
   const std::string peer_;
+  const std::string peer_identity_;  // from the client certificate (mutual TLS), else empty
   const std::string protocol_;
+  const std::string service_;
+  const std::string fixed_type_url_;
   const absl::Time since_;
   uint64_t id_ = 0;
   std::shared_ptr<StreamBase> self_;
@@ -271,8 +313,9 @@ class StreamBase : public grpc::ServerBidiReactor<Request, Response>,
 
 class SotwStream final : public StreamBase<DiscoveryRequest, DiscoveryResponse> {
  public:
-  SotwStream(AdsServer& server, grpc::CallbackServerContext& context)
-      : StreamBase(server, context, "sotw") {}
+  SotwStream(AdsServer& server, grpc::CallbackServerContext& context, absl::string_view service,
+             absl::string_view type_url)
+      : StreamBase(server, context, "sotw", service, type_url) {}
 
  private:
   struct TypeState {
@@ -407,19 +450,27 @@ class SotwStream final : public StreamBase<DiscoveryRequest, DiscoveryResponse> 
     maybeRespondLocked(type_url, first);
   }
 
+  // True when the next push changes what the client holds of `type_url` (subscribed on this
+  // stream).
+  bool willChangeLocked(const std::string& type_url) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    const auto it = types_.find(type_url);
+    if (it == types_.end() || !it->second.subscribed) {
+      return false;
+    }
+    return !it->second.responded ||
+           resourceSetVersion(desiredLocked(type_url, it->second)) != it->second.version_sent;
+  }
+
   void pushSnapshotLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     const std::string cluster_type(TypeUrl::kCluster);
-    const std::string listener_type(TypeUrl::kListener);
     bool drop_stale_clusters_last = false;
     auto clusters = types_.find(cluster_type);
-    auto listeners = types_.find(listener_type);
     if (clusters != types_.end() && clusters->second.subscribed && clusters->second.responded &&
-        listeners != types_.end() && listeners->second.subscribed) {
+        (willChangeLocked(std::string(TypeUrl::kListener)) ||
+         willChangeLocked(std::string(TypeUrl::kRoute)))) {
+      // Listeners and routes still in use may refer to clusters this snapshot removes until
+      // their own update arrives: keep the removed clusters until after it.
       TypeState& cds = clusters->second;
-      const ResourceMap next_listeners = desiredLocked(listener_type, listeners->second);
-      const bool listeners_change =
-          !listeners->second.responded ||
-          resourceSetVersion(next_listeners) != listeners->second.version_sent;
       ResourceMap next_clusters = desiredLocked(cluster_type, cds);
       ResourceMap kept = next_clusters;
       for (const auto& [name, resource] : cds.sent) {
@@ -427,8 +478,7 @@ class SotwStream final : public StreamBase<DiscoveryRequest, DiscoveryResponse> 
           kept.emplace(name, resource);
         }
       }
-      if (listeners_change && kept.size() != next_clusters.size()) {
-        // Listeners still in use may refer to the removed clusters until the listener update.
+      if (kept.size() != next_clusters.size()) {
         drop_stale_clusters_last = true;
         if (resourceSetVersion(kept) != cds.version_sent) {
           sendLocked(cluster_type, cds, std::move(kept));
@@ -471,8 +521,9 @@ class SotwStream final : public StreamBase<DiscoveryRequest, DiscoveryResponse> 
 
 class DeltaStream final : public StreamBase<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
  public:
-  DeltaStream(AdsServer& server, grpc::CallbackServerContext& context)
-      : StreamBase(server, context, "delta") {}
+  DeltaStream(AdsServer& server, grpc::CallbackServerContext& context, absl::string_view service,
+              absl::string_view type_url)
+      : StreamBase(server, context, "delta", service, type_url) {}
 
  private:
   struct TypeState {
@@ -658,24 +709,124 @@ class DeltaStream final : public StreamBase<DeltaDiscoveryRequest, DeltaDiscover
 };
 
 template <class Stream>
-Stream* createStream(AdsServer& server, grpc::CallbackServerContext* context) {
-  auto stream = std::make_shared<Stream>(server, *context);
+Stream* createStream(AdsServer& server, grpc::CallbackServerContext* context,
+                     absl::string_view service, absl::string_view type_url) {
+  auto stream = std::make_shared<Stream>(server, *context, service, type_url);
   stream->start(stream);
   return stream.get();
 }
 
 }  // namespace
 
-AdsServer::AdsServer(SnapshotCache& cache, Stats::Store& store) : cache_(cache), stats_(store) {}
+// ------------------------------------------------------------------------------------------------
+// Per-type services: each opens the same streams as ADS, restricted to its one type.
+
+class ListenerService final
+    : public envoy::service::listener::v3::ListenerDiscoveryService::CallbackService {
+ public:
+  explicit ListenerService(AdsServer& server) : server_(server) {}
+  grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>* StreamListeners(
+      grpc::CallbackServerContext* context) override {
+    return server_.openSotwStream(context, "lds", TypeUrl::kListener);
+  }
+  grpc::ServerBidiReactor<DeltaDiscoveryRequest, DeltaDiscoveryResponse>* DeltaListeners(
+      grpc::CallbackServerContext* context) override {
+    return server_.openDeltaStream(context, "lds", TypeUrl::kListener);
+  }
+
+ private:
+  AdsServer& server_;
+};
+
+class ClusterService final
+    : public envoy::service::cluster::v3::ClusterDiscoveryService::CallbackService {
+ public:
+  explicit ClusterService(AdsServer& server) : server_(server) {}
+  grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>* StreamClusters(
+      grpc::CallbackServerContext* context) override {
+    return server_.openSotwStream(context, "cds", TypeUrl::kCluster);
+  }
+  grpc::ServerBidiReactor<DeltaDiscoveryRequest, DeltaDiscoveryResponse>* DeltaClusters(
+      grpc::CallbackServerContext* context) override {
+    return server_.openDeltaStream(context, "cds", TypeUrl::kCluster);
+  }
+
+ private:
+  AdsServer& server_;
+};
+
+class EndpointService final
+    : public envoy::service::endpoint::v3::EndpointDiscoveryService::CallbackService {
+ public:
+  explicit EndpointService(AdsServer& server) : server_(server) {}
+  grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>* StreamEndpoints(
+      grpc::CallbackServerContext* context) override {
+    return server_.openSotwStream(context, "eds", TypeUrl::kEndpoint);
+  }
+  grpc::ServerBidiReactor<DeltaDiscoveryRequest, DeltaDiscoveryResponse>* DeltaEndpoints(
+      grpc::CallbackServerContext* context) override {
+    return server_.openDeltaStream(context, "eds", TypeUrl::kEndpoint);
+  }
+
+ private:
+  AdsServer& server_;
+};
+
+class RouteService final
+    : public envoy::service::route::v3::RouteDiscoveryService::CallbackService {
+ public:
+  explicit RouteService(AdsServer& server) : server_(server) {}
+  grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>* StreamRoutes(
+      grpc::CallbackServerContext* context) override {
+    return server_.openSotwStream(context, "rds", TypeUrl::kRoute);
+  }
+  grpc::ServerBidiReactor<DeltaDiscoveryRequest, DeltaDiscoveryResponse>* DeltaRoutes(
+      grpc::CallbackServerContext* context) override {
+    return server_.openDeltaStream(context, "rds", TypeUrl::kRoute);
+  }
+
+ private:
+  AdsServer& server_;
+};
+
+class PerTypeServices {
+ public:
+  explicit PerTypeServices(AdsServer& server)
+      : listeners(server), clusters(server), endpoints(server), routes(server) {}
+  ListenerService listeners;
+  ClusterService clusters;
+  EndpointService endpoints;
+  RouteService routes;
+};
+
+AdsServer::AdsServer(SnapshotCache& cache, Stats::Store& store)
+    : cache_(cache), stats_(store), per_type_(std::make_unique<PerTypeServices>(*this)) {}
+
+AdsServer::~AdsServer() = default;
+
+std::vector<grpc::Service*> AdsServer::services() {
+  return {this, &per_type_->listeners, &per_type_->clusters, &per_type_->endpoints,
+          &per_type_->routes};
+}
 
 grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>* AdsServer::StreamAggregatedResources(
     grpc::CallbackServerContext* context) {
-  return createStream<SotwStream>(*this, context);
+  return openSotwStream(context, "ads", "");
 }
 
 grpc::ServerBidiReactor<DeltaDiscoveryRequest, DeltaDiscoveryResponse>*
 AdsServer::DeltaAggregatedResources(grpc::CallbackServerContext* context) {
-  return createStream<DeltaStream>(*this, context);
+  return openDeltaStream(context, "ads", "");
+}
+
+grpc::ServerBidiReactor<DiscoveryRequest, DiscoveryResponse>* AdsServer::openSotwStream(
+    grpc::CallbackServerContext* context, absl::string_view service, absl::string_view type_url) {
+  return createStream<SotwStream>(*this, context, service, type_url);
+}
+
+grpc::ServerBidiReactor<DeltaDiscoveryRequest, DeltaDiscoveryResponse>* AdsServer::openDeltaStream(
+    grpc::CallbackServerContext* context, absl::string_view service, absl::string_view type_url) {
+  return createStream<DeltaStream>(*this, context, service, type_url);
 }
 
 uint64_t AdsServer::registerStream(AdsStreamSharedPtr stream) {
@@ -728,23 +879,16 @@ size_t AdsServer::streamCount() const {
   return streams_.size();
 }
 
+absl::StatusOr<std::unique_ptr<grpc::Server>> startGrpcServer(const GrpcServerOptions& options,
+                                                              AdsServer& server, int& bound_port) {
+  return startGrpcServer(options, server.services(), bound_port);
+}
+
 absl::StatusOr<std::unique_ptr<grpc::Server>> startGrpcServer(const std::string& address,
-                                                              grpc::Service& service,
-                                                              int& bound_port) {
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port);
-  builder.RegisterService(&service);
-  // Sidecars hold their stream for hours; keepalive pings find the dead ones (a sidecar whose
-  // node vanished without a FIN) instead of keeping their state forever.
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30 * 1000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10 * 1000);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || bound_port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", address));
-  }
-  return server;
+                                                              AdsServer& server, int& bound_port) {
+  GrpcServerOptions options;
+  options.address = address;
+  return startGrpcServer(options, server, bound_port);
 }
 
 }  // namespace Skiff::Control

@@ -10,45 +10,22 @@
 #include <set>
 #include <sstream>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "envoy/config/cluster/v3/cluster.pb.h"
-#include "envoy/config/endpoint/v3/endpoint.pb.h"
-#include "envoy/config/listener/v3/listener.pb.h"
-#include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "envoy/service/discovery/v3/discovery.pb.h"
 #include "source/common/common/logger.h"
 #include "source/common/config/message_loader.h"
-#include "source/common/config/validation.h"
 #include "source/control/json.h"
 
 namespace Skiff::Control {
 
 namespace fs = std::filesystem;
-using envoy::config::cluster::v3::Cluster;
-using envoy::config::endpoint::v3::ClusterLoadAssignment;
-using envoy::config::listener::v3::Listener;
 
 namespace {
-
-// Release builds link protobuf statically with --gc-sections: a type that is only ever named by
-// an "@type" in a file must be referenced from code to stay in the descriptor pool.
-void keepTypesLinked() {
-  static const Listener* listener = &Listener::default_instance();
-  static const Cluster* cluster = &Cluster::default_instance();
-  static const ClusterLoadAssignment* cla = &ClusterLoadAssignment::default_instance();
-  static const envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy* tcp_proxy =
-      &envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy::default_instance();
-  (void)listener;
-  (void)cluster;
-  (void)cla;
-  (void)tcp_proxy;
-}
 
 bool isHidden(const std::string& name) { return name.empty() || name[0] == '.'; }
 
@@ -108,8 +85,12 @@ std::vector<int> resourceItemLines(absl::string_view content) {
       continue;
     }
     if (indent == 0 && !absl::StartsWith(line, "- ") && line != "-") {
-      in_resources = absl::StartsWith(line, "resources:") &&
-                     absl::StripAsciiWhitespace(line.substr(10)).empty();
+      // `resources:`, also with the key quoted as YAML generators often write it.
+      absl::string_view rest = line;
+      in_resources = (absl::ConsumePrefix(&rest, "resources:") ||
+                      absl::ConsumePrefix(&rest, "\"resources\":") ||
+                      absl::ConsumePrefix(&rest, "'resources':")) &&
+                     absl::StripAsciiWhitespace(rest).empty();
       continue;
     }
     if (!in_resources || line[indent] != '-') {
@@ -125,20 +106,9 @@ std::vector<int> resourceItemLines(absl::string_view content) {
   return lines;
 }
 
-struct Located {
-  std::string where;  // "file:line" or "file"
-  google::protobuf::Any any;
-};
-
-// Accumulates "where: reason" lines.
+// Accumulates error lines.
 class Errors {
  public:
-  void add(const std::string& where, absl::string_view reason) {
-    // Validator messages may hold several lines; each gets the location.
-    for (absl::string_view line : absl::StrSplit(reason, '\n', absl::SkipEmpty())) {
-      lines_.push_back(absl::StrCat(where, ": ", line));
-    }
-  }
   void addRaw(absl::string_view text) {
     for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
       lines_.emplace_back(line);
@@ -153,146 +123,90 @@ class Errors {
 
 }  // namespace
 
-absl::StatusOr<SnapshotConstSharedPtr> loadGroupDirectory(const std::string& group_dir) {
-  keepTypesLinked();
-  auto files = listDirectory(group_dir, /*directories=*/false);
-  if (!files.ok()) {
-    return files.status();
+absl::StatusOr<SnapshotConstSharedPtr> GroupLoader::load(const std::string& group_dir) {
+  keepResourceTypesLinked();
+  auto names = listDirectory(group_dir, /*directories=*/false);
+  if (!names.ok()) {
+    return names.status();
   }
-  Errors errors;
-  std::vector<Located> resources;
-  for (const auto& name : *files) {
+  std::map<std::string, ParsedFile> files;
+  std::string fingerprint;
+  for (const auto& name : *names) {
     const std::string path = absl::StrCat(group_dir, "/", name);
-    auto content = readFile(path);
+    auto content = readFile(path);  // follows symlinks: a ConfigMap swap changes the content
     if (!content.ok()) {
-      errors.addRaw(content.status().message());
+      ParsedFile unreadable;
+      unreadable.error = std::string(content.status().message());
+      absl::StrAppend(&fingerprint, name.size(), ":", name, "=unreadable;");
+      files.emplace(name, std::move(unreadable));
       continue;
     }
-    if (absl::StripAsciiWhitespace(*content).empty()) {
-      continue;  // An empty file (e.g. being written) holds no resources.
-    }
-    envoy::service::discovery::v3::DiscoveryResponse file;
-    const auto status =
-        Config::loadMessageFromString(*content, Config::formatFromPath(path), path, file);
-    if (!status.ok()) {
-      errors.addRaw(status.message());
+    const std::string hash = contentHash(*content);
+    absl::StrAppend(&fingerprint, name.size(), ":", name, "=", content->size(), "/", hash, ";");
+    auto cached = files_.find(name);
+    if (cached != files_.end() && cached->second.hash == hash &&
+        cached->second.size == content->size()) {
+      files.emplace(name, std::move(cached->second));
       continue;
     }
-    const std::vector<int> lines = resourceItemLines(*content);
-    for (int i = 0; i < file.resources_size(); ++i) {
-      std::string where = static_cast<size_t>(i) < lines.size() &&
-                                  lines.size() == static_cast<size_t>(file.resources_size())
-                              ? absl::StrCat(path, ":", lines[i])
-                              : absl::StrCat(path, ": resources[", i, "]");
-      resources.push_back({std::move(where), file.resources(i)});
-    }
+    ++files_parsed_;
+    files.emplace(name, parseFile(path, *content, hash));
+  }
+  files_ = std::move(files);
+  if (last_result_.has_value() && fingerprint == last_fingerprint_) {
+    return *last_result_;  // Nothing changed: the same snapshot (or the same errors).
   }
 
-  // Decode every resource and check names.
-  std::map<std::string, std::pair<Cluster, std::string>> clusters;
-  std::map<std::string, std::pair<ClusterLoadAssignment, std::string>> assignments;
-  std::map<std::string, std::pair<Listener, std::string>> listeners;
-  const auto duplicate = [&errors](const std::string& where, absl::string_view type,
-                                   const std::string& name, const std::string& first) {
-    errors.add(where, absl::StrCat("duplicate ", type, " name \"", name, "\" (first defined at ",
-                                   first, ")"));
-  };
-  for (const auto& resource : resources) {
-    const std::string& type_url = resource.any.type_url();
-    if (type_url == TypeUrl::kCluster) {
-      Cluster cluster;
-      resource.any.UnpackTo(&cluster);
-      if (cluster.name().empty()) {
-        errors.add(resource.where, "cluster has no name");
-      } else if (auto it = clusters.find(cluster.name()); it != clusters.end()) {
-        duplicate(resource.where, "cluster", cluster.name(), it->second.second);
-      } else {
-        std::string name = cluster.name();
-        clusters.emplace(std::move(name), std::make_pair(std::move(cluster), resource.where));
-      }
-    } else if (type_url == TypeUrl::kEndpoint) {
-      ClusterLoadAssignment cla;
-      resource.any.UnpackTo(&cla);
-      if (cla.cluster_name().empty()) {
-        errors.add(resource.where, "cluster load assignment has no cluster_name");
-      } else if (auto it = assignments.find(cla.cluster_name()); it != assignments.end()) {
-        duplicate(resource.where, "cluster load assignment", cla.cluster_name(), it->second.second);
-      } else {
-        std::string name = cla.cluster_name();
-        assignments.emplace(std::move(name), std::make_pair(std::move(cla), resource.where));
-      }
-    } else if (type_url == TypeUrl::kListener) {
-      Listener listener;
-      resource.any.UnpackTo(&listener);
-      if (listener.name().empty()) {
-        errors.add(resource.where, "listener has no name");
-      } else if (auto it = listeners.find(listener.name()); it != listeners.end()) {
-        duplicate(resource.where, "listener", listener.name(), it->second.second);
-      } else {
-        std::string name = listener.name();
-        listeners.emplace(std::move(name), std::make_pair(std::move(listener), resource.where));
-      }
-    } else {
-      errors.add(resource.where, absl::StrCat("resource type ", type_url,
-                                              " is not supported (supported: Listener, Cluster, "
-                                              "ClusterLoadAssignment)"));
+  Errors errors;
+  std::vector<LocatedResource> resources;
+  for (const auto& [name, file] : files_) {
+    if (!file.error.empty()) {
+      errors.addRaw(file.error);
+      continue;
     }
+    resources.insert(resources.end(), file.resources.begin(), file.resources.end());
   }
-
-  // Semantic checks, with references resolved inside the group.
-  Config::KnownClusters known;
-  for (const auto& [name, entry] : clusters) {
-    known.add(name);
-    const auto status =
-        Config::validateCluster(entry.first, absl::StrCat("cluster \"", name, "\""));
-    if (!status.ok()) {
-      errors.add(entry.second, status.message());
-    }
-  }
-  for (const auto& [name, entry] : assignments) {
-    const auto cluster = clusters.find(name);
-    const bool require_ip = cluster == clusters.end() ||
-                            cluster->second.first.type() == Cluster::STATIC ||
-                            cluster->second.first.type() == Cluster::EDS;
-    const auto status = Config::validateClusterLoadAssignment(
-        entry.first, absl::StrCat("cluster load assignment \"", name, "\""), require_ip);
-    if (!status.ok()) {
-      errors.add(entry.second, status.message());
-    }
-    if (cluster == clusters.end()) {
-      SKIFF_LOG(warn, "%s: endpoints for cluster \"%s\", which this group does not define",
-                entry.second, name);
-    }
-  }
-  std::map<std::string, std::string> addresses;  // "ip:port" -> listener name
-  for (const auto& [name, entry] : listeners) {
-    const auto status =
-        Config::validateListener(entry.first, known, absl::StrCat("listener \"", name, "\""));
-    if (!status.ok()) {
-      errors.add(entry.second, status.message());
-    }
-    const auto& socket = entry.first.address().socket_address();
-    const std::string address = absl::StrCat(socket.address(), ":", socket.port_value());
-    if (auto [it, inserted] = addresses.emplace(address, name); !inserted) {
-      errors.add(entry.second, absl::StrCat("listener \"", name, "\": address ", address,
-                                            " is already used by listener \"", it->second, "\""));
-    }
-  }
+  absl::StatusOr<SnapshotConstSharedPtr> result = absl::InternalError("unset");
   if (!errors.empty()) {
-    return absl::InvalidArgumentError(errors.joined());
+    // Parse errors first; the group checks of what did parse would add noise about references
+    // into the broken file.
+    result = absl::InvalidArgumentError(errors.joined());
+  } else {
+    result = buildGroupSnapshot(resources);
   }
+  last_fingerprint_ = std::move(fingerprint);
+  last_result_ = result;
+  return result;
+}
 
-  Snapshot::Builder builder;
-  for (const auto& [name, entry] : clusters) {
-    (void)builder.add(entry.first);
+GroupLoader::ParsedFile GroupLoader::parseFile(const std::string& path, const std::string& content,
+                                               const std::string& hash) {
+  ParsedFile parsed;
+  parsed.hash = hash;
+  parsed.size = content.size();
+  if (absl::StripAsciiWhitespace(content).empty()) {
+    return parsed;  // An empty file (e.g. being written) holds no resources.
   }
-  for (const auto& [name, entry] : assignments) {
-    (void)builder.add(entry.first);
+  envoy::service::discovery::v3::DiscoveryResponse file;
+  const auto status =
+      Config::loadMessageFromString(content, Config::formatFromPath(path), path, file);
+  if (!status.ok()) {
+    parsed.error = std::string(status.message());
+    return parsed;
   }
-  for (const auto& [name, entry] : listeners) {
-    (void)builder.add(entry.first);
+  const std::vector<int> lines = resourceItemLines(content);
+  const bool lines_match = lines.size() == static_cast<size_t>(file.resources_size());
+  for (int i = 0; i < file.resources_size(); ++i) {
+    std::string where = lines_match ? absl::StrCat(path, ":", lines[i])
+                                    : absl::StrCat(path, ": resources[", i, "]");
+    parsed.resources.push_back({std::move(where), std::move(*file.mutable_resources(i))});
   }
-  return std::move(builder).build();
+  return parsed;
+}
+
+absl::StatusOr<SnapshotConstSharedPtr> loadGroupDirectory(const std::string& group_dir) {
+  GroupLoader loader;
+  return loader.load(group_dir);
 }
 
 ConfigDirSource::ConfigDirSource(std::string dir, SnapshotCache& cache, Stats::Store& store)
@@ -300,7 +214,8 @@ ConfigDirSource::ConfigDirSource(std::string dir, SnapshotCache& cache, Stats::S
       cache_(cache),
       updates_(store.counter("control_plane.config.updates")),
       rejected_(store.counter("control_plane.config.rejected")),
-      groups_gauge_(store.gauge("control_plane.config.groups")) {}
+      groups_gauge_(store.gauge("control_plane.config.groups")),
+      files_parsed_(store.counter("control_plane.config.files_parsed")) {}
 
 ConfigDirSource::~ConfigDirSource() {
   inotify_event_.reset();
@@ -319,7 +234,10 @@ absl::Status ConfigDirSource::reload() {
   const std::set<std::string> present(names->begin(), names->end());
   for (const auto& group : present) {
     GroupState& state = groups_[group];
-    auto snapshot = loadGroupDirectory(absl::StrCat(dir_, "/", group));
+    GroupLoader& loader = loaders_[group];
+    const uint64_t parsed_before = loader.filesParsed();
+    auto snapshot = loader.load(absl::StrCat(dir_, "/", group));
+    files_parsed_.add(loader.filesParsed() - parsed_before);
     if (!snapshot.ok()) {
       const std::string message(snapshot.status().message());
       if (message != state.last_error) {
@@ -361,6 +279,7 @@ absl::Status ConfigDirSource::reload() {
     if (!it->second.version.empty()) {
       cache_.clearSnapshot(it->first);
     }
+    loaders_.erase(it->first);
     it = groups_.erase(it);
   }
   groups_gauge_.set(static_cast<int64_t>(groups_.size()));

@@ -1,5 +1,6 @@
-// skiff-control: the xDS management server sidecars point at. Serves ADS (SotW and delta) from a
-// watched config directory, with an admin HTTP server for readiness, stats and connected nodes.
+// skiff-control: the xDS management server sidecars point at. Serves ADS and the per-type
+// services (SotW and delta; plaintext, TLS or mutual TLS) from a watched config directory, with an
+// admin HTTP server for readiness, stats and connected nodes.
 //
 // Threads: main runs the dispatcher (config directory watch, admin server, signals) and so also
 // delivers snapshot changes to the ADS streams; gRPC's own threads run the streams' reads and
@@ -49,8 +50,13 @@ int main(int argc, char** argv) {
   }
 
   Control::AdsServer ads(cache, stats);
+  Control::GrpcServerOptions grpc_options;
+  grpc_options.address = options->xds_address;
+  grpc_options.tls_cert_file = options->xds_tls_cert;
+  grpc_options.tls_key_file = options->xds_tls_key;
+  grpc_options.tls_client_ca_file = options->xds_tls_client_ca;
   int xds_port = 0;
-  auto grpc_server = Control::startGrpcServer(options->xds_address, ads, xds_port);
+  auto grpc_server = Control::startGrpcServer(grpc_options, ads, xds_port);
   if (!grpc_server.ok()) {
     SKIFF_LOG(critical, "cannot start: %s", grpc_server.status().message());
     return 1;
@@ -94,8 +100,10 @@ int main(int argc, char** argv) {
     }));
   }
 
-  SKIFF_LOG(info, "skiff-control: xDS on %s (port %d), admin on %s:%d, config dir %s",
-            options->xds_address, xds_port, admin_host, admin->port(), options->config_dir);
+  SKIFF_LOG(info, "skiff-control: xDS on %s (port %d, %s), admin on %s:%d, config dir %s",
+            options->xds_address, xds_port,
+            grpc_options.mutualTls() ? "mutual TLS" : (grpc_options.tls() ? "TLS" : "plaintext"),
+            admin_host, admin->port(), options->config_dir);
   dispatcher.run(Event::Dispatcher::RunType::Block);
 
   // Streams end with UNAVAILABLE so sidecars reconnect (they keep their config meanwhile).

@@ -11,7 +11,13 @@ std::string usage() {
 
       --config-dir DIR        one subdirectory per node group (default/ for every other sidecar),
                               each with YAML/JSON files of xDS resources; watched for changes
-      --xds-address H:P       gRPC ADS listen address (default 127.0.0.1:18000)
+      --xds-address H:P       gRPC listen address for ADS and LDS/CDS/EDS/RDS
+                              (default 127.0.0.1:18000, plaintext)
+      --xds-tls-cert FILE     serve xDS over TLS with this PEM certificate (chain)...
+      --xds-tls-key FILE      ...and this PEM private key
+      --xds-tls-client-ca FILE
+                              mutual TLS: require client certificates that chain to a CA in
+                              this PEM file
       --admin-address H:P     admin HTTP address: /ready /nodes /config /stats /stats/prometheus
                               (default 127.0.0.1:18001)
   -l, --log-level LEVEL       trace|debug|info|warning|error|critical|off (default info)
@@ -65,6 +71,12 @@ absl::StatusOr<Options> parseOptions(int argc, const char* const* argv) {
       options.xds_address = value;
     } else if (arg == "--admin-address") {
       options.admin_address = value;
+    } else if (arg == "--xds-tls-cert") {
+      options.xds_tls_cert = value;
+    } else if (arg == "--xds-tls-key") {
+      options.xds_tls_key = value;
+    } else if (arg == "--xds-tls-client-ca") {
+      options.xds_tls_client_ca = value;
     } else if (arg == "-l" || arg == "--log-level") {
       if (!Logger::parseLevel(value, options.log_level)) {
         return fail(absl::StrCat("unknown log level \"", value, "\""));
@@ -75,6 +87,12 @@ absl::StatusOr<Options> parseOptions(int argc, const char* const* argv) {
   }
   if (options.config_dir.empty()) {
     return fail("--config-dir is required");
+  }
+  if (options.xds_tls_cert.empty() != options.xds_tls_key.empty()) {
+    return fail("--xds-tls-cert and --xds-tls-key go together");
+  }
+  if (!options.xds_tls_client_ca.empty() && options.xds_tls_cert.empty()) {
+    return fail("--xds-tls-client-ca needs --xds-tls-cert and --xds-tls-key");
   }
   std::string host;
   uint16_t port;

@@ -13,6 +13,10 @@ struct Options {
   std::string config_dir;
   std::string xds_address = "127.0.0.1:18000";
   std::string admin_address = "127.0.0.1:18001";
+  // PEM files for the xDS gRPC server: cert and key for TLS, plus client CA for mutual TLS.
+  std::string xds_tls_cert;
+  std::string xds_tls_key;
+  std::string xds_tls_client_ca;
   Logger::Level log_level = Logger::Level::info;
 };
 

@@ -139,6 +139,26 @@ TEST_F(ConfigDirTest, ErrorsNameFileLineAndReason) {
   EXPECT_NE(message.find("nonexistent"), std::string::npos) << message;
 }
 
+TEST_F(ConfigDirTest, LinesAreFoundWithQuotedKeysAndIndentedItems) {
+  // The shape YAML generators write: quoted keys, list items indented under the key.
+  write("default/gen.yaml", R"("resources":
+  - "@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+    "name": "a"
+    "connect_timeout": "1s"
+  # a comment between items
+  - "@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+    "name": "a"
+    "connect_timeout": "1s"
+)");
+  auto result = loadGroupDirectory((root_ / "default").string());
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(
+      result.status().message().find("gen.yaml:6: duplicate cluster name \"a\" (first defined at "),
+      std::string::npos)
+      << result.status();
+  EXPECT_NE(result.status().message().find("gen.yaml:2)"), std::string::npos) << result.status();
+}
+
 TEST_F(ConfigDirTest, RejectsUnknownFieldsWithTheirLine) {
   write("default/clusters.yaml", R"(resources:
 - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster
@@ -164,8 +184,9 @@ TEST_F(ConfigDirTest, RejectsDuplicatesAcrossFilesAndSharedAddresses) {
             std::string::npos)
       << message;
   EXPECT_NE(message.find("a.yaml:3)"), std::string::npos) << message;
-  EXPECT_NE(message.find("address 127.0.0.1:10000 is already used by listener \"one\""),
-            std::string::npos)
+  EXPECT_NE(
+      message.find("listener \"two\".address: 127.0.0.1:10000 is already used by listener \"one\""),
+      std::string::npos)
       << message;
 }
 
@@ -226,6 +247,88 @@ TEST_F(ConfigDirTest, MissingDirectoryIsAnError) {
   ConfigDirSource source((root_ / "nope").string(), cache_, store_);
   EXPECT_FALSE(source.reload().ok());
   EXPECT_FALSE(source.ready());
+}
+
+TEST_F(ConfigDirTest, ServesRouteConfigurations) {
+  write("default/grpc.yaml", R"(resources:
+- "@type": type.googleapis.com/envoy.config.listener.v3.Listener
+  name: echo
+  api_listener:
+    api_listener:
+      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+      rds: {route_config_name: echo-routes, config_source: {ads: {}}}
+      http_filters:
+      - name: envoy.filters.http.router
+        typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+- "@type": type.googleapis.com/envoy.config.route.v3.RouteConfiguration
+  name: echo-routes
+  virtual_hosts:
+  - name: all
+    domains: ["*"]
+    routes: [{match: {prefix: ""}, route: {cluster: backend_a}}]
+)");
+  write("default/clusters.yaml", kClusters);
+  auto result = loadGroupDirectory((root_ / "default").string());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ((*result)->resources(TypeUrl::kRoute).size(), 1);
+  EXPECT_EQ((*result)->resources(TypeUrl::kListener).size(), 1);
+
+  // The route now names a cluster the group lacks: rejected with file, line, resource, field.
+  write("default/clusters.yaml", "resources: []\n");
+  result = loadGroupDirectory((root_ / "default").string());
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find(
+                "grpc.yaml:11: route configuration \"echo-routes\".virtual_hosts[0].routes[0]."
+                "route.cluster: unknown cluster \"backend_a\""),
+            std::string::npos)
+      << result.status();
+}
+
+// Writes `content` into `path` in place (same inode, no rename), as `echo x > file` does.
+void overwriteInPlace(const fs::path& path, const std::string& content) {
+  std::ofstream(path, std::ios::trunc) << content;
+}
+
+TEST_F(ConfigDirTest, ReparsesOnlyChangedFiles) {
+  write("default/clusters.yaml", kClusters);
+  write("default/a.yaml", listenerYaml("backend_a", 10000, "a"));
+  write("default/b.yaml", listenerYaml("backend_a", 10001, "b"));
+  write("other/clusters.yaml", kClusters);
+  ConfigDirSource source(root_.string(), cache_, store_);
+  auto& parsed = store_.counter("control_plane.config.files_parsed");
+  ASSERT_TRUE(source.reload().ok());
+  EXPECT_EQ(parsed.value(), 4);
+
+  // Nothing changed: nothing parsed, nothing published.
+  ASSERT_TRUE(source.reload().ok());
+  EXPECT_EQ(parsed.value(), 4);
+  EXPECT_EQ(store_.counter("control_plane.config.updates").value(), 2);
+
+  // One file edited in place with content of the same size, within the same mtime tick most
+  // likely: still seen, and only that file is parsed again.
+  const std::string before = groupVersion("default");
+  overwriteInPlace(root_ / "default" / "b.yaml", listenerYaml("backend_b", 10001, "b"));
+  ASSERT_TRUE(source.reload().ok());
+  EXPECT_EQ(parsed.value(), 5);
+  EXPECT_NE(groupVersion("default"), before);
+
+  // A new file is parsed; a deleted one is dropped from the group without parsing anything.
+  write("default/c.yaml", listenerYaml("backend_a", 10002, "c"));
+  ASSERT_TRUE(source.reload().ok());
+  EXPECT_EQ(parsed.value(), 6);
+  EXPECT_EQ(cache_.getSnapshot("default")->resources(TypeUrl::kListener).size(), 3);
+  fs::remove(root_ / "default" / "a.yaml");
+  ASSERT_TRUE(source.reload().ok());
+  EXPECT_EQ(parsed.value(), 6);
+  EXPECT_EQ(cache_.getSnapshot("default")->resources(TypeUrl::kListener).size(), 2);
+
+  // A broken file is reported until it changes, and parsed once per change.
+  write("default/c.yaml", "resources: [");
+  ASSERT_TRUE(source.reload().ok());
+  ASSERT_TRUE(source.reload().ok());
+  EXPECT_EQ(parsed.value(), 7);
+  EXPECT_EQ(store_.counter("control_plane.config.rejected").value(), 1);
+  EXPECT_NE(source.statusJson().find("c.yaml"), std::string::npos) << source.statusJson();
 }
 
 // Runs `dispatcher` until `done` or the deadline.
@@ -292,6 +395,9 @@ TEST_F(ConfigDirTest, WatchSeesConfigMapSymlinkSwap) {
   auto snapshot = cache_.getSnapshot("default");
   ASSERT_NE(snapshot, nullptr);
   EXPECT_EQ(snapshot->resources(TypeUrl::kListener).size(), 1);
+  // The swap changed listeners.yaml only: clusters.yaml (same content behind a new path) is not
+  // parsed again.
+  EXPECT_EQ(store_.counter("control_plane.config.files_parsed").value(), 3);
 }
 
 }  // namespace

@@ -40,5 +40,29 @@ TEST(OptionsTest, Mistakes) {
   EXPECT_EQ(result.status().message().find("unknown log level \"loud\""), 0);
 }
 
+TEST(OptionsTest, TlsFlags) {
+  auto options = parse({"--config-dir", "d"});
+  ASSERT_TRUE(options.ok());
+  EXPECT_TRUE(options->xds_tls_cert.empty());  // plaintext by default
+
+  options = parse({"--config-dir", "d", "--xds-tls-cert", "c.pem", "--xds-tls-key=k.pem"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->xds_tls_cert, "c.pem");
+  EXPECT_EQ(options->xds_tls_key, "k.pem");
+  EXPECT_TRUE(options->xds_tls_client_ca.empty());
+
+  options = parse({"--config-dir", "d", "--xds-tls-cert", "c.pem", "--xds-tls-key", "k.pem",
+                   "--xds-tls-client-ca", "ca.pem"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->xds_tls_client_ca, "ca.pem");
+
+  auto result = parse({"--config-dir", "d", "--xds-tls-cert", "c.pem"});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().message().find("--xds-tls-cert and --xds-tls-key go together"), 0);
+  result = parse({"--config-dir", "d", "--xds-tls-client-ca", "ca.pem"});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().message().find("--xds-tls-client-ca needs --xds-tls-cert"), 0);
+}
+
 }  // namespace
 }  // namespace Skiff::Control

@@ -8,6 +8,9 @@
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/config/route/v3/route.pb.h"
+#include "envoy/extensions/filters/http/router/v3/router.pb.h"
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "gtest/gtest.h"
 #include "source/common/config/message_loader.h"
@@ -17,9 +20,13 @@ namespace Skiff::Control::Test {
 
 template <class Message>
 Message fromYaml(const std::string& yaml) {
-  // Referenced so the type is in the descriptor pool for the "@type" below.
-  envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy keep_linked;
-  (void)keep_linked;
+  // Referenced so the types are in the descriptor pool for the "@type"s below.
+  static const google::protobuf::Message* const kTypes[] = {
+      &envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy::default_instance(),
+      &envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager::
+          default_instance(),
+      &envoy::extensions::filters::http::router::v3::Router::default_instance()};
+  (void)kTypes;
   Message message;
   const auto status =
       Config::loadMessageFromString(yaml, Config::ConfigFormat::Yaml, "<test>", message);
@@ -56,6 +63,35 @@ filter_chains:
       cluster: %s
 )",
       name, port, name, cluster));
+}
+
+// A gRPC client's API listener: an HTTP connection manager taking route `route_name` over ADS.
+inline envoy::config::listener::v3::Listener apiListener(const std::string& name,
+                                                         const std::string& route_name) {
+  return fromYaml<envoy::config::listener::v3::Listener>(absl::StrFormat(
+      R"(name: %s
+api_listener:
+  api_listener:
+    "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+    rds: {route_config_name: %s, config_source: {ads: {}}}
+    http_filters:
+    - name: envoy.filters.http.router
+      typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+)",
+      name, route_name));
+}
+
+// A route configuration sending everything to `cluster`.
+inline envoy::config::route::v3::RouteConfiguration route(const std::string& name,
+                                                          const std::string& cluster) {
+  return fromYaml<envoy::config::route::v3::RouteConfiguration>(absl::StrFormat(
+      R"(name: %s
+virtual_hosts:
+- name: all
+  domains: ["*"]
+  routes: [{match: {prefix: ""}, route: {cluster: %s}}]
+)",
+      name, cluster));
 }
 
 // A snapshot from any number of resources; fails the test on a builder error.
