@@ -345,7 +345,6 @@ generate() {  # family jump_in jump_out
   echo "-A $CHAIN_IN_REDIRECT -p tcp -j REDIRECT --to-ports $inbound_port"
 
   if captures "$in_ports" "$in_cidrs"; then
-    # shellcheck disable=SC2046
     exclude_rules "$CHAIN_INBOUND" -s "$(cidr_list x "$exclude_inbound_cidrs" "$family")" \
       "$(port_list x "$proxy_ports") $(port_list x "$exclude_inbound_ports")"
     capture_rules "$CHAIN_INBOUND" "$CHAIN_IN_REDIRECT" -s "$in_cidrs" "$in_ports"
@@ -360,7 +359,8 @@ generate() {  # family jump_in jump_out
       if captures "$in_ports" "$in_cidrs"; then
         # skiff calling the pod's own address (an app reaching itself through a service): through
         # skiff's inbound side, like any inbound connection.
-        echo "-A $CHAIN_OUTBOUND -o lo ! -d $localhost -m owner --$owner-owner $id -j $CHAIN_IN_REDIRECT"
+        echo "-A $CHAIN_OUTBOUND -o lo ! -d $localhost -m owner --$owner-owner $id" \
+          "-j $CHAIN_IN_REDIRECT"
       fi
       # The app calling itself on loopback directly: not captured.
       echo "-A $CHAIN_OUTBOUND -o lo -m owner ! --$owner-owner $id -j RETURN"

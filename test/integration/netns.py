@@ -14,6 +14,7 @@ Every namespace this creates is registered and removed at exit, pass or fail.
 import atexit
 import ctypes
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -41,6 +42,20 @@ def run(args, check=True, timeout=30, **kwargs):
     """Runs a command; returns the CompletedProcess (text output)."""
     return subprocess.run(args, check=check, timeout=timeout, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def sweep_stale():
+    """Deletes namespaces an earlier run of these tests left when it was killed (SIGKILL gives no
+    chance to clean up): ours are named skiff-<label>-<pid>, and that pid is gone."""
+    try:
+        names = os.listdir("/run/netns")
+    except OSError:
+        return
+    for name in names:
+        match = re.fullmatch(r"skiff-[a-z0-9]+-(\d+)", name)
+        if match and not os.path.exists("/proc/%s" % match.group(1)):
+            subprocess.run(["ip", "netns", "delete", name], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
 
 
 class Netns:
@@ -117,6 +132,7 @@ class NetnsSupport:
         for tool in ("ip", "iptables", "iptables-restore") + (("ip6tables",) if ipv6 else ()):
             if shutil.which(tool) is None:
                 return "%s is not installed (tools/setup installs iproute2 and iptables)" % tool
+        sweep_stale()
         probe = None
         try:
             probe = Netns("probe")
