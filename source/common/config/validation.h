@@ -23,6 +23,7 @@
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
+#include "envoy/extensions/filters/listener/original_dst/v3/original_dst.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 
 namespace Skiff::Config {
@@ -37,6 +38,10 @@ inline constexpr absl::string_view kHttpConnectionManagerFilterName =
 inline constexpr absl::string_view kHttpConnectionManagerTypeUrl =
     "type.googleapis.com/"
     "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+// The only listener filter skiff has.
+inline constexpr absl::string_view kOriginalDstFilterName = "envoy.filters.listener.original_dst";
+inline constexpr absl::string_view kOriginalDstTypeUrl =
+    "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst";
 
 // The cluster names a listener's filters may refer to (tcp_proxy `cluster`).
 class KnownClusters {
