@@ -8,6 +8,10 @@
 #include "source/common/config/utility.h"
 #include "source/common/formatter/json_formatter.h"
 
+// Envoy's deprecated fields (exact_match, append, total_weight, format, ...) are still part of the
+// API skiff accepts; reading them is intended.
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
 namespace Skiff::AccessLog {
 namespace {
 
