@@ -13,40 +13,12 @@ int64_t millisSince(steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - start).count();
 }
 
+using StreamInfo::ResponseFlag;
+
 constexpr absl::string_view kResetBefore =
     "upstream connect error or disconnect/reset before headers. reset reason: ";
 
 }  // namespace
-
-std::string responseFlagsToString(uint32_t flags) {
-  static constexpr std::pair<uint32_t, const char*> kNames[] = {
-      {ResponseFlag::kUpstreamConnectionFailure, "UF"},
-      {ResponseFlag::kUpstreamRetryLimitExceeded, "URX"},
-      {ResponseFlag::kNoHealthyUpstream, "UH"},
-      {ResponseFlag::kUpstreamRequestTimeout, "UT"},
-      {ResponseFlag::kNoRouteFound, "NR"},
-      {ResponseFlag::kUpstreamConnectionTermination, "UC"},
-      {ResponseFlag::kLocalReset, "LR"},
-      {ResponseFlag::kDownstreamConnectionTermination, "DC"},
-      {ResponseFlag::kUpstreamOverflow, "UO"},
-      {ResponseFlag::kNoClusterFound, "NC"},
-      {ResponseFlag::kUpstreamRemoteReset, "UR"},
-      {ResponseFlag::kStreamIdleTimeout, "SI"},
-      {ResponseFlag::kDownstreamProtocolError, "DPE"},
-      {ResponseFlag::kUpstreamProtocolError, "UPE"},
-      {ResponseFlag::kDurationTimeout, "DT"},
-  };
-  std::string out;
-  for (const auto& [bit, name] : kNames) {
-    if (flags & bit) {
-      if (!out.empty()) {
-        out.push_back(',');
-      }
-      out.append(name);
-    }
-  }
-  return out.empty() ? "-" : out;
-}
 
 Filter::Filter(const RouterConfig& config, RouterStats& stats, FilterCallbacks& callbacks)
     : config_(config), stats_(stats), callbacks_(callbacks) {}
@@ -69,7 +41,7 @@ void Filter::onRequestHeaders(Http::RequestHeaderMap& headers, bool end_stream,
       config_.cluster_manager->threadLocal().get(route.cluster_name);
   if (cluster == nullptr) {
     stats_.no_cluster.inc();
-    localReply(route.cluster_not_found_code, "", ResponseFlag::kNoClusterFound,
+    localReply(route.cluster_not_found_code, "", ResponseFlag::NoClusterFound,
                "cluster_not_found");
     return;
   }
@@ -92,7 +64,7 @@ void Filter::startAttempt() {
   tl_cluster_ = config_.cluster_manager->threadLocal().get(route_.cluster_name);
   if (tl_cluster_ == nullptr) {
     stats_.no_cluster.inc();
-    localReply(route_.cluster_not_found_code, "", ResponseFlag::kNoClusterFound,
+    localReply(route_.cluster_not_found_code, "", ResponseFlag::NoClusterFound,
                "cluster_not_found");
     return;
   }
@@ -101,10 +73,11 @@ void Filter::startAttempt() {
   if (pool == nullptr) {
     host_ = nullptr;
     tl_cluster_->info()->stats->upstream_cx_none_healthy.inc();
-    localReply(503, "no healthy upstream", ResponseFlag::kNoHealthyUpstream, "no_healthy_upstream");
+    localReply(503, "no healthy upstream", ResponseFlag::NoHealthyUpstream, "no_healthy_upstream");
     return;
   }
   tl_cluster_->onRequestStart(*host_);
+  ++callbacks_.streamInfo().upstream_request_attempt_count;
   upstream_request_complete_ = false;
   upstream_response_complete_ = false;
   attempt_start_ = steady_clock::now();
@@ -126,7 +99,9 @@ void Filter::onPoolReady(Http::RequestEncoder& encoder, const Upstream::Host& ho
     stream.readDisable(true);
   }
   upstream_read_disables_applied_ = upstream_read_disable_count_;
-  callbacks_.onUpstreamHost(cluster_, host);
+  StreamInfo::StreamInfo& info = callbacks_.streamInfo();
+  info.upstream_remote_address = host.address;
+  info.upstream_cluster = std::shared_ptr<const std::string>(cluster_, &cluster_->name);
   if (retry_state_ != nullptr && route_.retry_policy->per_try_timeout.count() > 0) {
     if (per_try_timer_ == nullptr) {
       per_try_timer_ = callbacks_.dispatcher().createTimer([this] { onPerTryTimeout(); });
@@ -225,6 +200,10 @@ void Filter::recordUpstreamStatus(uint32_t status) {
 
 void Filter::decodeHeaders(Http::ResponseHeaderMapPtr&& headers, bool end_stream) {
   const uint32_t status = headers->status();
+  StreamInfo::StreamInfo& info = callbacks_.streamInfo();
+  if (!info.first_upstream_rx_byte_received.has_value()) {
+    info.first_upstream_rx_byte_received = info.sinceStart(steady_clock::now());
+  }
   if (per_try_timer_ != nullptr) {
     per_try_timer_->disableTimer();
   }
@@ -241,12 +220,10 @@ void Filter::decodeHeaders(Http::ResponseHeaderMapPtr&& headers, bool end_stream
         return;
       case RetryState::Decision::LimitExceeded:
         cluster_->stats->upstream_rq_retry_limit_exceeded.inc();
-        callbacks_.addResponseFlag(ResponseFlag::kUpstreamRetryLimitExceeded);
+        callbacks_.streamInfo().setResponseFlag(ResponseFlag::UpstreamRetryLimitExceeded);
         break;
       case RetryState::Decision::Overflow:
         cluster_->stats->upstream_rq_retry_overflow.inc();
-        break;
-      case RetryState::Decision::NoRetry:
         break;
     }
   } else if (retry_state_ != nullptr && retry_state_->retriesDone() > 0) {
@@ -376,12 +353,10 @@ void Filter::onAttemptFailure(AttemptFailure failure, uint32_t code, uint32_t fl
         return;
       case RetryState::Decision::LimitExceeded:
         cluster_->stats->upstream_rq_retry_limit_exceeded.inc();
-        flag |= ResponseFlag::kUpstreamRetryLimitExceeded;
+        flag |= ResponseFlag::UpstreamRetryLimitExceeded;
         break;
       case RetryState::Decision::Overflow:
         cluster_->stats->upstream_rq_retry_overflow.inc();
-        break;
-      case RetryState::Decision::NoRetry:
         break;
     }
   }
@@ -397,18 +372,21 @@ void Filter::onPoolFailure(Upstream::PoolFailureReason reason,
   if (reason == Upstream::PoolFailureReason::Overflow) {
     releaseAttempt(false);
     finishUpstream();
-    localReply(503, absl::StrCat(kResetBefore, "overflow"), ResponseFlag::kUpstreamOverflow,
+    localReply(503, absl::StrCat(kResetBefore, "overflow"), ResponseFlag::UpstreamOverflow,
                "upstream_reset_before_response_started{overflow}");
     return;
   }
   const absl::string_view why = Upstream::poolFailureReasonToString(reason);
+  const absl::string_view failure = transport_failure_reason.empty() ? why : transport_failure_reason;
+  callbacks_.streamInfo().upstream_transport_failure_reason.assign(failure.data(),
+                                                                   failure.size());
   std::string body = absl::StrCat(kResetBefore, "connection failure");
   if (!transport_failure_reason.empty()) {
     absl::StrAppend(&body, ", transport failure reason: ", transport_failure_reason);
   } else if (reason == Upstream::PoolFailureReason::Timeout) {
     absl::StrAppend(&body, ", transport failure reason: ", why);
   }
-  onAttemptFailure(AttemptFailure::ConnectFailure, 503, ResponseFlag::kUpstreamConnectionFailure,
+  onAttemptFailure(AttemptFailure::ConnectFailure, 503, ResponseFlag::UpstreamConnectionFailure,
                    "upstream_reset_before_response_started{connection_failure}", body);
 }
 
@@ -420,8 +398,8 @@ void Filter::onResetStream(Http::StreamResetReason reason,
   cluster_->stats->upstream_rq_rx_reset.inc();
   const uint32_t flag = reason == Http::StreamResetReason::ConnectionTermination ||
                                 reason == Http::StreamResetReason::RemoteReset
-                            ? ResponseFlag::kUpstreamConnectionTermination
-                            : ResponseFlag::kUpstreamRemoteReset;
+                            ? ResponseFlag::UpstreamConnectionTermination
+                            : ResponseFlag::UpstreamRemoteReset;
   if (response_started_) {
     // Too late to answer: the client has part of a response. Tell it by resetting.
     releaseAttempt(false);
@@ -434,7 +412,7 @@ void Filter::onResetStream(Http::StreamResetReason reason,
     // The upstream's answer could not be parsed: a bad gateway, not a retriable reset.
     releaseAttempt(false);
     finishUpstream();
-    localReply(502, "upstream sent an invalid response", ResponseFlag::kUpstreamProtocolError,
+    localReply(502, "upstream sent an invalid response", ResponseFlag::UpstreamProtocolError,
                "upstream_reset_before_response_started{protocol_error}");
     return;
   }
@@ -447,13 +425,13 @@ void Filter::onResetStream(Http::StreamResetReason reason,
   }
   onAttemptFailure(
       failure, 503,
-      failure == AttemptFailure::ConnectFailure ? ResponseFlag::kUpstreamConnectionFailure : flag,
+      failure == AttemptFailure::ConnectFailure ? ResponseFlag::UpstreamConnectionFailure : flag,
       "upstream_reset_before_response_started", body);
 }
 
 void Filter::onPerTryTimeout() {
   cluster_->stats->upstream_rq_per_try_timeout.inc();
-  onAttemptFailure(AttemptFailure::PerTryTimeout, 504, ResponseFlag::kUpstreamRequestTimeout,
+  onAttemptFailure(AttemptFailure::PerTryTimeout, 504, ResponseFlag::UpstreamRequestTimeout,
                    "upstream_per_try_timeout", "upstream request timeout");
 }
 
@@ -467,10 +445,10 @@ void Filter::onRouteTimeout() {
   releaseAttempt(/*reset_upstream=*/true);
   finishUpstream();
   if (response_started_) {
-    callbacks_.resetDownstream(ResponseFlag::kUpstreamRequestTimeout, "upstream_response_timeout");
+    callbacks_.resetDownstream(ResponseFlag::UpstreamRequestTimeout, "upstream_response_timeout");
     return;
   }
-  localReply(504, "upstream request timeout", ResponseFlag::kUpstreamRequestTimeout,
+  localReply(504, "upstream request timeout", ResponseFlag::UpstreamRequestTimeout,
              "upstream_response_timeout");
 }
 

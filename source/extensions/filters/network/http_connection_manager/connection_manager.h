@@ -55,9 +55,7 @@ class ActiveStream : public Http::RequestDecoder,
                       absl::string_view details) override;
   void resetDownstream(uint32_t response_flag, absl::string_view details) override;
   void readDisableDownstream(bool disable) override;
-  void onUpstreamHost(const Upstream::ClusterInfoConstSharedPtr& cluster,
-                      const Upstream::Host& host) override;
-  void addResponseFlag(uint32_t flag) override { response_flags_ |= flag; }
+  StreamInfo::StreamInfo& streamInfo() override { return stream_info_; }
 
   // The codec failed to parse this request: answer `code` (if nothing was sent yet).
   void onCodecError(const Http::CodecStatus& status);
@@ -71,7 +69,6 @@ class ActiveStream : public Http::RequestDecoder,
   friend class ConnectionManagerImpl;
 
   void routeRequest(bool end_stream);
-  void handleUpgrade();
   // The stream is over: stats, access log, release the router and hand ourselves back.
   void finish();
   void resetIdleTimer();
@@ -80,10 +77,13 @@ class ActiveStream : public Http::RequestDecoder,
   ConnectionManagerImpl& parent_;
   Http::ResponseEncoder& encoder_;
   const uint64_t id_;
-  const std::chrono::steady_clock::time_point start_;
+  StreamInfo::StreamInfo stream_info_;
   Http::RequestHeaderMapPtr request_headers_;
-  RouteTableConstSharedPtr route_table_;  // The table this request was routed with.
-  RouteResult route_;
+  Http::ResponseHeaderMapPtr response_headers_;  // Kept for the access log.
+  Router::RouteTableConstSharedPtr route_table_;  // The table this request was routed with.
+  Router::RouteResult route_;
+  HttpFilters::RouterFilter::RouteTarget target_;
+  std::string cluster_from_header_;  // cluster_header's value, copied before headers change.
   HttpFilters::RouterFilter::Filter router_;
   bool router_started_{false};
   std::string upgrade_type_;
@@ -95,14 +95,9 @@ class ActiveStream : public Http::RequestDecoder,
   bool finished_{false};
   bool read_disabled_{false};
   uint32_t read_disable_count_{0};
-  // For stats and the access log.
   uint32_t response_code_{0};
-  uint32_t response_flags_{0};
-  std::string response_code_details_;
-  uint64_t bytes_received_{0};
-  uint64_t bytes_sent_{0};
-  Upstream::ClusterInfoConstSharedPtr upstream_cluster_;
-  Network::Address::InstanceConstSharedPtr upstream_host_;
+  // Static strings (string literals from the codec, router and here), so no copy per request.
+  absl::string_view response_code_details_;
 };
 
 /**
