@@ -12,13 +12,13 @@
 #include "google/protobuf/util/json_util.h"
 #include "source/common/common/json.h"
 #include "source/common/common/logger.h"
+#include "source/common/common/version.h"
 #include "source/common/config/utility.h"
 #include "source/common/http/stats_handlers.h"
 #include "source/common/network/connection_impl.h"
 #include "source/common/router/config_impl.h"
-#include "source/common/upstream/http_conn_pool_impl.h"
 #include "source/common/stats/stats_impl.h"
-#include "source/common/common/version.h"
+#include "source/common/upstream/http_conn_pool_impl.h"
 
 namespace Skiff::Server {
 namespace {
@@ -102,8 +102,8 @@ absl::Status InstanceImpl::initialize() {
   route_manager_ = std::make_unique<
       Extensions::NetworkFilters::HttpConnectionManager::RouteConfigProviderManagerImpl>(
       worker_dispatchers, *dispatcher_,
-      [this](const envoy::config::route::v3::RouteConfiguration& config, bool from_rds)
-          -> absl::StatusOr<Router::RouteTableConstSharedPtr> {
+      [this](const envoy::config::route::v3::RouteConfiguration& config,
+             bool from_rds) -> absl::StatusOr<Router::RouteTableConstSharedPtr> {
         Router::RouteTableOptions options;
         options.validate_clusters_default = !from_rds;
         options.cluster_exists = [this](absl::string_view name) {
@@ -293,6 +293,9 @@ void InstanceImpl::startDrainAndShutdown(const std::string& reason) {
             listener_manager_->numConnections(), options_.drain_time.count());
   drain_deadline_ = std::chrono::steady_clock::now() + options_.drain_time;
   listener_manager_->stopListeners([this] {
+    // HTTP connections finish their current response and close (stopListeners drained them);
+    // pooled upstream connections follow as they go idle.
+    cluster_manager_->drainConnPools();
     drain_timer_ = dispatcher_->createTimer([this] { onDrainTick(); });
     onDrainTick();
   });
@@ -477,9 +480,10 @@ std::string InstanceImpl::configDumpJson() const {
                                          "\"}"));
   }
   for (const auto& entry : route_manager_->dynamicConfigs()) {
-    dynamic_routes.push_back(absl::StrCat(
-        "{\"version_info\":\"", Json::escape(entry.version_info), "\",\"route_config\":",
-        toJson(entry.config), ",\"last_updated\":\"", timestamp(entry.last_updated), "\"}"));
+    dynamic_routes.push_back(absl::StrCat("{\"version_info\":\"", Json::escape(entry.version_info),
+                                          "\",\"route_config\":", toJson(entry.config),
+                                          ",\"last_updated\":\"", timestamp(entry.last_updated),
+                                          "\"}"));
   }
   // How long each worker took to apply the last changes (post to applied).
   std::vector<std::string> updates;

@@ -41,8 +41,7 @@ void Filter::onRequestHeaders(Http::RequestHeaderMap& headers, bool end_stream,
       config_.cluster_manager->threadLocal().get(route.cluster_name);
   if (cluster == nullptr) {
     stats_.no_cluster.inc();
-    localReply(route.cluster_not_found_code, "", ResponseFlag::NoClusterFound,
-               "cluster_not_found");
+    localReply(route.cluster_not_found_code, "", ResponseFlag::NoClusterFound, "cluster_not_found");
     return;
   }
   // The pool enforces max_requests and max_pending_requests (onPoolFailure(Overflow)).
@@ -377,9 +376,9 @@ void Filter::onPoolFailure(Upstream::PoolFailureReason reason,
     return;
   }
   const absl::string_view why = Upstream::poolFailureReasonToString(reason);
-  const absl::string_view failure = transport_failure_reason.empty() ? why : transport_failure_reason;
-  callbacks_.streamInfo().upstream_transport_failure_reason.assign(failure.data(),
-                                                                   failure.size());
+  const absl::string_view failure =
+      transport_failure_reason.empty() ? why : transport_failure_reason;
+  callbacks_.streamInfo().upstream_transport_failure_reason.assign(failure.data(), failure.size());
   std::string body = absl::StrCat(kResetBefore, "connection failure");
   if (!transport_failure_reason.empty()) {
     absl::StrAppend(&body, ", transport failure reason: ", transport_failure_reason);

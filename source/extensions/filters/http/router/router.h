@@ -155,7 +155,7 @@ class Filter : public Upstream::HttpConnPoolCallbacks,
   bool upgraded_{false};                  // 101 forwarded: raw tunnel.
   bool destroyed_{false};
   bool local_replied_{false};
-  bool retrying_{false};          // Waiting out the back-off before the next attempt.
+  bool retrying_{false};  // Waiting out the back-off before the next attempt.
   std::chrono::steady_clock::time_point request_start_;
 
   // Per attempt.

@@ -12,8 +12,8 @@
 namespace Skiff::Extensions::NetworkFilters::HttpConnectionManager {
 namespace {
 
-using StreamInfo::ResponseFlag;
 using std::chrono::steady_clock;
+using StreamInfo::ResponseFlag;
 
 uint64_t randomThunk(void* state) {
   return static_cast<ConnectionManagerImpl*>(state)->nextRandom();
@@ -68,8 +68,7 @@ void ActiveStream::decodeHeaders(Http::RequestHeaderMapPtr&& headers, bool end_s
                               ? StreamInfo::Protocol::Http10
                               : StreamInfo::Protocol::Http11;
   if (end_stream) {
-    stream_info_.last_downstream_rx_byte_received =
-        stream_info_.sinceStart(steady_clock::now());
+    stream_info_.last_downstream_rx_byte_received = stream_info_.sinceStart(steady_clock::now());
   }
   if (parent_.headers_timer_ != nullptr) {
     parent_.headers_timer_->disableTimer();
@@ -405,8 +404,7 @@ void ActiveStream::finish() {
   }
   const auto now = steady_clock::now();
   stats.downstream_rq_time.recordValue(
-      std::chrono::duration_cast<std::chrono::milliseconds>(stream_info_.sinceStart(now))
-          .count());
+      std::chrono::duration_cast<std::chrono::milliseconds>(stream_info_.sinceStart(now)).count());
   if (upgrade_accepted_) {
     stats.downstream_cx_upgrades_active.dec();
   }

@@ -79,7 +79,7 @@ class ActiveStream : public Http::RequestDecoder,
   const uint64_t id_;
   StreamInfo::StreamInfo stream_info_;
   Http::RequestHeaderMapPtr request_headers_;
-  Http::ResponseHeaderMapPtr response_headers_;  // Kept for the access log.
+  Http::ResponseHeaderMapPtr response_headers_;   // Kept for the access log.
   Router::RouteTableConstSharedPtr route_table_;  // The table this request was routed with.
   Router::RouteResult route_;
   HttpFilters::RouterFilter::RouteTarget target_;

@@ -17,7 +17,8 @@ Router::RouteTableConstSharedPtr RdsRouteConfigProvider::current() const {
   return slot_.get().table;
 }
 
-void RdsRouteConfigProvider::update(Router::RouteTableConstSharedPtr table, std::function<void()> applied) {
+void RdsRouteConfigProvider::update(Router::RouteTableConstSharedPtr table,
+                                    std::function<void()> applied) {
   main_table_ = table;
   slot_.runOnAllWorkers([table](PerWorker& worker) { worker.table = table; }, std::move(applied));
 }

@@ -1,10 +1,11 @@
 #pragma once
 
 // How the connection manager gets routes: an immutable Router::RouteTable per
-// RouteConfiguration, and a provider that hands a worker the table to route its next request with. A static provider holds
-// the HCM's inline route_config; an RDS provider's table is replaced on every worker when a new
-// RouteConfiguration arrives, without touching listeners or connections: a request keeps the
-// table it was routed with (it holds a reference) and the next request uses the new one.
+// RouteConfiguration, and a provider that hands a worker the table to route its next request with.
+// A static provider holds the HCM's inline route_config; an RDS provider's table is replaced on
+// every worker when a new RouteConfiguration arrives, without touching listeners or connections: a
+// request keeps the table it was routed with (it holds a reference) and the next request uses the
+// new one.
 
 #include <chrono>
 #include <cstdint>
@@ -35,7 +36,8 @@ using RouteConfigProviderSharedPtr = std::shared_ptr<RouteConfigProvider>;
 // The inline `route_config` of an HttpConnectionManager.
 class StaticRouteConfigProvider : public RouteConfigProvider {
  public:
-  explicit StaticRouteConfigProvider(Router::RouteTableConstSharedPtr table) : table_(std::move(table)) {}
+  explicit StaticRouteConfigProvider(Router::RouteTableConstSharedPtr table)
+      : table_(std::move(table)) {}
   Router::RouteTableConstSharedPtr current() const override { return table_; }
 
  private:
