@@ -52,8 +52,8 @@ void Filter::onRequestHeaders(Http::RequestHeaderMap& headers, bool end_stream,
                                  static_cast<uint64_t>(request_start_.time_since_epoch().count()));
   }
   if (end_stream && route_.timeout.count() > 0) {
-    route_timer_ = callbacks_.dispatcher().createTimer([this] { onRouteTimeout(); });
-    route_timer_->enableTimer(route_.timeout);
+    route_timer_armed_ = true;
+    callbacks_.setRouteTimeout(route_.timeout);
   }
   startAttempt();
 }
@@ -111,7 +111,7 @@ void Filter::onPoolReady(Http::RequestEncoder& encoder, const Upstream::Host& ho
 }
 
 void Filter::sendRequest() {
-  const bool end_with_headers = downstream_end_stream_ && pending_body_.length() == 0;
+  const bool end_with_headers = downstream_end_stream_ && pendingBodyLength() == 0;
   const Http::CodecStatus status =
       upstream_encoder_->encodeHeaders(*request_headers_, end_with_headers);
   if (!status.isOk()) {
@@ -122,13 +122,15 @@ void Filter::sendRequest() {
   }
   if (end_with_headers) {
     upstream_request_complete_ = true;
-  } else if (pending_body_.length() > 0 || downstream_end_stream_) {
+  } else if (pendingBodyLength() > 0 || downstream_end_stream_) {
     upstream_request_complete_ = downstream_end_stream_;
     // The encoder may reset the stream (and so this attempt) from inside; it drains what it
     // takes either way.
-    upstream_encoder_->encodeData(pending_body_, downstream_end_stream_);
+    upstream_encoder_->encodeData(pendingBody(), downstream_end_stream_);
   }
-  pending_body_.drain(pending_body_.length());
+  if (pending_body_ != nullptr) {
+    pending_body_->drain(pending_body_->length());
+  }
   if (downstream_read_disabled_) {
     downstream_read_disabled_ = false;
     callbacks_.readDisableDownstream(false);
@@ -141,17 +143,17 @@ void Filter::onRequestData(Buffer::Instance& data, bool end_stream) {
     return;
   }
   downstream_end_stream_ = end_stream;
-  if (end_stream && route_.timeout.count() > 0 && route_timer_ == nullptr && !upgraded_ &&
+  if (end_stream && route_.timeout.count() > 0 && !route_timer_armed_ && !upgraded_ &&
       !route_.upgrade) {
-    route_timer_ = callbacks_.dispatcher().createTimer([this] { onRouteTimeout(); });
-    route_timer_->enableTimer(route_.timeout);
+    route_timer_armed_ = true;
+    callbacks_.setRouteTimeout(route_.timeout);
   }
   if (retry_state_ != nullptr) {
-    if (retry_body_.length() + data.length() > config_.retry_buffer_limit) {
+    if (retryBody().length() + data.length() > config_.retry_buffer_limit) {
       disableRetries();
     } else if (data.length() > 0) {
       const std::string copy = data.toString();
-      retry_body_.add(copy);
+      retryBody().add(copy);
     }
   }
   if (upstream_encoder_ != nullptr) {
@@ -165,9 +167,9 @@ void Filter::onRequestData(Buffer::Instance& data, bool end_stream) {
     return;
   }
   // Waiting for a connection (or a retry): hold the body, and stop reading when it grows.
-  pending_body_.move(data);
+  pendingBody().move(data);
   const uint64_t limit = cluster_ != nullptr ? cluster_->per_connection_buffer_limit_bytes : 0;
-  if (!downstream_read_disabled_ && limit > 0 && pending_body_.length() > limit) {
+  if (!downstream_read_disabled_ && limit > 0 && pendingBodyLength() > limit) {
     downstream_read_disabled_ = true;
     callbacks_.readDisableDownstream(true);
   }
@@ -179,9 +181,32 @@ void Filter::localReply(uint32_t code, absl::string_view body, uint32_t flag,
   callbacks_.sendLocalReply(code, body, flag, details);
 }
 
+Buffer::Instance& Filter::pendingBody() {
+  if (pending_body_ == nullptr) {
+    pending_body_ = std::make_unique<Buffer::OwnedImpl>();
+  }
+  return *pending_body_;
+}
+
+Buffer::Instance& Filter::retryBody() {
+  if (retry_body_ == nullptr) {
+    retry_body_ = std::make_unique<Buffer::OwnedImpl>();
+  }
+  return *retry_body_;
+}
+
+void Filter::disarmRouteTimer() {
+  if (route_timer_armed_) {
+    route_timer_armed_ = false;
+    callbacks_.setRouteTimeout(std::chrono::milliseconds(0));
+  }
+}
+
 void Filter::disableRetries() {
   retry_state_.reset();
-  retry_body_.drain(retry_body_.length());
+  if (retry_body_ != nullptr) {
+    retry_body_->drain(retry_body_->length());
+  }
 }
 
 void Filter::decode1xxHeaders(Http::ResponseHeaderMapPtr&& headers) {
@@ -232,9 +257,7 @@ void Filter::decodeHeaders(Http::ResponseHeaderMapPtr&& headers, bool end_stream
   if (status == 101 && route_.upgrade) {
     // A raw tunnel from now on; it lasts as long as both sides want.
     upgraded_ = true;
-    if (route_timer_ != nullptr) {
-      route_timer_->disableTimer();
-    }
+    disarmRouteTimer();
   }
   if (!config_.suppress_envoy_headers) {
     char buf[24];
@@ -259,9 +282,7 @@ void Filter::decodeData(Buffer::Instance& data, bool end_stream) {
 }
 
 void Filter::finishUpstream() {
-  if (route_timer_ != nullptr) {
-    route_timer_->disableTimer();
-  }
+  disarmRouteTimer();
   if (per_try_timer_ != nullptr) {
     per_try_timer_->disableTimer();
   }
@@ -326,9 +347,11 @@ void Filter::releaseAttempt(bool reset_upstream) {
 
 void Filter::scheduleRetry() {
   // The next attempt resends the whole body so far.
-  pending_body_.drain(pending_body_.length());
-  if (retry_body_.length() > 0) {
-    pending_body_.add(retry_body_.toString());
+  if (pending_body_ != nullptr) {
+    pending_body_->drain(pending_body_->length());
+  }
+  if (retry_body_ != nullptr && retry_body_->length() > 0) {
+    pendingBody().add(retry_body_->toString());
   }
   upstream_response_complete_ = false;
   if (retry_timer_ == nullptr) {
@@ -489,7 +512,7 @@ void Filter::onDestroy() {
     return;
   }
   destroyed_ = true;
-  route_timer_.reset();
+  disarmRouteTimer();
   retry_timer_.reset();
   const bool complete = upstream_request_complete_ && upstream_response_complete_;
   releaseAttempt(/*reset_upstream=*/!complete);

@@ -79,6 +79,10 @@ class FilterCallbacks {
   virtual void readDisableDownstream(bool disable) = 0;
   // The stream's facts for the access log; the router records the upstream side there.
   virtual StreamInfo::StreamInfo& streamInfo() = 0;
+  // Arms (or with 0 disarms) the route timeout; when it expires the stream calls
+  // Filter::onRouteTimeout(). The timer belongs to the connection, so keep-alive requests reuse
+  // it instead of making one per request.
+  virtual void setRouteTimeout(std::chrono::milliseconds timeout) = 0;
 };
 
 /**
@@ -101,6 +105,8 @@ class Filter : public Upstream::HttpConnPoolCallbacks,
   void onDownstreamBelowWriteBufferLowWatermark();
   // The stream is over (completed or reset): release everything upstream.
   void onDestroy();
+  // The route timeout set through FilterCallbacks::setRouteTimeout expired.
+  void onRouteTimeout();
 
   // Upstream::HttpConnPoolCallbacks
   void onPoolFailure(Upstream::PoolFailureReason reason,
@@ -130,11 +136,15 @@ class Filter : public Upstream::HttpConnPoolCallbacks,
   void releaseAttempt(bool reset_upstream);
   bool maybeRetry(AttemptFailure* failure, uint32_t status);
   void scheduleRetry();
-  void onRouteTimeout();
   void onPerTryTimeout();
   void finishUpstream();
   void recordUpstreamStatus(uint32_t status);
   void disableRetries();
+  void disarmRouteTimer();
+  // Made on first use: most requests have no body to hold and no retries.
+  Buffer::Instance& pendingBody();
+  Buffer::Instance& retryBody();
+  uint64_t pendingBodyLength() const { return pending_body_ ? pending_body_->length() : 0; }
   void releaseDownstreamPause();
   void localReply(uint32_t code, absl::string_view body, uint32_t flag, absl::string_view details);
 
@@ -147,8 +157,8 @@ class Filter : public Upstream::HttpConnPoolCallbacks,
   RouteTarget route_;
   Upstream::ClusterInfoConstSharedPtr cluster_;  // The config the request started with.
   std::unique_ptr<RetryState> retry_state_;
-  Buffer::OwnedImpl pending_body_;  // Body not yet sent (waiting for a connection).
-  Buffer::OwnedImpl retry_body_;    // A copy of the body sent, for retries.
+  std::unique_ptr<Buffer::OwnedImpl> pending_body_;  // Body not yet sent (waiting for a pool).
+  std::unique_ptr<Buffer::OwnedImpl> retry_body_;    // A copy of the body sent, for retries.
   bool downstream_end_stream_{false};
   bool downstream_read_disabled_{false};  // We paused the downstream (pending body too large).
   bool response_started_{false};          // Headers went downstream.
@@ -174,7 +184,7 @@ class Filter : public Upstream::HttpConnPoolCallbacks,
   uint32_t downstream_pauses_{0};
   std::chrono::steady_clock::time_point attempt_start_;
 
-  Event::TimerPtr route_timer_;
+  bool route_timer_armed_{false};
   Event::TimerPtr per_try_timer_;
   Event::TimerPtr retry_timer_;
 };

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "source/common/buffer/buffer_impl.h"
 #include "source/common/common/logger.h"
+#include "source/common/event/deadline_timer.h"
 #include "source/common/http/http1/codec_impl.h"
 
 namespace Skiff::Extensions::NetworkFilters::HttpConnectionManager {
@@ -57,7 +58,7 @@ Event::Dispatcher& ActiveStream::dispatcher() { return parent_.connection().disp
 
 void ActiveStream::resetIdleTimer() {
   if (parent_.stream_idle_timer_ != nullptr) {
-    parent_.stream_idle_timer_->enableTimer(parent_.config().stream_idle_timeout);
+    parent_.stream_idle_timer_->arm(parent_.config().stream_idle_timeout);
   }
 }
 
@@ -306,6 +307,25 @@ void ActiveStream::resetDownstream(uint32_t response_flag, absl::string_view det
   stream.resetStream(Http::StreamResetReason::LocalReset);
 }
 
+void ActiveStream::setRouteTimeout(std::chrono::milliseconds timeout) {
+  if (finished_) {
+    return;
+  }
+  auto& timer = parent_.route_timer_;
+  if (timer == nullptr) {
+    if (timeout.count() <= 0) {
+      return;
+    }
+    ConnectionManagerImpl* parent = &parent_;
+    timer = std::make_unique<Event::DeadlineTimer>(dispatcher(), [parent] {
+      if (parent->stream_ != nullptr && !parent->stream_->finished()) {
+        parent->stream_->router_.onRouteTimeout();
+      }
+    });
+  }
+  timer->arm(timeout);
+}
+
 void ActiveStream::readDisableDownstream(bool disable) {
   if (finished_) {
     return;
@@ -465,15 +485,15 @@ Network::FilterStatus ConnectionManagerImpl::onNewConnection() {
   s.downstream_cx_http1_active.inc();
   Event::Dispatcher& dispatcher = connection_->dispatcher();
   if (config_->idle_timeout.count() > 0) {
-    idle_timer_ = dispatcher.createTimer([this] { onIdleTimeout(); });
-    idle_timer_->enableTimer(config_->idle_timeout);
+    idle_timer_ = std::make_unique<Event::DeadlineTimer>(dispatcher, [this] { onIdleTimeout(); });
+    idle_timer_->arm(config_->idle_timeout);
   }
   if (config_->max_connection_duration.count() > 0) {
     max_duration_timer_ = dispatcher.createTimer([this] { onMaxDurationReached(); });
     max_duration_timer_->enableTimer(config_->max_connection_duration);
   }
   if (config_->stream_idle_timeout.count() > 0) {
-    stream_idle_timer_ = dispatcher.createTimer([this] {
+    stream_idle_timer_ = std::make_unique<Event::DeadlineTimer>(dispatcher, [this] {
       if (stream_ != nullptr && !stream_->finished()) {
         stream_->onIdleTimeout();
       }
@@ -521,7 +541,7 @@ Http::RequestDecoder& ConnectionManagerImpl::newStream(Http::ResponseEncoder& en
   s.downstream_rq_http1_total.inc();
   s.downstream_rq_active.inc();
   if (idle_timer_ != nullptr) {
-    idle_timer_->disableTimer();
+    idle_timer_->disarm();
   }
   if (stream_ != nullptr) {
     // The previous stream ended inside this dispatch; it may still be on the stack above us.
@@ -530,7 +550,7 @@ Http::RequestDecoder& ConnectionManagerImpl::newStream(Http::ResponseEncoder& en
   stream_ = std::make_unique<ActiveStream>(*this, encoder, next_stream_id_++);
   encoder.getStream().addCallbacks(*stream_);
   if (stream_idle_timer_ != nullptr) {
-    stream_idle_timer_->enableTimer(config_->stream_idle_timeout);
+    stream_idle_timer_->arm(config_->stream_idle_timeout);
   }
   if (request_timer_ != nullptr) {
     request_timer_->enableTimer(config_->request_timeout);
@@ -543,7 +563,10 @@ Http::RequestDecoder& ConnectionManagerImpl::newStream(Http::ResponseEncoder& en
 
 void ConnectionManagerImpl::onStreamFinished(ActiveStream& stream) {
   if (stream_idle_timer_ != nullptr) {
-    stream_idle_timer_->disableTimer();
+    stream_idle_timer_->disarm();
+  }
+  if (route_timer_ != nullptr) {
+    route_timer_->disarm();
   }
   if (request_timer_ != nullptr) {
     request_timer_->disableTimer();
@@ -556,7 +579,7 @@ void ConnectionManagerImpl::onStreamFinished(ActiveStream& stream) {
     connection_->dispatcher().deferredDelete(std::move(stream_));
   }
   if (!closed_ && idle_timer_ != nullptr) {
-    idle_timer_->enableTimer(config_->idle_timeout);
+    idle_timer_->arm(config_->idle_timeout);
   }
 }
 
@@ -590,6 +613,7 @@ void ConnectionManagerImpl::onEvent(Network::ConnectionEvent event) {
   idle_timer_.reset();
   max_duration_timer_.reset();
   stream_idle_timer_.reset();
+  route_timer_.reset();
   request_timer_.reset();
   headers_timer_.reset();
   if (stream_ != nullptr && !stream_->finished()) {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "source/common/event/deadline_timer.h"
 #include "source/common/event/timer.h"
 #include "source/common/http/codec.h"
 #include "source/common/network/connection.h"
@@ -56,6 +57,7 @@ class ActiveStream : public Http::RequestDecoder,
   void resetDownstream(uint32_t response_flag, absl::string_view details) override;
   void readDisableDownstream(bool disable) override;
   StreamInfo::StreamInfo& streamInfo() override { return stream_info_; }
+  void setRouteTimeout(std::chrono::milliseconds timeout) override;
 
   // The codec failed to parse this request: answer `code` (if nothing was sent yet).
   void onCodecError(const Http::CodecStatus& status);
@@ -144,8 +146,10 @@ class ConnectionManagerImpl : public Network::ReadFilter,
   Network::Connection* connection_{nullptr};
   Http::ServerConnectionPtr codec_;
   std::unique_ptr<ActiveStream> stream_;
-  Event::TimerPtr idle_timer_;          // No stream in flight for idle_timeout.
-  Event::TimerPtr stream_idle_timer_;   // The active stream saw no activity.
+  // Deadline timers: moved on every request or read without touching libevent's timer heap.
+  std::unique_ptr<Event::DeadlineTimer> idle_timer_;         // No stream in flight.
+  std::unique_ptr<Event::DeadlineTimer> stream_idle_timer_;  // The stream saw no activity.
+  std::unique_ptr<Event::DeadlineTimer> route_timer_;        // The router's route timeout.
   Event::TimerPtr request_timer_;       // request_timeout of the active stream.
   Event::TimerPtr headers_timer_;       // request_headers_timeout of the active stream.
   Event::TimerPtr max_duration_timer_;  // max_connection_duration.
