@@ -341,6 +341,40 @@ class HttpTests(HttpBase):
         self.assertTrue(c.eof())
         self.assertEqual(self.skiff.wait_exit(10), 0)
 
+    def test_access_log_and_reopen(self):
+        path = os.path.join(self.outdir, "access.log")
+        fmt = "%REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER%\n"
+        self.start_proxy(access_log=[{
+            "name": "envoy.access_loggers.file",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                "path": path, "log_format": {"text_format_source": {"inline_string": fmt}}}}])
+        c = self.client()
+        self.assertEqual(c.request("GET", "/echo").status, 200)
+        self.assertEqual(c.request("GET", "/dead").status, 503)
+
+        def lines(p):
+            try:
+                with open(p) as f:
+                    return f.read().splitlines()
+            except OSError:
+                return []
+
+        deadline = time.monotonic() + 10
+        while len(lines(path)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(lines(path), ["GET /echo 200 - a", "GET /dead 503 UF,URX dead"])
+        # Rotation: move the file away, reopen, and new lines go to a new file at the path.
+        os.rename(path, path + ".1")
+        status, _, _ = self.skiff.post("/reopen_logs")
+        self.assertEqual(status, 200)
+        self.assertEqual(c.request("GET", "/direct").status, 200)
+        deadline = time.monotonic() + 10
+        while not lines(path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(lines(path), ["GET /direct 200 - -"])
+        self.assertEqual(len(lines(path + ".1")), 2)
+
     def test_idle_keep_alive_connection_closed_on_drain(self):
         self.start_proxy()
         c = self.client()
