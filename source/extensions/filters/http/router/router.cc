@@ -46,6 +46,8 @@ void Filter::onRequestHeaders(Http::RequestHeaderMap& headers, bool end_stream,
   }
   // The pool enforces max_requests and max_pending_requests (onPoolFailure(Overflow)).
   cluster_ = cluster->info();
+  callbacks_.streamInfo().upstream_cluster =
+      std::shared_ptr<const std::string>(cluster_, &cluster_->name);
   if (route.retry_policy != nullptr && route.retry_policy->enabled() && !route.upgrade) {
     retry_state_ = std::make_unique<RetryState>(
         *route.retry_policy, callbacks_.streamId() * 0x9E3779B97F4A7C15ULL ^
@@ -76,7 +78,9 @@ void Filter::startAttempt() {
     return;
   }
   tl_cluster_->onRequestStart(*host_);
-  ++callbacks_.streamInfo().upstream_request_attempt_count;
+  StreamInfo::StreamInfo& info = callbacks_.streamInfo();
+  ++info.upstream_request_attempt_count;
+  info.upstream_remote_address = host_->address;
   upstream_request_complete_ = false;
   upstream_response_complete_ = false;
   attempt_start_ = steady_clock::now();
@@ -98,9 +102,7 @@ void Filter::onPoolReady(Http::RequestEncoder& encoder, const Upstream::Host& ho
     stream.readDisable(true);
   }
   upstream_read_disables_applied_ = upstream_read_disable_count_;
-  StreamInfo::StreamInfo& info = callbacks_.streamInfo();
-  info.upstream_remote_address = host.address;
-  info.upstream_cluster = std::shared_ptr<const std::string>(cluster_, &cluster_->name);
+  callbacks_.streamInfo().upstream_remote_address = host.address;
   if (retry_state_ != nullptr && route_.retry_policy->per_try_timeout.count() > 0) {
     if (per_try_timer_ == nullptr) {
       per_try_timer_ = callbacks_.dispatcher().createTimer([this] { onPerTryTimeout(); });
