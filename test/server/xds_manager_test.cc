@@ -6,6 +6,8 @@
 
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "gtest/gtest.h"
+#include "source/common/config/message_loader.h"
+#include "source/common/router/config_impl.h"
 #include "source/common/stats/stats_impl.h"
 #include "test/server/tcp_proxy_listener.h"
 
@@ -33,12 +35,21 @@ class XdsManagerTest : public testing::Test {
       raw_workers_.push_back(workers_.back().get());
     }
     clusters_ = std::make_unique<Upstream::ClusterManager>(stats_, dispatchers_, main_);
-    context_.reset(new Extensions::NetworkFilters::FactoryContext{stats_, *clusters_});
+    routes_ = std::make_unique<
+        Extensions::NetworkFilters::HttpConnectionManager::RouteConfigProviderManagerImpl>(
+        dispatchers_, main_,
+        [](const envoy::config::route::v3::RouteConfiguration& config, bool from_rds) {
+          Router::RouteTableOptions options;
+          options.validate_clusters_default = !from_rds;
+          return Router::RouteTable::create(config, options);
+        });
+    context_.reset(
+        new Extensions::NetworkFilters::FactoryContext{stats_, *clusters_, routes_.get()});
     listeners_ = std::make_unique<ListenerManagerImpl>(raw_workers_, main_, stats_, *context_);
     listeners_->startWorkers();
     xds_ = std::make_unique<XdsManager>(
         main_, control_, *listeners_, *clusters_,
-        XdsManager::Options{.drain_time = 100ms, .initial_fetch_timeout = 1s});
+        XdsManager::Options{.drain_time = 100ms, .initial_fetch_timeout = 1s}, routes_.get());
   }
   ~XdsManagerTest() override {
     for (auto& worker : workers_) {
@@ -69,6 +80,8 @@ class XdsManagerTest : public testing::Test {
   std::vector<Event::Dispatcher*> dispatchers_;
   std::vector<WorkerImpl*> raw_workers_;
   std::unique_ptr<Upstream::ClusterManager> clusters_;
+  std::unique_ptr<Extensions::NetworkFilters::HttpConnectionManager::RouteConfigProviderManagerImpl>
+      routes_;
   std::unique_ptr<Extensions::NetworkFilters::FactoryContext> context_;
   std::unique_ptr<ListenerManagerImpl> listeners_;
   std::unique_ptr<XdsManager> xds_;
@@ -160,6 +173,90 @@ TEST_F(XdsManagerTest, EdsClusterWaitsForItsEndpointsAndListenersWaitForIt) {
   }
   ASSERT_TRUE(listener_result.has_value());
   EXPECT_TRUE(listener_result->ok());
+  EXPECT_EQ(listeners_->listeners().size(), 1u);
+}
+
+envoy::config::route::v3::RouteConfiguration routeConfig(const std::string& yaml) {
+  envoy::config::route::v3::RouteConfiguration config;
+  auto status = Config::loadMessageFromString(yaml, Config::ConfigFormat::Yaml, "<test>", config);
+  EXPECT_TRUE(status.ok()) << status.message();
+  return config;
+}
+
+envoy::config::listener::v3::Listener rdsListener(const std::string& name,
+                                                  const std::string& route_name) {
+  envoy::config::listener::v3::Listener listener;
+  auto status = Config::loadMessageFromString(R"(
+name: )" + name + R"(
+address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+filter_chains:
+- filters:
+  - name: envoy.filters.network.http_connection_manager
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+      stat_prefix: in
+      rds: {route_config_name: )" + route_name + R"(, config_source: {ads: {}}}
+      http_filters: [{name: envoy.filters.http.router}]
+)",
+                                              Config::ConfigFormat::Yaml, "<test>", listener);
+  EXPECT_TRUE(status.ok()) << status.message();
+  return listener;
+}
+
+TEST_F(XdsManagerTest, InvalidRouteConfigurationIsNackedNamingTheField) {
+  auto bad = routeConfig(R"(
+name: r
+virtual_hosts:
+- name: web
+  domains: ["*"]
+  routes:
+  - match: {safe_regex: {regex: "("}}
+    route: {cluster: c}
+)");
+  auto status = apply({Config::Xds::kRouteType, "v1", {resource("r", bad)}, {}});
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("routes[0].match.safe_regex"), absl::string_view::npos)
+      << status.message();
+  EXPECT_TRUE(routes_->dynamicConfigs().empty());
+  EXPECT_EQ(routes_->getOrCreateRds("r")->current(), nullptr);
+}
+
+TEST_F(XdsManagerTest, ListenerWaitsForItsRoutesWhichReachEveryWorker) {
+  // A listener naming RDS routes that have not arrived is held back.
+  std::optional<absl::Status> listener_result;
+  xds_->onConfigUpdate(
+      {Config::Xds::kListenerType, "l1", {resource("in", rdsListener("in", "r"))}, {}},
+      [&](absl::Status status) { listener_result = status; });
+  EXPECT_FALSE(listener_result.has_value());
+  EXPECT_TRUE(listeners_->listeners().empty());
+
+  auto good = routeConfig(R"(
+name: r
+virtual_hosts:
+- name: web
+  domains: ["*"]
+  routes:
+  - match: {prefix: "/"}
+    route: {cluster: not_yet_known}
+)");
+  ASSERT_TRUE(apply({Config::Xds::kRouteType, "v1", {resource("r", good)}, {}}).ok());
+  ASSERT_EQ(routes_->dynamicConfigs().size(), 1u);
+  EXPECT_EQ(routes_->dynamicConfigs()[0].version_info, "v1");
+  // Every worker has the table (the ACK waited for them).
+  auto provider = routes_->getOrCreateRds("r");
+  std::atomic<int> seen{0};
+  for (auto* dispatcher : dispatchers_) {
+    dispatcher->post([&] { seen += provider->current() != nullptr ? 1 : 0; });
+  }
+  Event::TimerPtr stop = main_.createTimer([this] { main_.exit(); });
+  for (int i = 0; i < 100 && (seen.load() < 2 || !listener_result.has_value()); ++i) {
+    stop->enableTimer(20ms);
+    main_.run(Event::Dispatcher::RunType::Block);
+  }
+  EXPECT_EQ(seen.load(), 2);
+  // And the held listener went through once its routes were everywhere.
+  ASSERT_TRUE(listener_result.has_value());
+  EXPECT_TRUE(listener_result->ok()) << listener_result->message();
   EXPECT_EQ(listeners_->listeners().size(), 1u);
 }
 
