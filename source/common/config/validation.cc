@@ -10,7 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "source/common/access_log/access_log_config.h"
 #include "source/common/config/utility.h"
+#include "source/common/router/config_impl.h"
 
 namespace Skiff::Config {
 namespace {
@@ -676,6 +678,21 @@ absl::Status validateClusterLoadAssignment(const ClusterLoadAssignment& assignme
   checkLoadAssignment(assignment, std::string(path),
                       require_ip ? AddressUse::UpstreamIp : AddressUse::UpstreamDns, errors);
   return errors.status();
+}
+
+absl::Status validateRouteConfiguration(const envoy::config::route::v3::RouteConfiguration& config,
+                                        const KnownClusters& clusters,
+                                        bool validate_clusters_default, absl::string_view path) {
+  Router::RouteTableOptions options;
+  options.validate_clusters_default = validate_clusters_default;
+  options.cluster_exists = [&clusters](absl::string_view name) { return clusters.contains(name); };
+  options.error_context = std::string(path);
+  return Router::RouteTable::create(config, options).status();
+}
+
+absl::Status validateAccessLog(const envoy::config::accesslog::v3::AccessLog& access_log,
+                               absl::string_view path) {
+  return AccessLog::validateAccessLog(access_log, path);
 }
 
 absl::Status validateBootstrap(const Bootstrap& bootstrap) {

@@ -280,6 +280,8 @@ const std::vector<Expected>& expected() {
       {"config.route.v3.RouteAction.UpgradeConfig", "upgrade_type", 1, "string"},
       {"config.route.v3.RouteConfiguration", "ignore_port_in_host_matching", 14, "bool"},
       {"config.route.v3.RouteConfiguration", "internal_only_headers", 3, "string"},
+      {"config.route.v3.RouteConfiguration", "max_direct_response_body_size_bytes", 11, "google.protobuf.UInt32Value"},
+      {"config.route.v3.RouteConfiguration", "most_specific_header_mutations_wins", 10, "bool"},
       {"config.route.v3.RouteConfiguration", "name", 1, "string"},
       {"config.route.v3.RouteConfiguration", "request_headers_to_add", 6, "envoy.config.core.v3.HeaderValueOption"},
       {"config.route.v3.RouteConfiguration", "request_headers_to_remove", 8, "string"},

@@ -307,3 +307,72 @@ filter_chains:
 
 }  // namespace
 }  // namespace Skiff::Config
+
+namespace Skiff::Config {
+namespace {
+
+using envoy::config::accesslog::v3::AccessLog;
+using envoy::config::route::v3::RouteConfiguration;
+
+constexpr const char* kRouteConfig = R"(
+name: r1
+virtual_hosts:
+- name: web
+  domains: ["*"]
+  routes:
+  - {match: {prefix: /api}, route: {cluster: api}}
+  - {match: {prefix: /}, route: {cluster: web}}
+)";
+
+// An RDS resource is validated on the control thread before it is ACKed.
+TEST(ValidationTest, RouteConfigurationFromRds) {
+  const auto config = fromYaml<RouteConfiguration>(kRouteConfig);
+  const KnownClusters only_web({"web"});
+  // RDS: clusters are not validated unless the resource asks for it.
+  EXPECT_TRUE(validateRouteConfiguration(config, only_web, false).ok());
+  // Inline: they are.
+  const absl::Status inline_status = validateRouteConfiguration(config, only_web, true);
+  EXPECT_EQ(inline_status.message(),
+            "route_config \"r1\": virtual_hosts[0] \"web\": routes[0].route.cluster: unknown "
+            "cluster \"api\" (validate_clusters is on; turn it off to answer requests for it with "
+            "cluster_not_found_response_code instead)");
+  EXPECT_TRUE(validateRouteConfiguration(config, KnownClusters::any(), true).ok());
+
+  auto broken = config;
+  broken.mutable_virtual_hosts(0)
+      ->mutable_routes(1)
+      ->mutable_match()
+      ->mutable_safe_regex()
+      ->set_regex("(");
+  const absl::Status status =
+      validateRouteConfiguration(broken, KnownClusters::any(), false,
+                                 "static_resources.listeners[0].filter_chains[0].filters[0]."
+                                 "typed_config.route_config");
+  EXPECT_EQ(status.message(),
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config."
+            "virtual_hosts[0] \"web\": routes[1].match.safe_regex: invalid regex \"(\": missing ): "
+            "(");
+}
+
+TEST(ValidationTest, AccessLog) {
+  EXPECT_TRUE(validateAccessLog(fromYaml<AccessLog>(R"(
+name: envoy.access_loggers.stdout
+typed_config:
+  "@type": type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog
+)"))
+                  .ok());
+  const absl::Status status = validateAccessLog(fromYaml<AccessLog>(R"(
+name: envoy.access_loggers.file
+typed_config:
+  "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+  path: /var/log/x.log
+  log_format: {text_format: "%NOT_AN_OPERATOR%"}
+)"),
+                                                "access_log[0]");
+  EXPECT_EQ(status.message(),
+            "access_log[0].typed_config.log_format.text_format: unsupported command operator "
+            "%NOT_AN_OPERATOR% at position 0");
+}
+
+}  // namespace
+}  // namespace Skiff::Config
