@@ -55,6 +55,8 @@ class ConnectionHandlerImpl {
   using ActiveConnectionList = std::list<std::unique_ptr<ActiveConnection>>;
 
   void closeConnections(ActiveConnectionList& connections);
+  // Asks every connection's filters to end at their next clean point (ReadFilter::onDrainStart).
+  void drainConnections(ActiveConnectionList& connections);
 
   // The listener a connection to `destination` is handed to: the one whose address is exactly
   // `destination`, else the one on 0.0.0.0 (IPv4) or [::] (IPv6) with its port; nullptr if none

@@ -30,6 +30,8 @@ using envoy::config::listener::v3::FilterChainMatch;
 using envoy::config::listener::v3::Listener;
 using envoy::extensions::filters::listener::original_dst::v3::OriginalDst;
 using envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy;
+using HttpConnectionManager =
+    envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager;
 
 constexpr uint32_t kMaxPort = 65535;
 
@@ -259,12 +261,25 @@ void checkFilterChain(const FilterChain& chain, const KnownClusters& clusters,
                    absl::StrFormat("terminal filter \"%s\" must be the last filter in the chain",
                                    filter.name()));
       }
+    } else if (type_name == HttpConnectionManager::descriptor()->full_name()) {
+      auto hcm = parseTypedConfig<HttpConnectionManager>(filter.typed_config(), config_path);
+      if (!hcm.ok()) {
+        errors.merge(hcm.status());
+      } else {
+        errors.merge(validateHttpConnectionManager(*hcm, config_path));
+      }
+      if (i + 1 != chain.filters_size()) {
+        errors.add(filter_path,
+                   absl::StrFormat("terminal filter \"%s\" must be the last filter in the chain",
+                                   filter.name()));
+      }
     } else {
       errors.add(config_path,
                  absl::StrFormat("unknown network filter type \"%s\" (filter \"%s\"); skiff "
-                                 "supports only %s (%s)",
+                                 "supports %s (%s) and %s (%s)",
                                  filter.typed_config().type_url(), filter.name(),
-                                 kTcpProxyFilterName, kTcpProxyTypeUrl));
+                                 kTcpProxyFilterName, kTcpProxyTypeUrl,
+                                 kHttpConnectionManagerFilterName, kHttpConnectionManagerTypeUrl));
     }
   }
 }
@@ -490,6 +505,16 @@ void checkCluster(const Cluster& cluster, const std::string& path, Errors& error
                                : AddressUse::UpstreamIp;
     checkLoadAssignment(cluster.load_assignment(), la_path, use, errors);
   }
+  if (cluster.has_common_http_protocol_options()) {
+    const auto& options = cluster.common_http_protocol_options();
+    const std::string options_path = sub(path, "common_http_protocol_options");
+    if (options.has_idle_timeout()) {
+      checkDuration(options.idle_timeout(), sub(options_path, "idle_timeout"), false, errors);
+    }
+    if (options.has_max_headers_count() && options.max_headers_count().value() == 0) {
+      errors.add(sub(options_path, "max_headers_count"), "must be at least 1");
+    }
+  }
   if (cluster.has_upstream_bind_config()) {
     const std::string bind_path = sub(path, "upstream_bind_config");
     const auto& bind = cluster.upstream_bind_config();
@@ -578,6 +603,100 @@ absl::Status validateTcpProxy(const TcpProxy& tcp_proxy, const KnownClusters& cl
     errors.add(sub(path, "max_connect_attempts"), "must be >= 1");
   }
   return errors.status();
+}
+
+absl::Status validateHttpConnectionManager(const HttpConnectionManager& hcm,
+                                           absl::string_view path_view) {
+  const std::string path(path_view);
+  Errors errors;
+  if (hcm.stat_prefix().empty()) {
+    errors.add(sub(path, "stat_prefix"), "must not be empty");
+  }
+  if (hcm.codec_type() != HttpConnectionManager::AUTO &&
+      hcm.codec_type() != HttpConnectionManager::HTTP1) {
+    const std::string& name = HttpConnectionManager::CodecType_Name(hcm.codec_type());
+    errors.add(sub(path, "codec_type"),
+               absl::StrFormat("%s is not supported (skiff speaks HTTP/1.1 only; use AUTO or "
+                               "HTTP1)",
+                               name.empty() ? absl::StrCat(hcm.codec_type()) : name));
+  }
+  const std::string filters_path = sub(path, "http_filters");
+  bool router_last = false;
+  for (int i = 0; i < hcm.http_filters_size(); ++i) {
+    const auto& filter = hcm.http_filters(i);
+    const bool is_router = filter.name() == "envoy.filters.http.router" ||
+                           typeNameFromUrl(filter.typed_config().type_url()) ==
+                               "envoy.extensions.filters.http.router.v3.Router";
+    if (is_router) {
+      router_last = i + 1 == hcm.http_filters_size();
+      if (!router_last) {
+        errors.add(index(filters_path, i), "the router must be the last HTTP filter");
+      }
+    } else if (!filter.is_optional() && !filter.disabled()) {
+      errors.add(index(filters_path, i),
+                 absl::StrFormat("HTTP filter \"%s\" is not supported (skiff has only "
+                                 "envoy.filters.http.router; mark the filter is_optional to skip "
+                                 "it)",
+                                 filter.name()));
+    }
+  }
+  if (!router_last && hcm.http_filters_size() == 0) {
+    errors.add(filters_path, "must end with envoy.filters.http.router");
+  } else if (!router_last) {
+    errors.add(filters_path, "must end with envoy.filters.http.router");
+  }
+  switch (hcm.route_specifier_case()) {
+    case HttpConnectionManager::kRds:
+      if (hcm.rds().route_config_name().empty()) {
+        errors.add(sub(sub(path, "rds"), "route_config_name"), "must not be empty");
+      }
+      if (!hcm.rds().config_source().has_ads()) {
+        errors.add(sub(sub(path, "rds"), "config_source"),
+                   "only ads is supported (routes come over the ADS stream)");
+      }
+      break;
+    case HttpConnectionManager::kRouteConfig:
+      break;
+    default:
+      errors.add(path, "must set route_config or rds");
+  }
+  if (hcm.has_max_request_headers_kb() &&
+      (hcm.max_request_headers_kb().value() < 1 || hcm.max_request_headers_kb().value() > 8192)) {
+    errors.add(
+        sub(path, "max_request_headers_kb"),
+        absl::StrFormat("%d is out of range (1-8192)", hcm.max_request_headers_kb().value()));
+  }
+  for (const auto& [field, d] :
+       {std::pair{"stream_idle_timeout", &hcm.stream_idle_timeout()},
+        std::pair{"request_timeout", &hcm.request_timeout()},
+        std::pair{"request_headers_timeout", &hcm.request_headers_timeout()},
+        std::pair{"delayed_close_timeout", &hcm.delayed_close_timeout()},
+        std::pair{"drain_timeout", &hcm.drain_timeout()},
+        std::pair{"common_http_protocol_options.idle_timeout",
+                  &hcm.common_http_protocol_options().idle_timeout()},
+        std::pair{"common_http_protocol_options.max_connection_duration",
+                  &hcm.common_http_protocol_options().max_connection_duration()}}) {
+    checkDuration(*d, sub(path, field), false, errors);
+  }
+  return errors.status();
+}
+
+std::vector<std::string> rdsRouteNames(const Listener& listener) {
+  std::vector<std::string> names;
+  for (const auto& chain : listener.filter_chains()) {
+    for (const auto& filter : chain.filters()) {
+      if (typeNameFromUrl(filter.typed_config().type_url()) !=
+          HttpConnectionManager::descriptor()->full_name()) {
+        continue;
+      }
+      HttpConnectionManager hcm;
+      if (filter.typed_config().UnpackTo(&hcm) && hcm.has_rds() &&
+          !hcm.rds().route_config_name().empty()) {
+        names.push_back(hcm.rds().route_config_name());
+      }
+    }
+  }
+  return names;
 }
 
 absl::Status validateListener(const Listener& listener, const KnownClusters& clusters,

@@ -12,6 +12,7 @@
 // Thread: pure functions; any thread.
 
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
@@ -24,6 +25,7 @@
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "envoy/config/route/v3/route.pb.h"
 #include "envoy/extensions/filters/listener/original_dst/v3/original_dst.pb.h"
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 
 namespace Skiff::Config {
@@ -33,6 +35,11 @@ inline constexpr absl::string_view kTcpProxyFilterName = "envoy.filters.network.
 inline constexpr absl::string_view kTcpProxyTypeUrl =
     "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 
+inline constexpr absl::string_view kHttpConnectionManagerFilterName =
+    "envoy.filters.network.http_connection_manager";
+inline constexpr absl::string_view kHttpConnectionManagerTypeUrl =
+    "type.googleapis.com/"
+    "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 // The only listener filter skiff has.
 inline constexpr absl::string_view kOriginalDstFilterName = "envoy.filters.listener.original_dst";
 inline constexpr absl::string_view kOriginalDstTypeUrl =
@@ -76,6 +83,16 @@ absl::Status validateTcpProxy(
     const envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy& tcp_proxy,
     const KnownClusters& clusters, absl::string_view path = "");
 
+// The HttpConnectionManager fields skiff reads: stat_prefix, codec_type (HTTP/1.1 only),
+// http_filters ending with the router (others only if is_optional), route_config or rds (over
+// ADS), valid durations and limits. Route tables are checked in full when they are built.
+absl::Status validateHttpConnectionManager(
+    const envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager&
+        hcm,
+    absl::string_view path = "");
+
+// The RouteConfiguration names the listener's HTTP connection managers fetch over RDS.
+std::vector<std::string> rdsRouteNames(const envoy::config::listener::v3::Listener& listener);
 // A RouteConfiguration, by building the route table the workers would use (so regexes compile,
 // files and environment variables named by direct responses are read, header formats parse).
 // `validate_clusters_default` is what an unset validate_clusters means: true for an inline

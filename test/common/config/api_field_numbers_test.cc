@@ -147,6 +147,7 @@ const std::vector<Expected>& expected() {
       {"config.cluster.v3.Cluster", "upstream_bind_config", 21, "envoy.config.core.v3.BindConfig"},
       {"config.cluster.v3.Cluster", "metadata", 25, "envoy.config.core.v3.Metadata"},
       {"config.cluster.v3.Cluster", "alt_stat_name", 28, "string"},
+      {"config.cluster.v3.Cluster", "common_http_protocol_options", 29, "envoy.config.core.v3.HttpProtocolOptions"},
       {"config.cluster.v3.Cluster", "load_assignment", 33, "envoy.config.endpoint.v3.ClusterLoadAssignment"},
       {"config.cluster.v3.Cluster.EdsClusterConfig", "eds_config", 1, "envoy.config.core.v3.ConfigSource"},
       {"config.cluster.v3.Cluster.EdsClusterConfig", "service_name", 2, "string"},

@@ -9,6 +9,9 @@
 namespace Skiff::Config {
 namespace {
 
+using HttpConnectionManager =
+    envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager;
+
 using envoy::config::cluster::v3::Cluster;
 using envoy::config::endpoint::v3::ClusterLoadAssignment;
 using envoy::config::listener::v3::Listener;
@@ -98,16 +101,73 @@ name: l
 address: {socket_address: {address: 0.0.0.0, port_value: 1}}
 filter_chains:
 - filters:
-  - name: envoy.filters.network.http_connection_manager
+  - name: envoy.filters.network.redis_proxy
 )");
   listener.mutable_filter_chains(0)->mutable_filters(0)->mutable_typed_config()->set_type_url(
-      "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
-      "HttpConnectionManager");
+      "type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy");
   absl::Status status = validateListener(listener, KnownClusters());
   EXPECT_THAT(std::string(status.message()),
               HasSubstr("filter_chains[0].filters[0].typed_config: unknown network filter type "
-                        "\"type.googleapis.com/envoy.extensions.filters.network.http_connection_"
-                        "manager.v3.HttpConnectionManager\""));
+                        "\"type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3."
+                        "RedisProxy\""));
+}
+
+TEST(ValidationTest, HttpConnectionManagerRules) {
+  HttpConnectionManager hcm = fromYaml<HttpConnectionManager>(R"(
+stat_prefix: ""
+codec_type: HTTP2
+http_filters:
+- name: envoy.filters.http.cors
+- name: envoy.filters.http.router
+- name: envoy.filters.http.lua
+  is_optional: true
+rds: {route_config_name: r, config_source: {api_config_source: {api_type: GRPC}}}
+max_request_headers_kb: 9000
+stream_idle_timeout: -1s
+)");
+  const std::string message(validateHttpConnectionManager(hcm, "hcm").message());
+  EXPECT_THAT(message, HasSubstr("hcm.stat_prefix: must not be empty"));
+  EXPECT_THAT(message, HasSubstr("hcm.codec_type: HTTP2 is not supported"));
+  EXPECT_THAT(message, HasSubstr("hcm.http_filters[0]: HTTP filter \"envoy.filters.http.cors\" "
+                                 "is not supported"));
+  EXPECT_THAT(message, HasSubstr("hcm.http_filters[1]: the router must be the last HTTP filter"));
+  EXPECT_THAT(message, HasSubstr("hcm.rds.config_source: only ads is supported"));
+  EXPECT_THAT(message, HasSubstr("hcm.max_request_headers_kb: 9000 is out of range"));
+  EXPECT_THAT(message, HasSubstr("hcm.stream_idle_timeout: invalid duration"));
+
+  HttpConnectionManager good = fromYaml<HttpConnectionManager>(R"(
+stat_prefix: ingress
+http_filters:
+- name: envoy.filters.http.lua
+  is_optional: true
+- name: envoy.filters.http.router
+rds: {route_config_name: r, config_source: {ads: {}}}
+)");
+  EXPECT_TRUE(validateHttpConnectionManager(good).ok());
+}
+
+TEST(ValidationTest, RdsRouteNames) {
+  Listener listener = fromYaml<Listener>(R"(
+name: l
+address: {socket_address: {address: 0.0.0.0, port_value: 1}}
+filter_chains:
+- filters:
+  - name: envoy.filters.network.http_connection_manager
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+      stat_prefix: a
+      rds: {route_config_name: routes_a, config_source: {ads: {}}}
+      http_filters: [{name: envoy.filters.http.router}]
+- filter_chain_match: {destination_port: 2}
+  filters:
+  - name: envoy.filters.network.tcp_proxy
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+      stat_prefix: t
+      cluster: c
+)");
+  EXPECT_EQ(rdsRouteNames(listener), std::vector<std::string>{"routes_a"});
+  EXPECT_TRUE(validateListener(listener, KnownClusters::any()).ok());
 }
 
 TEST(ValidationTest, ClusterStandalone) {
@@ -130,6 +190,28 @@ load_assignment:
   EXPECT_THAT(std::string(status.message()), HasSubstr("cluster[3].name: must not be empty"));
   EXPECT_THAT(std::string(status.message()),
               HasSubstr("cluster[3].connect_timeout: invalid duration"));
+}
+
+TEST(ValidationTest, ClusterHttpProtocolOptions) {
+  const auto cluster = fromYaml<Cluster>(R"(
+name: web
+load_assignment:
+  cluster_name: web
+  endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 10.0.0.1, port_value: 80}}}}]}]
+common_http_protocol_options:
+  idle_timeout: 30s
+  max_headers_count: 50
+  max_requests_per_connection: 1000
+)");
+  EXPECT_TRUE(validateCluster(cluster).ok());
+  Cluster bad = cluster;
+  bad.mutable_common_http_protocol_options()->mutable_idle_timeout()->set_seconds(-1);
+  bad.mutable_common_http_protocol_options()->mutable_max_headers_count()->set_value(0);
+  const std::string message(validateCluster(bad, "cluster[0]").message());
+  EXPECT_THAT(message,
+              HasSubstr("cluster[0].common_http_protocol_options.idle_timeout: invalid duration"));
+  EXPECT_THAT(message, HasSubstr("cluster[0].common_http_protocol_options.max_headers_count: "
+                                 "must be at least 1"));
 }
 
 TEST(ValidationTest, OriginalDstCluster) {
