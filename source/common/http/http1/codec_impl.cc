@@ -17,23 +17,17 @@ bool isToken(absl::string_view s, absl::string_view token) {
   return absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(s), token);
 }
 
-// Whether any field `name` of `headers` lists `token` (comma-separated, case-insensitive).
-bool headerHasToken(const HeaderMap& headers, absl::string_view name, absl::string_view token) {
-  for (const HeaderMap::Field& field : headers.fields()) {
-    if (field.name != name) {
-      continue;
+// Whether a comma-separated field value lists `token` (case-insensitive).
+bool headerHasToken(absl::string_view value, absl::string_view token) {
+  while (!value.empty()) {
+    const size_t comma = value.find(',');
+    if (isToken(value.substr(0, comma), token)) {
+      return true;
     }
-    absl::string_view value = field.value;
-    while (!value.empty()) {
-      const size_t comma = value.find(',');
-      if (isToken(value.substr(0, comma), token)) {
-        return true;
-      }
-      if (comma == absl::string_view::npos) {
-        break;
-      }
-      value.remove_prefix(comma + 1);
+    if (comma == absl::string_view::npos) {
+      break;
     }
+    value.remove_prefix(comma + 1);
   }
   return false;
 }
@@ -113,12 +107,18 @@ class HeadWriter {
     out_ += s.size();
   }
   void addChar(char c) { *out_++ = c; }
+  void addCrlf() {
+    out_[0] = '\r';
+    out_[1] = '\n';
+    out_ += 2;
+  }
   void addField(absl::string_view name, absl::string_view value) {
     add(name);
-    addChar(':');
-    addChar(' ');
+    out_[0] = ':';
+    out_[1] = ' ';
+    out_ += 2;
     add(value);
-    add(kCrlf);
+    addCrlf();
   }
   void addStatus(uint32_t status) {
     addChar(static_cast<char>('0' + status / 100));
@@ -130,6 +130,110 @@ class HeadWriter {
  private:
   char* out_;
 };
+
+// Whether a (lower-case) field name is `literal`. The size test first, and a fixed-size compare
+// the compiler turns into a few loads: name checks run for every field of every message.
+template <size_t N>
+inline bool nameIs(const std::string& name, const char (&literal)[N]) {
+  return name.size() == N - 1 && memcmp(name.data(), literal, N - 1) == 0;
+}
+
+// Lower-cases a header name in place, eight bytes at a time. Names are tokens (llhttp checked:
+// ASCII only), so a byte is an upper-case letter exactly when adding 0x80 - 'A' sets its top
+// bit and adding 0x80 - 'Z' - 1 does not; those bytes get 0x20 added.
+inline void lowerCaseToken(char* p, size_t length) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  size_t i = 0;
+  for (; i + 8 <= length; i += 8) {
+    uint64_t word;
+    memcpy(&word, p + i, 8);
+    const uint64_t at_least_a = word + kOnes * (0x80 - 'A');
+    const uint64_t above_z = word + kOnes * (0x80 - 'Z' - 1);
+    word |= ((at_least_a & ~above_z) & (kOnes * 0x80)) >> 2;
+    memcpy(p + i, &word, 8);
+  }
+  for (; i < length; ++i) {
+    if (p[i] >= 'A' && p[i] <= 'Z') {
+      p[i] = static_cast<char>(p[i] + ('a' - 'A'));
+    }
+  }
+}
+
+// What encoding needs to know about a header map, found in one pass: the size of the fields
+// written as they are, and the framing and connection fields.
+struct HeadScan {
+  size_t size = 0;             // Fields other than host, transfer-encoding and connection.
+  size_t connection_size = 0;  // The connection fields.
+  bool content_length = false;
+  bool upgrade = false;
+  bool connection_close = false;
+  bool connection_upgrade = false;
+};
+
+// `request`: host() is written from the map's member, so a host field is left out.
+HeadScan scanHead(const HeaderMap& headers, bool request) {
+  HeadScan scan;
+  for (const HeaderMap::Field& field : headers.fields()) {
+    const size_t bytes = field.name.size() + field.value.size() + 4;
+    switch (field.name.size()) {
+      case 4:
+        if (request && nameIs(field.name, "host")) {
+          continue;
+        }
+        break;
+      case 7:
+        if (nameIs(field.name, "upgrade")) {
+          scan.upgrade = true;
+        }
+        break;
+      case 10:
+        if (nameIs(field.name, "connection")) {
+          scan.connection_size += bytes;
+          scan.connection_close |= headerHasToken(field.value, "close");
+          scan.connection_upgrade |= headerHasToken(field.value, "upgrade");
+          continue;
+        }
+        break;
+      case 14:
+        scan.content_length |= nameIs(field.name, "content-length");
+        break;
+      case 17:
+        if (nameIs(field.name, "transfer-encoding")) {
+          continue;
+        }
+        break;
+      default:
+        break;
+    }
+    scan.size += bytes;
+  }
+  return scan;
+}
+
+// Whether a field is written as it is (not host, transfer-encoding, or a connection field the
+// codec replaces).
+inline bool writtenAsIs(const std::string& name, bool skip_connection, bool request) {
+  switch (name.size()) {
+    case 4:
+      return !(request && nameIs(name, "host"));
+    case 10:
+      return !(skip_connection && nameIs(name, "connection"));
+    case 17:
+      return !nameIs(name, "transfer-encoding");
+    default:
+      return true;
+  }
+}
+
+// The gaps scanned for obs-fold are a few bytes (": ", "\r\n"): a plain loop beats a call.
+inline bool hasLineFeed(const char* begin, const char* end) {
+  for (const char* p = begin; p < end; ++p) {
+    if (*p == '\n') {
+      return true;
+    }
+  }
+  return false;
+}
 
 constexpr size_t fieldSize(absl::string_view name, absl::string_view value) {
   return name.size() + value.size() + 4;
@@ -269,9 +373,7 @@ void ConnectionImpl::resetMessageState() {
   upgrade_ = false;
   header_bytes_ = 0;
   header_count_ = 0;
-  current_field_.clear();
-  current_value_.clear();
-  collecting_value_ = false;
+  open_field_ = nullptr;
   body_.drain(body_.length());
   fold_gap_active_ = false;
   fold_gap_lf_ = false;
@@ -340,12 +442,19 @@ int ConnectionImpl::onMessageCompleteCb(llhttp_t* parser) {
   return HPE_PAUSED;
 }
 
-int ConnectionImpl::onHeaderFieldData(const char* at, size_t length) {
-  const size_t old = current_field_.size();
-  current_field_.append(at, length);
-  for (size_t i = old; i < current_field_.size(); ++i) {
-    current_field_[i] = absl::ascii_tolower(static_cast<unsigned char>(current_field_[i]));
+HeaderMap::Field& ConnectionImpl::openField() {
+  if (open_field_ == nullptr) {
+    // Valid until the next field is added (the map may grow then).
+    open_field_ = &headers().addEmptyField();
   }
+  return *open_field_;
+}
+
+int ConnectionImpl::onHeaderFieldData(const char* at, size_t length) {
+  std::string& name = openField().name;
+  const size_t old = name.size();
+  name.append(at, length);
+  lowerCaseToken(name.data() + old, length);
   fold_gap_active_ = true;
   fold_gap_lf_ = false;
   fold_gap_start_ = at + length;
@@ -362,11 +471,10 @@ int ConnectionImpl::onHeaderValueData(const char* at, size_t length) {
   // reports the continuation as another span of the same value. A line feed between the name
   // and a value span, or between two spans, is exactly that fold: rejected (RFC 9112 5.2).
   const char* gap = fold_gap_start_ != nullptr ? fold_gap_start_ : slice_begin_;
-  if (fold_gap_lf_ || (at > gap && memchr(gap, '\n', at - gap) != nullptr)) {
+  if (fold_gap_lf_ || hasLineFeed(gap, at)) {
     return fail(400, "http1.obs_fold");
   }
-  current_value_.append(at, length);
-  collecting_value_ = true;
+  openField().value.append(at, length);
   fold_gap_start_ = at + length;
   return 0;
 }
@@ -375,30 +483,37 @@ int ConnectionImpl::onHeaderValueComplete() {
   fold_gap_active_ = false;
   fold_gap_lf_ = false;
   fold_gap_start_ = nullptr;
-  if (current_field_.empty()) {
+  HeaderMap::Field& field = openField();
+  open_field_ = nullptr;
+  if (field.name.empty()) {
     return fail(400, "http1.invalid_header_name");
   }
   if (++header_count_ > settings_.max_headers_count) {
     return fail(431, "http1.too_many_headers");
   }
   // llhttp strips leading whitespace; trailing whitespace is not part of the value either.
-  size_t end = current_value_.size();
-  while (end > 0 && (current_value_[end - 1] == ' ' || current_value_[end - 1] == '\t')) {
-    --end;
+  std::string& value = field.value;
+  if (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
+    size_t end = value.size() - 1;
+    while (end > 0 && (value[end - 1] == ' ' || value[end - 1] == '\t')) {
+      --end;
+    }
+    value.resize(end);
   }
-  current_value_.resize(end);
+  // Only host (4) and transfer-encoding (17) need a closer look: skip the call for the rest.
   bool keep = true;
-  CodecStatus status = onHeaderField(current_field_, current_value_, keep);
-  if (!status.isOk()) {
-    callback_status_ = status;
-    return -1;
+  if (field.name.size() == 4 || field.name.size() == 17) {
+    CodecStatus status = onHeaderField(field.name, value, keep);
+    if (!status.isOk()) {
+      callback_status_ = status;
+      return -1;
+    }
   }
   if (keep) {
-    headers().addLowerCase(std::move(current_field_), std::move(current_value_));
+    headers().finishLastField();
+  } else {
+    headers().removeLastField();
   }
-  current_field_.clear();
-  current_value_.clear();
-  collecting_value_ = false;
   return 0;
 }
 
@@ -480,8 +595,7 @@ CodecStatus ConnectionImpl::parseLoop(Buffer::Instance& data) {
       if (fold_gap_active_) {
         // A line feed at the end of this slice may start a fold continued in the next one.
         const char* gap = fold_gap_start_ != nullptr ? fold_gap_start_ : begin;
-        const char* end = begin + consumed;
-        if (end > gap && memchr(gap, '\n', end - gap) != nullptr) {
+        if (hasLineFeed(gap, begin + consumed)) {
           fold_gap_lf_ = true;
         }
       }
@@ -539,7 +653,7 @@ void ServerConnectionImpl::allocHeaders() {
 void ServerConnectionImpl::onUrl(const char* at, size_t length) { url_.append(at, length); }
 
 CodecStatus ServerConnectionImpl::onHeaderField(std::string& name, std::string& value, bool& keep) {
-  if (name == "host") {
+  if (nameIs(name, "host")) {
     // Two Hosts are a classic way to make a proxy and a backend route differently.
     if (host_seen_) {
       return CodecStatus::protocolError(400, "http1.duplicate_host");
@@ -547,7 +661,7 @@ CodecStatus ServerConnectionImpl::onHeaderField(std::string& name, std::string& 
     host_seen_ = true;
     request_headers_->setHost(value);
     keep = false;
-  } else if (name == "transfer-encoding") {
+  } else if (nameIs(name, "transfer-encoding")) {
     // llhttp already rejects a chunked that is not last; anything but plain chunked would be
     // forwarded re-chunked with its other codings lost, so it is refused (RFC 9112 6.1).
     if (!absl::EqualsIgnoreCase(value, "chunked")) {
@@ -870,11 +984,11 @@ void ServerConnectionImpl::ResponseEncoderImpl::encode1xxHeaders(const ResponseH
   writer.addStatus(status);
   writer.addChar(' ');
   writer.add(reason);
-  writer.add(kCrlf);
+  writer.addCrlf();
   for (const HeaderMap::Field& field : headers.fields()) {
     writer.addField(field.name, field.value);
   }
-  writer.add(kCrlf);
+  writer.addCrlf();
   ASSERT(writer.end() == start + size);
   out.commit(size);
   parent_.connection_.write(out, false);
@@ -894,17 +1008,17 @@ void ServerConnectionImpl::ResponseEncoderImpl::encodeHeaders(const ResponseHead
   raw_ = (p.request_upgrade_ && status == 101) ||
          (p.request_connect_ && status >= 200 && status < 300);
   no_body_ = !raw_ && (p.request_head_ || status == 204 || status == 304 || status < 200);
-  const bool has_content_length = headers.has("content-length");
+  const HeadScan scan = scanHead(headers, false);
 
-  bool close = p.close_after_response_ || p.keep_alive_disabled_ || !p.keep_alive_ ||
-               headerHasToken(headers, "connection", "close");
+  bool close =
+      p.close_after_response_ || p.keep_alive_disabled_ || !p.keep_alive_ || scan.connection_close;
   if (!raw_ && (!p.request_complete_ || p.request_upgrade_ || p.request_connect_)) {
     // The request is still arriving (or was a refused upgrade whose bytes may follow): this
     // response is the connection's last.
     close = true;
   }
   bool add_zero_length = false;
-  if (!raw_ && !no_body_ && !has_content_length) {
+  if (!raw_ && !no_body_ && !scan.content_length) {
     if (end_stream) {
       add_zero_length = true;
     } else if (p.protocol_ == Protocol::Http11) {
@@ -922,12 +1036,9 @@ void ServerConnectionImpl::ResponseEncoderImpl::encodeHeaders(const ResponseHead
   const bool skip_connection = close || add_keep_alive;
 
   const absl::string_view reason = reasonPhrase(status);
-  size_t size = 9 + 3 + 1 + reason.size() + 2 + 2;
-  for (const HeaderMap::Field& field : headers.fields()) {
-    if (field.name == "transfer-encoding" || (skip_connection && field.name == "connection")) {
-      continue;
-    }
-    size += fieldSize(field.name, field.value);
+  size_t size = 9 + 3 + 1 + reason.size() + 2 + 2 + scan.size;
+  if (!skip_connection) {
+    size += scan.connection_size;
   }
   if (add_zero_length) {
     size += fieldSize("content-length", "0");
@@ -948,12 +1059,11 @@ void ServerConnectionImpl::ResponseEncoderImpl::encodeHeaders(const ResponseHead
   writer.addStatus(status);
   writer.addChar(' ');
   writer.add(reason);
-  writer.add(kCrlf);
+  writer.addCrlf();
   for (const HeaderMap::Field& field : headers.fields()) {
-    if (field.name == "transfer-encoding" || (skip_connection && field.name == "connection")) {
-      continue;
+    if (writtenAsIs(field.name, skip_connection, false)) {
+      writer.addField(field.name, field.value);
     }
-    writer.addField(field.name, field.value);
   }
   if (add_zero_length) {
     writer.addField("content-length", "0");
@@ -966,7 +1076,7 @@ void ServerConnectionImpl::ResponseEncoderImpl::encodeHeaders(const ResponseHead
   } else if (add_keep_alive) {
     writer.addField("connection", "keep-alive");
   }
-  writer.add(kCrlf);
+  writer.addCrlf();
   ASSERT(writer.end() == start + size);
   out.commit(size);
   p.connection_.write(out, false);
@@ -1039,7 +1149,7 @@ void ClientConnectionImpl::allocHeaders() {
 }
 
 CodecStatus ClientConnectionImpl::onHeaderField(std::string& name, std::string& value, bool& keep) {
-  if (name == "transfer-encoding") {
+  if (nameIs(name, "transfer-encoding")) {
     if (!absl::EqualsIgnoreCase(value, "chunked")) {
       return CodecStatus::protocolError(502, "http1.unsupported_transfer_encoding");
     }
@@ -1279,15 +1389,14 @@ CodecStatus ClientConnectionImpl::RequestEncoderImpl::encodeHeaders(const Reques
     return CodecStatus::protocolError(500, "http1.invalid_request_line");
   }
   headers_encoded_ = true;
+  const HeadScan scan = scanHead(headers, true);
   p.request_head_ = method == "HEAD";
   p.request_connect_ = method == "CONNECT";
-  p.request_upgrade_ = !p.request_connect_ && headers.has("upgrade") &&
-                       headerHasToken(headers, "connection", "upgrade");
-  p.request_close_ = headerHasToken(headers, "connection", "close");
+  p.request_upgrade_ = !p.request_connect_ && scan.upgrade && scan.connection_upgrade;
+  p.request_close_ = scan.connection_close;
   raw_ = p.request_connect_ || p.request_upgrade_;
-  const bool has_content_length = headers.has("content-length");
   bool add_zero_length = false;
-  if (!raw_ && !has_content_length) {
+  if (!raw_ && !scan.content_length) {
     if (!end_stream) {
       chunked_ = true;
     } else if (method == "POST" || method == "PUT" || method == "PATCH") {
@@ -1295,14 +1404,8 @@ CodecStatus ClientConnectionImpl::RequestEncoderImpl::encodeHeaders(const Reques
     }
   }
 
-  size_t size =
-      method.size() + 1 + headers.path().size() + 11 + fieldSize("host", headers.host()) + 2;
-  for (const HeaderMap::Field& field : headers.fields()) {
-    if (field.name == "host" || field.name == "transfer-encoding") {
-      continue;
-    }
-    size += fieldSize(field.name, field.value);
-  }
+  size_t size = method.size() + 1 + headers.path().size() + 11 + fieldSize("host", headers.host()) +
+                2 + scan.size + scan.connection_size;
   if (add_zero_length) {
     size += fieldSize("content-length", "0");
   }
@@ -1318,10 +1421,9 @@ CodecStatus ClientConnectionImpl::RequestEncoderImpl::encodeHeaders(const Reques
   writer.add(" HTTP/1.1\r\n");
   writer.addField("host", headers.host());
   for (const HeaderMap::Field& field : headers.fields()) {
-    if (field.name == "host" || field.name == "transfer-encoding") {
-      continue;
+    if (writtenAsIs(field.name, false, true)) {
+      writer.addField(field.name, field.value);
     }
-    writer.addField(field.name, field.value);
   }
   if (add_zero_length) {
     writer.addField("content-length", "0");
@@ -1329,7 +1431,7 @@ CodecStatus ClientConnectionImpl::RequestEncoderImpl::encodeHeaders(const Reques
   if (chunked_) {
     writer.addField("transfer-encoding", "chunked");
   }
-  writer.add(kCrlf);
+  writer.addCrlf();
   ASSERT(writer.end() == start + size);
   out.commit(size);
   p.connection_.write(out, false);
