@@ -20,7 +20,7 @@ void HeaderMap::add(absl::string_view name, absl::string_view value) {
 
 void HeaderMap::addLowerCase(std::string name, std::string value) {
   byte_size_ += name.size() + value.size();
-  fields_.emplace_back(std::move(name), std::move(value));
+  fields_.push_back(Field{std::move(name), std::move(value)});
 }
 
 void HeaderMap::set(absl::string_view name, absl::string_view value) {
