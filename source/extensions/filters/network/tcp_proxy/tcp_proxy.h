@@ -91,6 +91,7 @@ class Filter : public Network::ReadFilter,
   Network::ReadFilterCallbacks* read_callbacks_{nullptr};
   Upstream::ThreadLocalCluster* cluster_{nullptr};
   Upstream::ClusterInfoConstSharedPtr cluster_info_;  // Kept for the upstream's whole life.
+  const Upstream::Host* upstream_host_{nullptr};      // One of cluster_info_'s hosts.
   std::shared_ptr<UpstreamCallbacks> upstream_callbacks_;
   Network::ClientConnectionPtr upstream_;
   Event::TimerPtr idle_timer_;
