@@ -60,6 +60,10 @@ class Connection : public Event::DeferredDeletable {
   virtual State state() const = 0;
   virtual const Address::InstanceConstSharedPtr& remoteAddress() const = 0;
   virtual const Address::InstanceConstSharedPtr& localAddress() const = 0;
+  // True when localAddress() is the destination the client connected to before an iptables
+  // redirect (restored by the original_dst listener filter), not the proxy's own listen address.
+  // An ORIGINAL_DST cluster connects only to such an address.
+  virtual bool localAddressRestored() const { return false; }
 
   virtual void addConnectionCallbacks(ConnectionCallbacks& callbacks) = 0;
   virtual void removeConnectionCallbacks(ConnectionCallbacks& callbacks) = 0;
@@ -68,7 +72,7 @@ class Connection : public Event::DeferredDeletable {
   virtual void initializeReadFilters() = 0;
   // Tells the read filters that the connection should end at their next clean point
   // (ReadFilter::onDrainStart). Idempotent per filter is the filter's business.
-  virtual void startDrain() = 0;
+  virtual void startDrain() {}
 
   // Queues `data` (moved out of the argument) for writing. With end_stream, the write side is
   // shut down (TCP FIN) once everything queued has been sent.

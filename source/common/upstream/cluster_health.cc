@@ -88,9 +88,9 @@ absl::Status ClusterHealth::update(ClusterInfo& info,
         }
       };
       callbacks.has_traffic = [this] { return upstream_cx_total_.value() > 0; };
-      auto checker =
-          createHealthChecker(main_, config.health_checks(0), name_, info.connect_timeout,
-                              generateHealthCheckStats(store_, name_), std::move(callbacks));
+      auto checker = createHealthChecker(
+          main_, config.health_checks(0), name_, info.connect_timeout,
+          generateHealthCheckStats(store_, name_), std::move(callbacks), info.upstream_bind);
       if (!checker.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat("cluster '", name_, "': health_checks[0]: ", checker.status().message()));

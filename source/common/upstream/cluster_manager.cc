@@ -63,7 +63,16 @@ void ThreadLocalCluster::refreshHealthyHosts() {
   std::fill(current_weights_.begin(), current_weights_.end(), 0);
 }
 
-const Host* ThreadLocalCluster::chooseHost() {
+const Host* ThreadLocalCluster::chooseHost(const LoadBalancerContext* context) {
+  if (info_->type == ClusterType::OriginalDst) {
+    const Network::Connection* downstream =
+        context != nullptr ? context->downstreamConnection() : nullptr;
+    if (downstream == nullptr || !downstream->localAddressRestored()) {
+      return nullptr;
+    }
+    original_dst_host_ = Host{downstream->localAddress(), 1};
+    return &original_dst_host_;
+  }
   const auto& hosts = info_->hosts;
   // One atomic load per pick: the list is rebuilt only when some host's health changed.
   if (info_->health_state->generation.load(std::memory_order_acquire) != health_generation_) {
@@ -120,6 +129,9 @@ const Host* ThreadLocalCluster::chooseHost() {
 }
 
 HttpConnPool* ThreadLocalCluster::httpConnPool(const Host& host) {
+  if (!ownsHost(host)) {
+    return nullptr;
+  }
   HttpConnPoolPtr& pool = pools_[hostIndex(host)];
   if (pool == nullptr) {
     if (pool_factory_ == nullptr || !*pool_factory_ || dispatcher_ == nullptr) {
@@ -343,6 +355,23 @@ absl::StatusOr<std::shared_ptr<ClusterInfo>> buildClusterInfo(
     info->lb_policy = LbPolicy::Random;
   } else if (config.lb_policy() == envoy::config::cluster::v3::Cluster::LEAST_REQUEST) {
     info->lb_policy = LbPolicy::LeastRequest;
+  }
+  if (config.type() == envoy::config::cluster::v3::Cluster::ORIGINAL_DST) {
+    info->type = ClusterType::OriginalDst;
+  }
+  if (config.has_upstream_bind_config()) {
+    const auto& bind = config.upstream_bind_config();
+    if (bind.has_source_address()) {
+      const auto& sa = bind.source_address();
+      auto source = Network::Address::Instance::parse(sa.address(), sa.port_value());
+      if (!source.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("cluster '", config.name(),
+                         "': upstream_bind_config.source_address: ", source.status().message()));
+      }
+      info->upstream_bind.source_address = *source;
+    }
+    info->upstream_bind.freebind = bind.has_freebind() && bind.freebind().value();
   }
   for (const auto& locality : config.load_assignment().endpoints()) {
     for (const auto& lb_endpoint : locality.lb_endpoints()) {

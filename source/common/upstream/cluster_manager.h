@@ -15,9 +15,11 @@
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "source/common/event/dispatcher.h"
 #include "source/common/network/address.h"
+#include "source/common/network/connection_impl.h"
 #include "source/common/stats/stats.h"
 #include "source/common/thread_local/thread_local.h"
 #include "source/common/upstream/host_health.h"
+#include "source/common/upstream/load_balancer_context.h"
 
 namespace Skiff::Upstream {
 
@@ -113,6 +115,10 @@ struct Host {
 
 enum class LbPolicy { RoundRobin, Random, LeastRequest };
 
+// Where a cluster's hosts come from. ORIGINAL_DST has no host list: each connection goes to the
+// original destination of its downstream connection (passthrough).
+enum class ClusterType { Static, OriginalDst };
+
 /**
  * Everything about one cluster that is fixed until the next config change. Built on main,
  * immutable, shared by every worker (shared_ptr<const>). A connection keeps the ClusterInfo it
@@ -122,10 +128,12 @@ struct ClusterInfo {
   std::string name;
   std::chrono::milliseconds connect_timeout{5000};
   uint32_t per_connection_buffer_limit_bytes{1024 * 1024};
+  ClusterType type{ClusterType::Static};
   LbPolicy lb_policy{LbPolicy::RoundRobin};
-  std::vector<Host> hosts;
-  bool weighted{false};  // Some host has a weight other than 1.
-  ClusterStats* stats;   // Points into the stats store, which outlives every cluster.
+  std::vector<Host> hosts;             // Empty for ORIGINAL_DST.
+  Network::BindOptions upstream_bind;  // upstream_bind_config: source address of connections.
+  bool weighted{false};                // Some host has a weight other than 1.
+  ClusterStats* stats;                 // Points into the stats store, which outlives every cluster.
   // Circuit breakers: mutable counts shared by every worker (atomics) behind the immutable info.
   std::shared_ptr<ResourceManager> resource_manager = std::make_shared<ResourceManager>();
   // common_http_protocol_options, for the HTTP/1.1 pools. 0 disables the idle timeout and the
@@ -189,8 +197,12 @@ class ThreadLocalCluster {
 
   const ClusterInfoConstSharedPtr& info() const { return info_; }
   // Next host by the cluster's policy among the healthy ones (all of them in panic mode), or
-  // nullptr if there is none (no hosts, or none healthy with panic mode disabled).
-  const Host* chooseHost();
+  // nullptr if there is none (no hosts, or none healthy with panic mode disabled). For
+  // ORIGINAL_DST, the original destination of context->downstreamConnection() (nullptr without a
+  // context or when that connection's destination was not restored from a redirect, since
+  // connecting to the proxy's own listen address would loop); that Host stays valid until the next
+  // chooseHost() on this ThreadLocalCluster, so callers copy what they need from it at once.
+  const Host* chooseHost(const LoadBalancerContext* context = nullptr);
 
   // The HTTP pool for `host` (one of info()->hosts), made on first use; nullptr if no pool
   // factory was configured.
@@ -198,9 +210,16 @@ class ThreadLocalCluster {
 
   // Requests in flight to `host` from this worker, for LEAST_REQUEST. The router counts a
   // request from pool assignment until it is done with the host.
-  void onRequestStart(const Host& host) { ++active_requests_[hostIndex(host)]; }
-  void onRequestDone(const Host& host) { --active_requests_[hostIndex(host)]; }
-  uint32_t activeRequests(const Host& host) const { return active_requests_[hostIndex(host)]; }
+  // (An ORIGINAL_DST cluster's host is not in the list: not counted, and it has no HTTP pool.)
+  void onRequestStart(const Host& host) {
+    if (ownsHost(host)) ++active_requests_[hostIndex(host)];
+  }
+  void onRequestDone(const Host& host) {
+    if (ownsHost(host)) --active_requests_[hostIndex(host)];
+  }
+  uint32_t activeRequests(const Host& host) const {
+    return ownsHost(host) ? active_requests_[hostIndex(host)] : 0;
+  }
 
   // Closes idle pooled connections now and busy ones when their stream ends.
   void drainConnPools();
@@ -209,6 +228,9 @@ class ThreadLocalCluster {
 
  private:
   size_t hostIndex(const Host& host) const { return &host - info_->hosts.data(); }
+  bool ownsHost(const Host& host) const {
+    return &host >= info_->hosts.data() && &host < info_->hosts.data() + info_->hosts.size();
+  }
   uint64_t nextRandom();
   // Rebuilds candidates_ from the hosts' health when the cluster's health generation moved.
   void refreshHealthyHosts();
@@ -216,6 +238,7 @@ class ThreadLocalCluster {
   ClusterInfoConstSharedPtr info_;
   Event::Dispatcher* dispatcher_;
   const HttpConnPoolFactory* pool_factory_;
+  Host original_dst_host_;
   size_t rr_index_{0};
   // Indexes of the hosts the load balancer picks from, and the health generation they reflect.
   std::vector<uint32_t> candidates_;

@@ -65,7 +65,7 @@ class HttpSession : public HealthCheckerImpl::Session,
     const HealthCheckConfig& config = parent_.config();
     client_ = std::make_unique<CheckClient>();
     client_->connection = Network::createClientConnection(parent_.dispatcher(), target_.address,
-                                                          config.connect_timeout);
+                                                          config.connect_timeout, config.bind);
     client_->connection->enableHalfClose(true);
     client_->codec = std::make_unique<Http::Http1::ClientConnectionImpl>(
         *client_->connection, *this, Http::Http1Settings{});
@@ -209,8 +209,9 @@ class TcpSession : public HealthCheckerImpl::Session, public Network::Connection
     }
     dropClient();
     client_ = std::make_unique<CheckClient>();
-    client_->connection = Network::createClientConnection(parent_.dispatcher(), target_.address,
-                                                          parent_.config().connect_timeout);
+    client_->connection =
+        Network::createClientConnection(parent_.dispatcher(), target_.address,
+                                        parent_.config().connect_timeout, parent_.config().bind);
     client_->connection->addConnectionCallbacks(*this);
     client_->connection->addReadFilter(std::make_shared<ForwardingReadFilter>(
         [this](Buffer::Instance& data, bool) { onData(data); }));

@@ -144,11 +144,12 @@ bool HealthCheckConfig::retriable(uint64_t status) const {
 absl::StatusOr<HealthCheckerPtr> createHealthChecker(
     Event::Dispatcher& main, const envoy::config::core::v3::HealthCheck& proto,
     const std::string& cluster_name, std::chrono::milliseconds connect_timeout,
-    HealthCheckStats stats, HealthChecker::Callbacks callbacks) {
+    HealthCheckStats stats, HealthChecker::Callbacks callbacks, const Network::BindOptions& bind) {
   auto config = HealthCheckConfig::fromProto(proto, cluster_name, connect_timeout);
   if (!config.ok()) {
     return config.status();
   }
+  config->bind = bind;
   return std::make_unique<HealthCheckerImpl>(main, std::move(*config), stats, std::move(callbacks));
 }
 

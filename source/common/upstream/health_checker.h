@@ -15,6 +15,7 @@
 #include "envoy/config/core/v3/health_check.pb.h"
 #include "source/common/event/dispatcher.h"
 #include "source/common/network/address.h"
+#include "source/common/network/connection_impl.h"
 #include "source/common/stats/stats.h"
 #include "source/common/upstream/host_health.h"
 
@@ -81,12 +82,13 @@ using HealthCheckerPtr = std::unique_ptr<HealthChecker>;
 
 /**
  * Builds the checker for a validated HealthCheck (http_health_check or tcp_health_check).
- * `connect_timeout` is the cluster's. Fails for an invalid hex payload.
+ * `connect_timeout` and `bind` are the cluster's. Fails for an invalid hex payload.
  */
 absl::StatusOr<HealthCheckerPtr> createHealthChecker(
     Event::Dispatcher& main, const envoy::config::core::v3::HealthCheck& config,
     const std::string& cluster_name, std::chrono::milliseconds connect_timeout,
-    HealthCheckStats stats, HealthChecker::Callbacks callbacks);
+    HealthCheckStats stats, HealthChecker::Callbacks callbacks,
+    const Network::BindOptions& bind = {});
 
 // Decodes a Payload (hex `text`, or raw `binary`); an error for bad hex. Pure; any thread.
 absl::StatusOr<std::string> decodeHealthCheckPayload(

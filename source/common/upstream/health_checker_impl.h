@@ -14,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "source/common/event/dispatcher.h"
+#include "source/common/network/connection_impl.h"
 #include "source/common/upstream/health_checker.h"
 
 namespace Skiff::Upstream {
@@ -34,6 +35,7 @@ struct HealthCheckConfig {
   uint32_t healthy_threshold{1};
   bool reuse_connection{true};
   std::chrono::milliseconds connect_timeout{5000};
+  Network::BindOptions bind;  // The cluster's upstream_bind_config: checks use it too.
 
   enum class Type { Http, Tcp } type{Type::Tcp};
   // HTTP

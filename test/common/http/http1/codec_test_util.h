@@ -59,6 +59,7 @@ class FakeConnection : public Network::Connection {
   void enableHalfClose(bool) override {}
   void setBufferLimits(uint32_t) override {}
   bool aboveHighWatermark() const override { return false; }
+  void setDelayedCloseTimeout(std::chrono::milliseconds) override {}
   void close(Network::ConnectionCloseType type) override {
     if (state_ == State::Closed) {
       return;

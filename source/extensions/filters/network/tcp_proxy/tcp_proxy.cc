@@ -117,17 +117,18 @@ bool Filter::connectUpstream() {
   }
   // The upstream keeps the cluster config it was opened with, whatever updates follow.
   cluster_info_ = cluster_->info();
-  const Upstream::Host* host = cluster_->chooseHost();
+  const Upstream::Host* host = cluster_->chooseHost(this);
   if (host == nullptr) {
     cluster_info_->stats->upstream_cx_none_healthy.inc();
     downstream.close(Network::ConnectionCloseType::NoFlush);
     return false;
   }
   ++connect_attempts_;
-  upstream_host_ = host;
+  upstream_host_ = *host;
   connect_start_ = std::chrono::steady_clock::now();
-  upstream_ = Network::createClientConnection(downstream.dispatcher(), host->address,
-                                              cluster_info_->connect_timeout);
+  upstream_ =
+      Network::createClientConnection(downstream.dispatcher(), host->address,
+                                      cluster_info_->connect_timeout, cluster_info_->upstream_bind);
   upstream_callbacks_ = std::make_shared<UpstreamCallbacks>(*this);
   upstream_->addConnectionCallbacks(*upstream_callbacks_);
   upstream_->addReadFilter(upstream_callbacks_);
@@ -167,7 +168,7 @@ void Filter::onUpstreamEvent(Network::ConnectionEvent event) {
   Network::Connection& downstream = read_callbacks_->connection();
   if (event == Network::ConnectionEvent::Connected) {
     upstream_connected_ = true;
-    Upstream::reportOutlierResult(*cluster_info_, upstream_host_,
+    Upstream::reportOutlierResult(*cluster_info_, &upstream_host_,
                                   Upstream::OutlierResult::LocalOriginConnectSuccessFinal);
     connected_at_ = std::chrono::steady_clock::now();
     cluster_info_->stats->upstream_cx_connect_ms.recordValue(
@@ -184,7 +185,7 @@ void Filter::onUpstreamEvent(Network::ConnectionEvent event) {
   cluster_info_->stats->upstream_cx_destroy.inc();
   downstream.dispatcher().deferredDelete(std::move(upstream_));
   if (!upstream_connected_) {
-    Upstream::reportOutlierResult(*cluster_info_, upstream_host_,
+    Upstream::reportOutlierResult(*cluster_info_, &upstream_host_,
                                   timed_out ? Upstream::OutlierResult::LocalOriginTimeout
                                             : Upstream::OutlierResult::LocalOriginConnectFailed);
     if (timed_out) {

@@ -49,6 +49,7 @@ using TcpProxyConfigConstSharedPtr = std::shared_ptr<const TcpProxyConfig>;
  */
 class Filter : public Network::ReadFilter,
                public Network::ConnectionCallbacks,
+               public Upstream::LoadBalancerContext,
                public std::enable_shared_from_this<Filter> {
  public:
   explicit Filter(TcpProxyConfigConstSharedPtr config);
@@ -63,6 +64,11 @@ class Filter : public Network::ReadFilter,
   void onEvent(Network::ConnectionEvent event) override;
   void onAboveWriteBufferHighWatermark() override;
   void onBelowWriteBufferLowWatermark() override;
+
+  // Upstream::LoadBalancerContext
+  const Network::Connection* downstreamConnection() const override {
+    return read_callbacks_ != nullptr ? &read_callbacks_->connection() : nullptr;
+  }
 
  private:
   // Callbacks and read filter for the upstream connection.
@@ -91,7 +97,8 @@ class Filter : public Network::ReadFilter,
   Network::ReadFilterCallbacks* read_callbacks_{nullptr};
   Upstream::ThreadLocalCluster* cluster_{nullptr};
   Upstream::ClusterInfoConstSharedPtr cluster_info_;  // Kept for the upstream's whole life.
-  const Upstream::Host* upstream_host_{nullptr};      // One of cluster_info_'s hosts.
+  // The host picked (a copy: an ORIGINAL_DST host lives only until the next pick).
+  Upstream::Host upstream_host_;
   std::shared_ptr<UpstreamCallbacks> upstream_callbacks_;
   Network::ClientConnectionPtr upstream_;
   Event::TimerPtr idle_timer_;
