@@ -338,8 +338,11 @@ void XdsManager::onRoutes(ConfigUpdate update, UpdateDoneCb done) {
   for (const auto& resource : update.upserts) {
     envoy::config::route::v3::RouteConfiguration route;
     resource.resource.UnpackTo(&route);
-    if (route.name().empty()) {
-      errors.push_back("route_configuration: name: must not be empty");
+    // RDS routes may name clusters that arrive later (validate_clusters defaults to false).
+    if (auto status = Config::validateRouteConfiguration(route, Config::KnownClusters::any(),
+                                                         /*validate_clusters_default=*/false);
+        !status.ok()) {
+      errors.push_back(std::string(status.message()));
       continue;
     }
     parsed.push_back(std::move(route));
@@ -355,7 +358,7 @@ void XdsManager::onRoutes(ConfigUpdate update, UpdateDoneCb done) {
   main_.post([this, parsed = std::move(parsed), version = update.version, done] {
     // Main thread: build every table first, so a bad one NACKs the whole response with nothing
     // changed; then hand them to the workers and ACK once every worker has every table.
-    std::vector<Extensions::NetworkFilters::HttpConnectionManager::RouteTableConstSharedPtr> tables;
+    std::vector<Router::RouteTableConstSharedPtr> tables;
     std::vector<std::string> failures;
     for (const auto& route : parsed) {
       auto table = routes_->buildTable(route);

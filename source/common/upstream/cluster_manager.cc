@@ -213,6 +213,15 @@ void ThreadLocalClusterManager::retire(std::unique_ptr<ThreadLocalCluster> clust
   }
 }
 
+void ThreadLocalClusterManager::drainConnPools() {
+  for (auto& [name, cluster] : clusters_) {
+    cluster->drainConnPools();
+  }
+  for (auto& cluster : draining_) {
+    cluster->drainConnPools();
+  }
+}
+
 void ThreadLocalClusterManager::sweepDraining() {
   for (auto it = draining_.begin(); it != draining_.end();) {
     if (!(*it)->hasActiveConnections()) {
@@ -475,6 +484,10 @@ void ClusterManager::removeCluster(const std::string& name, std::function<void()
   health_.erase(name);
   slot_.runOnAllWorkers([name](ThreadLocalClusterManager& tls) { tls.remove(name); },
                         std::move(applied));
+}
+
+void ClusterManager::drainConnPools() {
+  slot_.runOnAllWorkers([](ThreadLocalClusterManager& tls) { tls.drainConnPools(); }, nullptr);
 }
 
 std::vector<ClusterInfoConstSharedPtr> ClusterManager::clusters() const {

@@ -265,6 +265,8 @@ class ThreadLocalClusterManager {
 
   // Clusters replaced or removed whose pools still had connections, kept until they drain.
   size_t drainingForTest() const { return draining_.size(); }
+  // Drains every pool (current clusters' too).
+  void drainConnPools();
 
  private:
   // Moves `cluster` to the draining list (or frees it if its pools are idle).
@@ -307,6 +309,10 @@ class ClusterManager {
 
   // Worker thread: this worker's clusters.
   ThreadLocalClusterManager& threadLocal() { return slot_.get(); }
+
+  // Main thread: every worker closes its idle pooled connections and the busy ones as their
+  // streams end (shutdown: nothing keeps an upstream connection open once traffic stopped).
+  void drainConnPools();
 
  private:
   ClusterStats& statsFor(const std::string& name);

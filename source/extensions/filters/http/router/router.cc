@@ -13,40 +13,12 @@ int64_t millisSince(steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - start).count();
 }
 
+using StreamInfo::ResponseFlag;
+
 constexpr absl::string_view kResetBefore =
     "upstream connect error or disconnect/reset before headers. reset reason: ";
 
 }  // namespace
-
-std::string responseFlagsToString(uint32_t flags) {
-  static constexpr std::pair<uint32_t, const char*> kNames[] = {
-      {ResponseFlag::kUpstreamConnectionFailure, "UF"},
-      {ResponseFlag::kUpstreamRetryLimitExceeded, "URX"},
-      {ResponseFlag::kNoHealthyUpstream, "UH"},
-      {ResponseFlag::kUpstreamRequestTimeout, "UT"},
-      {ResponseFlag::kNoRouteFound, "NR"},
-      {ResponseFlag::kUpstreamConnectionTermination, "UC"},
-      {ResponseFlag::kLocalReset, "LR"},
-      {ResponseFlag::kDownstreamConnectionTermination, "DC"},
-      {ResponseFlag::kUpstreamOverflow, "UO"},
-      {ResponseFlag::kNoClusterFound, "NC"},
-      {ResponseFlag::kUpstreamRemoteReset, "UR"},
-      {ResponseFlag::kStreamIdleTimeout, "SI"},
-      {ResponseFlag::kDownstreamProtocolError, "DPE"},
-      {ResponseFlag::kUpstreamProtocolError, "UPE"},
-      {ResponseFlag::kDurationTimeout, "DT"},
-  };
-  std::string out;
-  for (const auto& [bit, name] : kNames) {
-    if (flags & bit) {
-      if (!out.empty()) {
-        out.push_back(',');
-      }
-      out.append(name);
-    }
-  }
-  return out.empty() ? "-" : out;
-}
 
 Filter::Filter(const RouterConfig& config, RouterStats& stats, FilterCallbacks& callbacks)
     : config_(config), stats_(stats), callbacks_(callbacks) {}
@@ -69,8 +41,7 @@ void Filter::onRequestHeaders(Http::RequestHeaderMap& headers, bool end_stream,
       config_.cluster_manager->threadLocal().get(route.cluster_name);
   if (cluster == nullptr) {
     stats_.no_cluster.inc();
-    localReply(route.cluster_not_found_code, "", ResponseFlag::kNoClusterFound,
-               "cluster_not_found");
+    localReply(route.cluster_not_found_code, "", ResponseFlag::NoClusterFound, "cluster_not_found");
     return;
   }
   // The pool enforces max_requests and max_pending_requests (onPoolFailure(Overflow)).
@@ -81,8 +52,8 @@ void Filter::onRequestHeaders(Http::RequestHeaderMap& headers, bool end_stream,
                                  static_cast<uint64_t>(request_start_.time_since_epoch().count()));
   }
   if (end_stream && route_.timeout.count() > 0) {
-    route_timer_ = callbacks_.dispatcher().createTimer([this] { onRouteTimeout(); });
-    route_timer_->enableTimer(route_.timeout);
+    route_timer_armed_ = true;
+    callbacks_.setRouteTimeout(route_.timeout);
   }
   startAttempt();
 }
@@ -92,7 +63,7 @@ void Filter::startAttempt() {
   tl_cluster_ = config_.cluster_manager->threadLocal().get(route_.cluster_name);
   if (tl_cluster_ == nullptr) {
     stats_.no_cluster.inc();
-    localReply(route_.cluster_not_found_code, "", ResponseFlag::kNoClusterFound,
+    localReply(route_.cluster_not_found_code, "", ResponseFlag::NoClusterFound,
                "cluster_not_found");
     return;
   }
@@ -101,10 +72,11 @@ void Filter::startAttempt() {
   if (pool == nullptr) {
     host_ = nullptr;
     tl_cluster_->info()->stats->upstream_cx_none_healthy.inc();
-    localReply(503, "no healthy upstream", ResponseFlag::kNoHealthyUpstream, "no_healthy_upstream");
+    localReply(503, "no healthy upstream", ResponseFlag::NoHealthyUpstream, "no_healthy_upstream");
     return;
   }
   tl_cluster_->onRequestStart(*host_);
+  ++callbacks_.streamInfo().upstream_request_attempt_count;
   upstream_request_complete_ = false;
   upstream_response_complete_ = false;
   attempt_start_ = steady_clock::now();
@@ -128,7 +100,9 @@ void Filter::onPoolReady(Http::RequestEncoder& encoder, const Upstream::Host& ho
     stream.readDisable(true);
   }
   upstream_read_disables_applied_ = upstream_read_disable_count_;
-  callbacks_.onUpstreamHost(cluster_, host);
+  StreamInfo::StreamInfo& info = callbacks_.streamInfo();
+  info.upstream_remote_address = host.address;
+  info.upstream_cluster = std::shared_ptr<const std::string>(cluster_, &cluster_->name);
   if (retry_state_ != nullptr && route_.retry_policy->per_try_timeout.count() > 0) {
     if (per_try_timer_ == nullptr) {
       per_try_timer_ = callbacks_.dispatcher().createTimer([this] { onPerTryTimeout(); });
@@ -139,7 +113,7 @@ void Filter::onPoolReady(Http::RequestEncoder& encoder, const Upstream::Host& ho
 }
 
 void Filter::sendRequest() {
-  const bool end_with_headers = downstream_end_stream_ && pending_body_.length() == 0;
+  const bool end_with_headers = downstream_end_stream_ && pendingBodyLength() == 0;
   const Http::CodecStatus status =
       upstream_encoder_->encodeHeaders(*request_headers_, end_with_headers);
   if (!status.isOk()) {
@@ -150,13 +124,15 @@ void Filter::sendRequest() {
   }
   if (end_with_headers) {
     upstream_request_complete_ = true;
-  } else if (pending_body_.length() > 0 || downstream_end_stream_) {
+  } else if (pendingBodyLength() > 0 || downstream_end_stream_) {
     upstream_request_complete_ = downstream_end_stream_;
     // The encoder may reset the stream (and so this attempt) from inside; it drains what it
     // takes either way.
-    upstream_encoder_->encodeData(pending_body_, downstream_end_stream_);
+    upstream_encoder_->encodeData(pendingBody(), downstream_end_stream_);
   }
-  pending_body_.drain(pending_body_.length());
+  if (pending_body_ != nullptr) {
+    pending_body_->drain(pending_body_->length());
+  }
   if (downstream_read_disabled_) {
     downstream_read_disabled_ = false;
     callbacks_.readDisableDownstream(false);
@@ -169,17 +145,17 @@ void Filter::onRequestData(Buffer::Instance& data, bool end_stream) {
     return;
   }
   downstream_end_stream_ = end_stream;
-  if (end_stream && route_.timeout.count() > 0 && route_timer_ == nullptr && !upgraded_ &&
+  if (end_stream && route_.timeout.count() > 0 && !route_timer_armed_ && !upgraded_ &&
       !route_.upgrade) {
-    route_timer_ = callbacks_.dispatcher().createTimer([this] { onRouteTimeout(); });
-    route_timer_->enableTimer(route_.timeout);
+    route_timer_armed_ = true;
+    callbacks_.setRouteTimeout(route_.timeout);
   }
   if (retry_state_ != nullptr) {
-    if (retry_body_.length() + data.length() > config_.retry_buffer_limit) {
+    if (retryBody().length() + data.length() > config_.retry_buffer_limit) {
       disableRetries();
     } else if (data.length() > 0) {
       const std::string copy = data.toString();
-      retry_body_.add(copy);
+      retryBody().add(copy);
     }
   }
   if (upstream_encoder_ != nullptr) {
@@ -193,9 +169,9 @@ void Filter::onRequestData(Buffer::Instance& data, bool end_stream) {
     return;
   }
   // Waiting for a connection (or a retry): hold the body, and stop reading when it grows.
-  pending_body_.move(data);
+  pendingBody().move(data);
   const uint64_t limit = cluster_ != nullptr ? cluster_->per_connection_buffer_limit_bytes : 0;
-  if (!downstream_read_disabled_ && limit > 0 && pending_body_.length() > limit) {
+  if (!downstream_read_disabled_ && limit > 0 && pendingBodyLength() > limit) {
     downstream_read_disabled_ = true;
     callbacks_.readDisableDownstream(true);
   }
@@ -207,9 +183,32 @@ void Filter::localReply(uint32_t code, absl::string_view body, uint32_t flag,
   callbacks_.sendLocalReply(code, body, flag, details);
 }
 
+Buffer::Instance& Filter::pendingBody() {
+  if (pending_body_ == nullptr) {
+    pending_body_ = std::make_unique<Buffer::OwnedImpl>();
+  }
+  return *pending_body_;
+}
+
+Buffer::Instance& Filter::retryBody() {
+  if (retry_body_ == nullptr) {
+    retry_body_ = std::make_unique<Buffer::OwnedImpl>();
+  }
+  return *retry_body_;
+}
+
+void Filter::disarmRouteTimer() {
+  if (route_timer_armed_) {
+    route_timer_armed_ = false;
+    callbacks_.setRouteTimeout(std::chrono::milliseconds(0));
+  }
+}
+
 void Filter::disableRetries() {
   retry_state_.reset();
-  retry_body_.drain(retry_body_.length());
+  if (retry_body_ != nullptr) {
+    retry_body_->drain(retry_body_->length());
+  }
 }
 
 void Filter::decode1xxHeaders(Http::ResponseHeaderMapPtr&& headers) {
@@ -227,7 +226,14 @@ void Filter::recordUpstreamStatus(uint32_t status) {
 
 void Filter::decodeHeaders(Http::ResponseHeaderMapPtr&& headers, bool end_stream) {
   const uint32_t status = headers->status();
+<<<<<<< HEAD
   Upstream::reportOutlierHttpStatus(*cluster_, host_, status);
+=======
+  StreamInfo::StreamInfo& info = callbacks_.streamInfo();
+  if (!info.first_upstream_rx_byte_received.has_value()) {
+    info.first_upstream_rx_byte_received = info.sinceStart(steady_clock::now());
+  }
+>>>>>>> http-hcm
   if (per_try_timer_ != nullptr) {
     per_try_timer_->disableTimer();
   }
@@ -244,12 +250,10 @@ void Filter::decodeHeaders(Http::ResponseHeaderMapPtr&& headers, bool end_stream
         return;
       case RetryState::Decision::LimitExceeded:
         cluster_->stats->upstream_rq_retry_limit_exceeded.inc();
-        callbacks_.addResponseFlag(ResponseFlag::kUpstreamRetryLimitExceeded);
+        callbacks_.streamInfo().setResponseFlag(ResponseFlag::UpstreamRetryLimitExceeded);
         break;
       case RetryState::Decision::Overflow:
         cluster_->stats->upstream_rq_retry_overflow.inc();
-        break;
-      case RetryState::Decision::NoRetry:
         break;
     }
   } else if (retry_state_ != nullptr && retry_state_->retriesDone() > 0) {
@@ -259,9 +263,7 @@ void Filter::decodeHeaders(Http::ResponseHeaderMapPtr&& headers, bool end_stream
   if (status == 101 && route_.upgrade) {
     // A raw tunnel from now on; it lasts as long as both sides want.
     upgraded_ = true;
-    if (route_timer_ != nullptr) {
-      route_timer_->disableTimer();
-    }
+    disarmRouteTimer();
   }
   if (!config_.suppress_envoy_headers) {
     char buf[24];
@@ -286,9 +288,7 @@ void Filter::decodeData(Buffer::Instance& data, bool end_stream) {
 }
 
 void Filter::finishUpstream() {
-  if (route_timer_ != nullptr) {
-    route_timer_->disableTimer();
-  }
+  disarmRouteTimer();
   if (per_try_timer_ != nullptr) {
     per_try_timer_->disableTimer();
   }
@@ -353,9 +353,11 @@ void Filter::releaseAttempt(bool reset_upstream) {
 
 void Filter::scheduleRetry() {
   // The next attempt resends the whole body so far.
-  pending_body_.drain(pending_body_.length());
-  if (retry_body_.length() > 0) {
-    pending_body_.add(retry_body_.toString());
+  if (pending_body_ != nullptr) {
+    pending_body_->drain(pending_body_->length());
+  }
+  if (retry_body_ != nullptr && retry_body_->length() > 0) {
+    pendingBody().add(retry_body_->toString());
   }
   upstream_response_complete_ = false;
   if (retry_timer_ == nullptr) {
@@ -379,12 +381,10 @@ void Filter::onAttemptFailure(AttemptFailure failure, uint32_t code, uint32_t fl
         return;
       case RetryState::Decision::LimitExceeded:
         cluster_->stats->upstream_rq_retry_limit_exceeded.inc();
-        flag |= ResponseFlag::kUpstreamRetryLimitExceeded;
+        flag |= ResponseFlag::UpstreamRetryLimitExceeded;
         break;
       case RetryState::Decision::Overflow:
         cluster_->stats->upstream_rq_retry_overflow.inc();
-        break;
-      case RetryState::Decision::NoRetry:
         break;
     }
   }
@@ -400,7 +400,7 @@ void Filter::onPoolFailure(Upstream::PoolFailureReason reason,
   if (reason == Upstream::PoolFailureReason::Overflow) {
     releaseAttempt(false);
     finishUpstream();
-    localReply(503, absl::StrCat(kResetBefore, "overflow"), ResponseFlag::kUpstreamOverflow,
+    localReply(503, absl::StrCat(kResetBefore, "overflow"), ResponseFlag::UpstreamOverflow,
                "upstream_reset_before_response_started{overflow}");
     return;
   }
@@ -409,13 +409,16 @@ void Filter::onPoolFailure(Upstream::PoolFailureReason reason,
                                     ? Upstream::OutlierResult::LocalOriginTimeout
                                     : Upstream::OutlierResult::LocalOriginConnectFailed);
   const absl::string_view why = Upstream::poolFailureReasonToString(reason);
+  const absl::string_view failure =
+      transport_failure_reason.empty() ? why : transport_failure_reason;
+  callbacks_.streamInfo().upstream_transport_failure_reason.assign(failure.data(), failure.size());
   std::string body = absl::StrCat(kResetBefore, "connection failure");
   if (!transport_failure_reason.empty()) {
     absl::StrAppend(&body, ", transport failure reason: ", transport_failure_reason);
   } else if (reason == Upstream::PoolFailureReason::Timeout) {
     absl::StrAppend(&body, ", transport failure reason: ", why);
   }
-  onAttemptFailure(AttemptFailure::ConnectFailure, 503, ResponseFlag::kUpstreamConnectionFailure,
+  onAttemptFailure(AttemptFailure::ConnectFailure, 503, ResponseFlag::UpstreamConnectionFailure,
                    "upstream_reset_before_response_started{connection_failure}", body);
 }
 
@@ -427,8 +430,8 @@ void Filter::onResetStream(Http::StreamResetReason reason,
   cluster_->stats->upstream_rq_rx_reset.inc();
   const uint32_t flag = reason == Http::StreamResetReason::ConnectionTermination ||
                                 reason == Http::StreamResetReason::RemoteReset
-                            ? ResponseFlag::kUpstreamConnectionTermination
-                            : ResponseFlag::kUpstreamRemoteReset;
+                            ? ResponseFlag::UpstreamConnectionTermination
+                            : ResponseFlag::UpstreamRemoteReset;
   if (response_started_) {
     // Too late to answer: the client has part of a response. Tell it by resetting.
     releaseAttempt(false);
@@ -443,7 +446,7 @@ void Filter::onResetStream(Http::StreamResetReason reason,
     // The upstream's answer could not be parsed: a bad gateway, not a retriable reset.
     releaseAttempt(false);
     finishUpstream();
-    localReply(502, "upstream sent an invalid response", ResponseFlag::kUpstreamProtocolError,
+    localReply(502, "upstream sent an invalid response", ResponseFlag::UpstreamProtocolError,
                "upstream_reset_before_response_started{protocol_error}");
     return;
   }
@@ -456,14 +459,14 @@ void Filter::onResetStream(Http::StreamResetReason reason,
   }
   onAttemptFailure(
       failure, 503,
-      failure == AttemptFailure::ConnectFailure ? ResponseFlag::kUpstreamConnectionFailure : flag,
+      failure == AttemptFailure::ConnectFailure ? ResponseFlag::UpstreamConnectionFailure : flag,
       "upstream_reset_before_response_started", body);
 }
 
 void Filter::onPerTryTimeout() {
   Upstream::reportOutlierResult(*cluster_, host_, Upstream::OutlierResult::LocalOriginTimeout);
   cluster_->stats->upstream_rq_per_try_timeout.inc();
-  onAttemptFailure(AttemptFailure::PerTryTimeout, 504, ResponseFlag::kUpstreamRequestTimeout,
+  onAttemptFailure(AttemptFailure::PerTryTimeout, 504, ResponseFlag::UpstreamRequestTimeout,
                    "upstream_per_try_timeout", "upstream request timeout");
 }
 
@@ -479,10 +482,10 @@ void Filter::onRouteTimeout() {
   releaseAttempt(/*reset_upstream=*/true);
   finishUpstream();
   if (response_started_) {
-    callbacks_.resetDownstream(ResponseFlag::kUpstreamRequestTimeout, "upstream_response_timeout");
+    callbacks_.resetDownstream(ResponseFlag::UpstreamRequestTimeout, "upstream_response_timeout");
     return;
   }
-  localReply(504, "upstream request timeout", ResponseFlag::kUpstreamRequestTimeout,
+  localReply(504, "upstream request timeout", ResponseFlag::UpstreamRequestTimeout,
              "upstream_response_timeout");
 }
 
@@ -524,7 +527,7 @@ void Filter::onDestroy() {
     return;
   }
   destroyed_ = true;
-  route_timer_.reset();
+  disarmRouteTimer();
   retry_timer_.reset();
   const bool complete = upstream_request_complete_ && upstream_response_complete_;
   releaseAttempt(/*reset_upstream=*/!complete);

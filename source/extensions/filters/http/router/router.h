@@ -18,33 +18,12 @@
 #include "source/common/event/dispatcher.h"
 #include "source/common/http/codec.h"
 #include "source/common/stats/stats.h"
+#include "source/common/stream_info/stream_info.h"
 #include "source/common/upstream/cluster_manager.h"
 #include "source/common/upstream/http_conn_pool.h"
 #include "source/extensions/filters/http/router/retry_state.h"
 
 namespace Skiff::Extensions::HttpFilters::RouterFilter {
-
-// Envoy's response flags, as bits (the access log prints their short names).
-namespace ResponseFlag {
-inline constexpr uint32_t kUpstreamConnectionFailure = 1 << 0;        // UF
-inline constexpr uint32_t kUpstreamRetryLimitExceeded = 1 << 1;       // URX
-inline constexpr uint32_t kNoHealthyUpstream = 1 << 2;                // UH
-inline constexpr uint32_t kUpstreamRequestTimeout = 1 << 3;           // UT
-inline constexpr uint32_t kNoRouteFound = 1 << 4;                     // NR
-inline constexpr uint32_t kUpstreamConnectionTermination = 1 << 5;    // UC
-inline constexpr uint32_t kLocalReset = 1 << 6;                       // LR
-inline constexpr uint32_t kDownstreamConnectionTermination = 1 << 7;  // DC
-inline constexpr uint32_t kUpstreamOverflow = 1 << 8;                 // UO
-inline constexpr uint32_t kNoClusterFound = 1 << 9;                   // NC
-inline constexpr uint32_t kUpstreamRemoteReset = 1 << 10;             // UR
-inline constexpr uint32_t kStreamIdleTimeout = 1 << 11;               // SI
-inline constexpr uint32_t kDownstreamProtocolError = 1 << 12;         // DPE
-inline constexpr uint32_t kUpstreamProtocolError = 1 << 13;           // UPE
-inline constexpr uint32_t kDurationTimeout = 1 << 14;                 // DT
-}  // namespace ResponseFlag
-
-// "UF,URX" style, in Envoy's order; "-" when none.
-std::string responseFlagsToString(uint32_t flags);
 
 // The router's own config (envoy.extensions.filters.http.router.v3.Router). Immutable, shared.
 struct RouterConfig {
@@ -70,7 +49,7 @@ struct RouteTarget {
   uint32_t cluster_not_found_code{503};
   // Whole request including retries; 0 disables (Envoy's default 15 s is applied upstream).
   std::chrono::milliseconds timeout{15000};
-  const RetryPolicy* retry_policy{nullptr};  // nullptr or !enabled(): no retries.
+  const Router::RetryPolicy* retry_policy{nullptr};  // nullptr or !enabled(): no retries.
   // The request is an upgrade the route or connection manager allows; after a 101 the stream
   // becomes a raw tunnel and the route timeout no longer applies.
   bool upgrade{false};
@@ -91,17 +70,19 @@ class FilterCallbacks {
   virtual void encodeHeaders(Http::ResponseHeaderMapPtr&& headers, bool end_stream) = 0;
   virtual void encodeData(Buffer::Instance& data, bool end_stream) = 0;
   // Answers locally (if the response has not started) with `code`, a text/plain `body` and
-  // the flag for the access log; `details` goes to %RESPONSE_CODE_DETAILS%.
+  // the flag for the access log (0: none); `details` goes to %RESPONSE_CODE_DETAILS%.
   virtual void sendLocalReply(uint32_t code, absl::string_view body, uint32_t response_flag,
                               absl::string_view details) = 0;
   // The response already started and cannot be completed: reset the downstream stream.
   virtual void resetDownstream(uint32_t response_flag, absl::string_view details) = 0;
   // Stop / resume reading the downstream request (upstream backpressure).
   virtual void readDisableDownstream(bool disable) = 0;
-  // Upstream facts for the access log and stats.
-  virtual void onUpstreamHost(const Upstream::ClusterInfoConstSharedPtr& cluster,
-                              const Upstream::Host& host) = 0;
-  virtual void addResponseFlag(uint32_t flag) = 0;
+  // The stream's facts for the access log; the router records the upstream side there.
+  virtual StreamInfo::StreamInfo& streamInfo() = 0;
+  // Arms (or with 0 disarms) the route timeout; when it expires the stream calls
+  // Filter::onRouteTimeout(). The timer belongs to the connection, so keep-alive requests reuse
+  // it instead of making one per request.
+  virtual void setRouteTimeout(std::chrono::milliseconds timeout) = 0;
 };
 
 /**
@@ -124,6 +105,8 @@ class Filter : public Upstream::HttpConnPoolCallbacks,
   void onDownstreamBelowWriteBufferLowWatermark();
   // The stream is over (completed or reset): release everything upstream.
   void onDestroy();
+  // The route timeout set through FilterCallbacks::setRouteTimeout expired.
+  void onRouteTimeout();
 
   // Upstream::HttpConnPoolCallbacks
   void onPoolFailure(Upstream::PoolFailureReason reason,
@@ -153,11 +136,15 @@ class Filter : public Upstream::HttpConnPoolCallbacks,
   void releaseAttempt(bool reset_upstream);
   bool maybeRetry(AttemptFailure* failure, uint32_t status);
   void scheduleRetry();
-  void onRouteTimeout();
   void onPerTryTimeout();
   void finishUpstream();
   void recordUpstreamStatus(uint32_t status);
   void disableRetries();
+  void disarmRouteTimer();
+  // Made on first use: most requests have no body to hold and no retries.
+  Buffer::Instance& pendingBody();
+  Buffer::Instance& retryBody();
+  uint64_t pendingBodyLength() const { return pending_body_ ? pending_body_->length() : 0; }
   void releaseDownstreamPause();
   void localReply(uint32_t code, absl::string_view body, uint32_t flag, absl::string_view details);
 
@@ -170,15 +157,15 @@ class Filter : public Upstream::HttpConnPoolCallbacks,
   RouteTarget route_;
   Upstream::ClusterInfoConstSharedPtr cluster_;  // The config the request started with.
   std::unique_ptr<RetryState> retry_state_;
-  Buffer::OwnedImpl pending_body_;  // Body not yet sent (waiting for a connection).
-  Buffer::OwnedImpl retry_body_;    // A copy of the body sent, for retries.
+  std::unique_ptr<Buffer::OwnedImpl> pending_body_;  // Body not yet sent (waiting for a pool).
+  std::unique_ptr<Buffer::OwnedImpl> retry_body_;    // A copy of the body sent, for retries.
   bool downstream_end_stream_{false};
   bool downstream_read_disabled_{false};  // We paused the downstream (pending body too large).
   bool response_started_{false};          // Headers went downstream.
   bool upgraded_{false};                  // 101 forwarded: raw tunnel.
   bool destroyed_{false};
   bool local_replied_{false};
-  bool retrying_{false};          // Waiting out the back-off before the next attempt.
+  bool retrying_{false};  // Waiting out the back-off before the next attempt.
   std::chrono::steady_clock::time_point request_start_;
 
   // Per attempt.
@@ -197,7 +184,7 @@ class Filter : public Upstream::HttpConnPoolCallbacks,
   uint32_t downstream_pauses_{0};
   std::chrono::steady_clock::time_point attempt_start_;
 
-  Event::TimerPtr route_timer_;
+  bool route_timer_armed_{false};
   Event::TimerPtr per_try_timer_;
   Event::TimerPtr retry_timer_;
 };

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
+#include "source/common/access_log/access_log_config.h"
 #include "source/common/config/utility.h"
 #include "source/extensions/filters/network/http_connection_manager/connection_manager.h"
 
@@ -248,6 +249,18 @@ absl::StatusOr<ConnectionManagerConfigConstSharedPtr> buildConnectionManagerConf
     }
     default:
       return absl::InvalidArgumentError("must set route_config or rds");
+  }
+
+  for (int i = 0; i < proto.access_log_size(); ++i) {
+    if (context.access_logs == nullptr) {
+      return absl::InternalError("access_log: no access log manager");
+    }
+    auto log = AccessLog::createAccessLog(proto.access_log(i), *context.access_logs,
+                                          absl::StrCat("access_log[", i, "]"));
+    if (!log.ok()) {
+      return log.status();
+    }
+    config->access_logs.push_back(std::move(*log));
   }
 
   config->stats = makeStats(context.stats, config->stat_prefix);

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
+#include "source/common/access_log/access_log.h"
 #include "source/common/http/codec.h"
 #include "source/common/stats/stats.h"
 #include "source/extensions/filters/http/router/router.h"
@@ -83,6 +84,7 @@ struct ConnectionManagerConfig {
   std::vector<std::string> upgrade_types;
   HttpFilters::RouterFilter::RouterConfig router;
   RouteConfigProviderSharedPtr routes;
+  std::vector<AccessLog::InstanceSharedPtr> access_logs;
   std::shared_ptr<ConnectionManagerStats> stats;
 
   bool upgradeAllowed(absl::string_view type) const {

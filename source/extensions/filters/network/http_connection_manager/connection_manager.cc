@@ -7,13 +7,14 @@
 #include "absl/strings/numbers.h"
 #include "source/common/buffer/buffer_impl.h"
 #include "source/common/common/logger.h"
+#include "source/common/event/deadline_timer.h"
 #include "source/common/http/http1/codec_impl.h"
 
 namespace Skiff::Extensions::NetworkFilters::HttpConnectionManager {
 namespace {
 
-namespace ResponseFlag = HttpFilters::RouterFilter::ResponseFlag;
 using std::chrono::steady_clock;
+using StreamInfo::ResponseFlag;
 
 uint64_t randomThunk(void* state) {
   return static_cast<ConnectionManagerImpl*>(state)->nextRandom();
@@ -38,8 +39,14 @@ ActiveStream::ActiveStream(ConnectionManagerImpl& parent, Http::ResponseEncoder&
     : parent_(parent),
       encoder_(encoder),
       id_(id),
-      start_(steady_clock::now()),
-      router_(parent.config().router, parent.stats().router, *this) {}
+      stream_info_(StreamInfo::StreamInfo::startNow()),
+      router_(parent.config().router, parent.stats().router, *this) {
+  Network::Connection& connection = parent.connection();
+  stream_info_.connection_id = connection.id();
+  stream_info_.downstream_remote_address = connection.remoteAddress();
+  stream_info_.downstream_direct_remote_address = connection.remoteAddress();
+  stream_info_.downstream_local_address = connection.localAddress();
+}
 
 ActiveStream::~ActiveStream() {
   if (!finished_) {
@@ -51,13 +58,19 @@ Event::Dispatcher& ActiveStream::dispatcher() { return parent_.connection().disp
 
 void ActiveStream::resetIdleTimer() {
   if (parent_.stream_idle_timer_ != nullptr) {
-    parent_.stream_idle_timer_->enableTimer(parent_.config().stream_idle_timeout);
+    parent_.stream_idle_timer_->arm(parent_.config().stream_idle_timeout);
   }
 }
 
 void ActiveStream::decodeHeaders(Http::RequestHeaderMapPtr&& headers, bool end_stream) {
   request_headers_ = std::move(headers);
   request_complete_ = end_stream;
+  stream_info_.protocol = encoder_.protocol() == Http::Protocol::Http10
+                              ? StreamInfo::Protocol::Http10
+                              : StreamInfo::Protocol::Http11;
+  if (end_stream) {
+    stream_info_.last_downstream_rx_byte_received = stream_info_.sinceStart(steady_clock::now());
+  }
   if (parent_.headers_timer_ != nullptr) {
     parent_.headers_timer_->disableTimer();
   }
@@ -88,8 +101,15 @@ void ActiveStream::decodeHeaders(Http::RequestHeaderMapPtr&& headers, bool end_s
 
   const bool upgrade = isUpgradeRequest(h, &upgrade_type_);
   removeHopByHopHeaders(h, upgrade);
-  mutateRequestHeaders(h, *parent_.connection().remoteAddress(), config.header_rules, randomThunk,
-                       &parent_);
+  const RequestHeaderResult result = mutateRequestHeaders(
+      h, *parent_.connection().remoteAddress(), config.header_rules, randomThunk, &parent_);
+  if (!result.downstream_address.empty() &&
+      result.downstream_address != parent_.connection().remoteAddress()->ip()) {
+    auto address = Network::Address::Instance::parse(result.downstream_address, 0);
+    if (address.ok()) {
+      stream_info_.downstream_remote_address = *address;
+    }
+  }
   routeRequest(end_stream);
 }
 
@@ -98,62 +118,79 @@ void ActiveStream::routeRequest(bool end_stream) {
   ConnectionManagerStats& stats = parent_.stats();
   route_table_ = config.routes->current();
   if (route_table_ != nullptr) {
-    route_ = route_table_->route(*request_headers_, upgrade_type_, parent_.nextRandom());
+    // The stream id picks the weighted cluster: a retry of this request keeps it.
+    route_ = route_table_->route(*request_headers_, parent_.nextRandom());
   }
-  switch (route_.kind) {
-    case RouteResult::Kind::NoRoute:
-      stats.no_route.inc();
-      sendLocalReply(404, "route not found", ResponseFlag::kNoRouteFound, "route_not_found");
-      return;
-    case RouteResult::Kind::DirectResponse: {
+  if (!route_) {
+    stats.no_route.inc();
+    sendLocalReply(404, "route not found", ResponseFlag::NoRouteFound, "route_not_found");
+    return;
+  }
+  const Router::RouteEntry& entry = *route_.route;
+  stream_info_.route_name = entry.name();
+  switch (entry.action()) {
+    case Router::RouteEntry::Action::DirectResponse: {
       stats.rq_direct_response.inc();
       auto headers = std::make_unique<Http::ResponseHeaderMap>();
-      headers->setStatus(route_.status);
+      headers->setStatus(entry.directResponseCode());
       response_code_details_ = "direct_response";
-      if (route_.body.empty()) {
+      const std::string& body = entry.directResponseBody();
+      if (body.empty()) {
         encodeHeaders(std::move(headers), true);
         return;
       }
       headers->addLowerCase("content-type", "text/plain");
-      setContentLength(*headers, route_.body.size());
+      setContentLength(*headers, body.size());
       encodeHeaders(std::move(headers), false);
       if (!finished_) {
-        Buffer::OwnedImpl body(route_.body);
-        encodeData(body, true);
+        Buffer::OwnedImpl data(body);
+        encodeData(data, true);
       }
       return;
     }
-    case RouteResult::Kind::Redirect: {
+    case Router::RouteEntry::Action::Redirect: {
       stats.rq_redirect.inc();
       auto headers = std::make_unique<Http::ResponseHeaderMap>();
-      headers->setStatus(route_.status);
-      headers->addLowerCase("location", route_.location);
+      headers->setStatus(entry.redirectResponseCode());
+      headers->addLowerCase("location", entry.redirectLocation(*request_headers_));
       response_code_details_ = "redirect";
       encodeHeaders(std::move(headers), true);
       return;
     }
-    case RouteResult::Kind::Forward:
+    case Router::RouteEntry::Action::Route:
       break;
   }
   if (!upgrade_type_.empty()) {
-    const bool allowed = route_.route_upgrade == RouteResult::Upgrade::Enabled ||
-                         (route_.route_upgrade == RouteResult::Upgrade::Unspecified &&
-                          config.upgradeAllowed(upgrade_type_));
+    const absl::optional<bool> on_route = entry.upgradeEnabled(upgrade_type_);
+    const bool allowed = on_route.has_value() ? *on_route : config.upgradeAllowed(upgrade_type_);
     if (!allowed) {
       stats.downstream_rq_ws_on_non_ws_route.inc();
       sendLocalReply(403, "upgrade not allowed", 0, "upgrade_failed");
       return;
     }
-    route_.target.upgrade = true;
+    target_.upgrade = true;
   }
+  if (!entry.clusterHeader().empty()) {
+    // A view into a request header: copy it before the header mutations below may change it.
+    cluster_from_header_.assign(route_.cluster_name.data(), route_.cluster_name.size());
+    target_.cluster_name = cluster_from_header_;
+  } else {
+    target_.cluster_name = route_.cluster_name;
+  }
+  target_.cluster_not_found_code = entry.clusterNotFoundResponseCode();
+  target_.timeout = entry.timeout();
+  target_.retry_policy = &entry.retryPolicy();
+  route_.finalizeRequestHeaders(*request_headers_, stream_info_,
+                                /*insert_envoy_original_path=*/false);
   router_started_ = true;
-  router_.onRequestHeaders(*request_headers_, end_stream, route_.target);
+  router_.onRequestHeaders(*request_headers_, end_stream, target_);
 }
 
 void ActiveStream::decodeData(Buffer::Instance& data, bool end_stream) {
-  bytes_received_ += data.length();
+  stream_info_.bytes_received += data.length();
   if (end_stream) {
     request_complete_ = true;
+    stream_info_.last_downstream_rx_byte_received = stream_info_.sinceStart(steady_clock::now());
     if (parent_.request_timer_ != nullptr) {
       parent_.request_timer_->disableTimer();
     }
@@ -181,23 +218,25 @@ void ActiveStream::encodeHeaders(Http::ResponseHeaderMapPtr&& headers, bool end_
   }
   response_headers_sent_ = true;
   response_code_ = headers->status();
+  stream_info_.response_code = response_code_;
   if (response_code_details_.empty()) {
     response_code_details_ = "via_upstream";
   }
-  if (route_table_ != nullptr && route_.matched != nullptr) {
-    route_table_->finalizeResponseHeaders(route_, *headers);
+  if (route_) {
+    route_.finalizeResponseHeaders(*headers, request_headers_.get(), stream_info_);
   }
   const ConnectionManagerConfig& config = parent_.config();
   mutateResponseHeaders(
       *headers, config.header_rules,
       request_headers_ != nullptr ? request_headers_->get("x-request-id") : nullptr);
-  if (response_code_ == 101 && route_.target.upgrade) {
+  if (response_code_ == 101 && target_.upgrade) {
     upgrade_accepted_ = true;
     parent_.stats().downstream_cx_upgrades_total.inc();
     parent_.stats().downstream_cx_upgrades_active.inc();
   }
   resetIdleTimer();
-  encoder_.encodeHeaders(*headers, end_stream);
+  response_headers_ = std::move(headers);
+  encoder_.encodeHeaders(*response_headers_, end_stream);
   if (end_stream) {
     onResponseEnded();
   }
@@ -208,7 +247,7 @@ void ActiveStream::encodeData(Buffer::Instance& data, bool end_stream) {
     data.drain(data.length());
     return;
   }
-  bytes_sent_ += data.length();
+  stream_info_.bytes_sent += data.length();
   resetIdleTimer();
   encoder_.encodeData(data, end_stream);
   if (end_stream) {
@@ -218,6 +257,7 @@ void ActiveStream::encodeData(Buffer::Instance& data, bool end_stream) {
 
 void ActiveStream::onResponseEnded() {
   response_complete_ = true;
+  stream_info_.last_downstream_tx_byte_sent = stream_info_.sinceStart(steady_clock::now());
   // A tunnel lasts until the client's side ended too; anything else is done now (if the request
   // was still arriving, the codec closes the connection after this response).
   if (!finished_ && (!upgrade_accepted_ || request_complete_)) {
@@ -227,7 +267,7 @@ void ActiveStream::onResponseEnded() {
 
 void ActiveStream::sendLocalReply(uint32_t code, absl::string_view body, uint32_t response_flag,
                                   absl::string_view details) {
-  response_flags_ |= response_flag;
+  stream_info_.response_flags |= response_flag;
   if (finished_) {
     return;
   }
@@ -236,7 +276,7 @@ void ActiveStream::sendLocalReply(uint32_t code, absl::string_view body, uint32_
     resetDownstream(response_flag, details);
     return;
   }
-  response_code_details_.assign(details.data(), details.size());
+  response_code_details_ = details;
   auto headers = std::make_unique<Http::ResponseHeaderMap>();
   headers->setStatus(code);
   if (body.empty()) {
@@ -253,18 +293,37 @@ void ActiveStream::sendLocalReply(uint32_t code, absl::string_view body, uint32_
 }
 
 void ActiveStream::resetDownstream(uint32_t response_flag, absl::string_view details) {
-  response_flags_ |= response_flag;
+  stream_info_.response_flags |= response_flag;
   if (finished_) {
     return;
   }
   if (response_code_details_.empty()) {
-    response_code_details_.assign(details.data(), details.size());
+    response_code_details_ = details;
   }
   parent_.stats().downstream_rq_tx_reset.inc();
   Http::Stream& stream = encoder_.getStream();
   stream.removeCallbacks(*this);
   finish();
   stream.resetStream(Http::StreamResetReason::LocalReset);
+}
+
+void ActiveStream::setRouteTimeout(std::chrono::milliseconds timeout) {
+  if (finished_) {
+    return;
+  }
+  auto& timer = parent_.route_timer_;
+  if (timer == nullptr) {
+    if (timeout.count() <= 0) {
+      return;
+    }
+    ConnectionManagerImpl* parent = &parent_;
+    timer = std::make_unique<Event::DeadlineTimer>(dispatcher(), [parent] {
+      if (parent->stream_ != nullptr && !parent->stream_->finished()) {
+        parent->stream_->router_.onRouteTimeout();
+      }
+    });
+  }
+  timer->arm(timeout);
 }
 
 void ActiveStream::readDisableDownstream(bool disable) {
@@ -281,19 +340,13 @@ void ActiveStream::readDisableDownstream(bool disable) {
   encoder_.getStream().readDisable(disable);
 }
 
-void ActiveStream::onUpstreamHost(const Upstream::ClusterInfoConstSharedPtr& cluster,
-                                  const Upstream::Host& host) {
-  upstream_cluster_ = cluster;
-  upstream_host_ = host.address;
-}
-
 void ActiveStream::onResetStream(Http::StreamResetReason reason, absl::string_view) {
   if (finished_) {
     return;
   }
   parent_.stats().downstream_rq_rx_reset.inc();
   if (reason != Http::StreamResetReason::LocalReset) {
-    response_flags_ |= ResponseFlag::kDownstreamConnectionTermination;
+    stream_info_.setResponseFlag(ResponseFlag::DownstreamConnectionTermination);
   }
   finish();
 }
@@ -311,7 +364,7 @@ void ActiveStream::onBelowWriteBufferLowWatermark() {
 }
 
 void ActiveStream::onCodecError(const Http::CodecStatus& status) {
-  response_flags_ |= ResponseFlag::kDownstreamProtocolError;
+  stream_info_.setResponseFlag(ResponseFlag::DownstreamProtocolError);
   if (finished_) {
     return;
   }
@@ -321,12 +374,12 @@ void ActiveStream::onCodecError(const Http::CodecStatus& status) {
     router_.onDestroy();
   }
   if (response_headers_sent_) {
-    resetDownstream(ResponseFlag::kDownstreamProtocolError, status.details());
+    resetDownstream(ResponseFlag::DownstreamProtocolError, status.details());
     return;
   }
   const uint32_t code = status.httpCode() != 0 ? status.httpCode() : 400;
   sendLocalReply(code, code == 431 ? "request header fields too large" : "bad request",
-                 ResponseFlag::kDownstreamProtocolError, status.details());
+                 ResponseFlag::DownstreamProtocolError, status.details());
 }
 
 void ActiveStream::onIdleTimeout() {
@@ -334,7 +387,7 @@ void ActiveStream::onIdleTimeout() {
   if (router_started_) {
     router_.onDestroy();
   }
-  sendLocalReply(408, "stream timeout", ResponseFlag::kStreamIdleTimeout, "stream_idle_timeout");
+  sendLocalReply(408, "stream timeout", ResponseFlag::StreamIdleTimeout, "stream_idle_timeout");
 }
 
 void ActiveStream::onRequestTimeout() {
@@ -369,9 +422,22 @@ void ActiveStream::finish() {
   if (index >= 1 && index <= 5) {
     stats.downstream_rq_class[index - 1]->inc();
   }
-  stats.downstream_rq_time.recordValue(millisSince(start_));
+  const auto now = steady_clock::now();
+  stats.downstream_rq_time.recordValue(
+      std::chrono::duration_cast<std::chrono::milliseconds>(stream_info_.sinceStart(now)).count());
   if (upgrade_accepted_) {
     stats.downstream_cx_upgrades_active.dec();
+  }
+  const auto& logs = parent_.config().access_logs;
+  if (!logs.empty()) {
+    stream_info_.request_complete = stream_info_.sinceStart(now);
+    stream_info_.response_code_details.assign(response_code_details_.data(),
+                                              response_code_details_.size());
+    const Formatter::Context context{request_headers_.get(), response_headers_.get(),
+                                     &stream_info_};
+    for (const auto& log : logs) {
+      log->log(context);
+    }
   }
   parent_.onStreamFinished(*this);
 }
@@ -419,15 +485,15 @@ Network::FilterStatus ConnectionManagerImpl::onNewConnection() {
   s.downstream_cx_http1_active.inc();
   Event::Dispatcher& dispatcher = connection_->dispatcher();
   if (config_->idle_timeout.count() > 0) {
-    idle_timer_ = dispatcher.createTimer([this] { onIdleTimeout(); });
-    idle_timer_->enableTimer(config_->idle_timeout);
+    idle_timer_ = std::make_unique<Event::DeadlineTimer>(dispatcher, [this] { onIdleTimeout(); });
+    idle_timer_->arm(config_->idle_timeout);
   }
   if (config_->max_connection_duration.count() > 0) {
     max_duration_timer_ = dispatcher.createTimer([this] { onMaxDurationReached(); });
     max_duration_timer_->enableTimer(config_->max_connection_duration);
   }
   if (config_->stream_idle_timeout.count() > 0) {
-    stream_idle_timer_ = dispatcher.createTimer([this] {
+    stream_idle_timer_ = std::make_unique<Event::DeadlineTimer>(dispatcher, [this] {
       if (stream_ != nullptr && !stream_->finished()) {
         stream_->onIdleTimeout();
       }
@@ -475,7 +541,7 @@ Http::RequestDecoder& ConnectionManagerImpl::newStream(Http::ResponseEncoder& en
   s.downstream_rq_http1_total.inc();
   s.downstream_rq_active.inc();
   if (idle_timer_ != nullptr) {
-    idle_timer_->disableTimer();
+    idle_timer_->disarm();
   }
   if (stream_ != nullptr) {
     // The previous stream ended inside this dispatch; it may still be on the stack above us.
@@ -484,7 +550,7 @@ Http::RequestDecoder& ConnectionManagerImpl::newStream(Http::ResponseEncoder& en
   stream_ = std::make_unique<ActiveStream>(*this, encoder, next_stream_id_++);
   encoder.getStream().addCallbacks(*stream_);
   if (stream_idle_timer_ != nullptr) {
-    stream_idle_timer_->enableTimer(config_->stream_idle_timeout);
+    stream_idle_timer_->arm(config_->stream_idle_timeout);
   }
   if (request_timer_ != nullptr) {
     request_timer_->enableTimer(config_->request_timeout);
@@ -497,7 +563,10 @@ Http::RequestDecoder& ConnectionManagerImpl::newStream(Http::ResponseEncoder& en
 
 void ConnectionManagerImpl::onStreamFinished(ActiveStream& stream) {
   if (stream_idle_timer_ != nullptr) {
-    stream_idle_timer_->disableTimer();
+    stream_idle_timer_->disarm();
+  }
+  if (route_timer_ != nullptr) {
+    route_timer_->disarm();
   }
   if (request_timer_ != nullptr) {
     request_timer_->disableTimer();
@@ -510,7 +579,7 @@ void ConnectionManagerImpl::onStreamFinished(ActiveStream& stream) {
     connection_->dispatcher().deferredDelete(std::move(stream_));
   }
   if (!closed_ && idle_timer_ != nullptr) {
-    idle_timer_->enableTimer(config_->idle_timeout);
+    idle_timer_->arm(config_->idle_timeout);
   }
 }
 
@@ -544,12 +613,13 @@ void ConnectionManagerImpl::onEvent(Network::ConnectionEvent event) {
   idle_timer_.reset();
   max_duration_timer_.reset();
   stream_idle_timer_.reset();
+  route_timer_.reset();
   request_timer_.reset();
   headers_timer_.reset();
   if (stream_ != nullptr && !stream_->finished()) {
     // The codec normally reset it already; this is the backstop.
     stats().downstream_cx_destroy_active_rq.inc();
-    stream_->response_flags_ |= ResponseFlag::kDownstreamConnectionTermination;
+    stream_->stream_info_.setResponseFlag(ResponseFlag::DownstreamConnectionTermination);
     stream_->finish();
   }
   ConnectionManagerStats& s = stats();

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "source/common/event/deadline_timer.h"
 #include "source/common/event/timer.h"
 #include "source/common/http/codec.h"
 #include "source/common/network/connection.h"
@@ -55,9 +56,8 @@ class ActiveStream : public Http::RequestDecoder,
                       absl::string_view details) override;
   void resetDownstream(uint32_t response_flag, absl::string_view details) override;
   void readDisableDownstream(bool disable) override;
-  void onUpstreamHost(const Upstream::ClusterInfoConstSharedPtr& cluster,
-                      const Upstream::Host& host) override;
-  void addResponseFlag(uint32_t flag) override { response_flags_ |= flag; }
+  StreamInfo::StreamInfo& streamInfo() override { return stream_info_; }
+  void setRouteTimeout(std::chrono::milliseconds timeout) override;
 
   // The codec failed to parse this request: answer `code` (if nothing was sent yet).
   void onCodecError(const Http::CodecStatus& status);
@@ -71,7 +71,6 @@ class ActiveStream : public Http::RequestDecoder,
   friend class ConnectionManagerImpl;
 
   void routeRequest(bool end_stream);
-  void handleUpgrade();
   // The stream is over: stats, access log, release the router and hand ourselves back.
   void finish();
   void resetIdleTimer();
@@ -80,10 +79,13 @@ class ActiveStream : public Http::RequestDecoder,
   ConnectionManagerImpl& parent_;
   Http::ResponseEncoder& encoder_;
   const uint64_t id_;
-  const std::chrono::steady_clock::time_point start_;
+  StreamInfo::StreamInfo stream_info_;
   Http::RequestHeaderMapPtr request_headers_;
-  RouteTableConstSharedPtr route_table_;  // The table this request was routed with.
-  RouteResult route_;
+  Http::ResponseHeaderMapPtr response_headers_;   // Kept for the access log.
+  Router::RouteTableConstSharedPtr route_table_;  // The table this request was routed with.
+  Router::RouteResult route_;
+  HttpFilters::RouterFilter::RouteTarget target_;
+  std::string cluster_from_header_;  // cluster_header's value, copied before headers change.
   HttpFilters::RouterFilter::Filter router_;
   bool router_started_{false};
   std::string upgrade_type_;
@@ -95,14 +97,9 @@ class ActiveStream : public Http::RequestDecoder,
   bool finished_{false};
   bool read_disabled_{false};
   uint32_t read_disable_count_{0};
-  // For stats and the access log.
   uint32_t response_code_{0};
-  uint32_t response_flags_{0};
-  std::string response_code_details_;
-  uint64_t bytes_received_{0};
-  uint64_t bytes_sent_{0};
-  Upstream::ClusterInfoConstSharedPtr upstream_cluster_;
-  Network::Address::InstanceConstSharedPtr upstream_host_;
+  // Static strings (string literals from the codec, router and here), so no copy per request.
+  absl::string_view response_code_details_;
 };
 
 /**
@@ -149,8 +146,10 @@ class ConnectionManagerImpl : public Network::ReadFilter,
   Network::Connection* connection_{nullptr};
   Http::ServerConnectionPtr codec_;
   std::unique_ptr<ActiveStream> stream_;
-  Event::TimerPtr idle_timer_;          // No stream in flight for idle_timeout.
-  Event::TimerPtr stream_idle_timer_;   // The active stream saw no activity.
+  // Deadline timers: moved on every request or read without touching libevent's timer heap.
+  std::unique_ptr<Event::DeadlineTimer> idle_timer_;         // No stream in flight.
+  std::unique_ptr<Event::DeadlineTimer> stream_idle_timer_;  // The stream saw no activity.
+  std::unique_ptr<Event::DeadlineTimer> route_timer_;        // The router's route timeout.
   Event::TimerPtr request_timer_;       // request_timeout of the active stream.
   Event::TimerPtr headers_timer_;       // request_headers_timeout of the active stream.
   Event::TimerPtr max_duration_timer_;  // max_connection_duration.

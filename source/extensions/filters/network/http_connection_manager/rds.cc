@@ -10,14 +10,15 @@ RdsRouteConfigProvider::RdsRouteConfigProvider(std::string name,
     : name_(std::move(name)),
       slot_(std::move(workers), main, [] { return std::make_unique<PerWorker>(); }) {}
 
-RouteTableConstSharedPtr RdsRouteConfigProvider::current() const {
+Router::RouteTableConstSharedPtr RdsRouteConfigProvider::current() const {
   if (ThreadLocal::currentWorkerIndex() < 0) {
     return main_table_;
   }
   return slot_.get().table;
 }
 
-void RdsRouteConfigProvider::update(RouteTableConstSharedPtr table, std::function<void()> applied) {
+void RdsRouteConfigProvider::update(Router::RouteTableConstSharedPtr table,
+                                    std::function<void()> applied) {
   main_table_ = table;
   slot_.runOnAllWorkers([table](PerWorker& worker) { worker.table = table; }, std::move(applied));
 }
@@ -28,7 +29,7 @@ RouteConfigProviderManagerImpl::RouteConfigProviderManagerImpl(
 
 absl::StatusOr<RouteConfigProviderSharedPtr> RouteConfigProviderManagerImpl::createStatic(
     const envoy::config::route::v3::RouteConfiguration& config, absl::string_view path) {
-  auto table = factory_(config);
+  auto table = factory_(config, /*from_rds=*/false);
   if (!table.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", table.status().message()));
   }
@@ -47,7 +48,7 @@ RouteConfigProviderSharedPtr RouteConfigProviderManagerImpl::getOrCreateRds(
 
 void RouteConfigProviderManagerImpl::install(
     const envoy::config::route::v3::RouteConfiguration& config, const std::string& version,
-    RouteTableConstSharedPtr table, std::function<void()> applied) {
+    Router::RouteTableConstSharedPtr table, std::function<void()> applied) {
   dynamic_[config.name()] =
       DumpEntry{config.name(), version, config, std::chrono::system_clock::now()};
   // The provider exists before any listener names it, so a listener built later starts with

@@ -17,9 +17,10 @@
 
 namespace Skiff::Extensions::NetworkFilters::HttpConnectionManager {
 
-// Builds an immutable table from a validated RouteConfiguration. Main thread.
-using RouteTableFactory = std::function<absl::StatusOr<RouteTableConstSharedPtr>(
-    const envoy::config::route::v3::RouteConfiguration& config)>;
+// Builds an immutable table from a RouteConfiguration (inline, or from RDS: unknown clusters are
+// then allowed unless the config sets validate_clusters). Main thread.
+using RouteTableFactory = std::function<absl::StatusOr<Router::RouteTableConstSharedPtr>(
+    const envoy::config::route::v3::RouteConfiguration& config, bool from_rds)>;
 
 /**
  * The provider for one RDS RouteConfiguration. current() reads the calling worker's copy of the
@@ -33,19 +34,19 @@ class RdsRouteConfigProvider : public RouteConfigProvider {
                          Event::Dispatcher& main);
 
   const std::string& name() const { return name_; }
-  RouteTableConstSharedPtr current() const override;
+  Router::RouteTableConstSharedPtr current() const override;
 
   // Main thread: installs `table` on every worker; `applied` runs on main after the last.
-  void update(RouteTableConstSharedPtr table, std::function<void()> applied);
+  void update(Router::RouteTableConstSharedPtr table, std::function<void()> applied);
 
  private:
   struct PerWorker {
-    RouteTableConstSharedPtr table;
+    Router::RouteTableConstSharedPtr table;
   };
 
   const std::string name_;
   mutable ThreadLocal::Slot<PerWorker> slot_;
-  RouteTableConstSharedPtr main_table_;  // What main (and config dump) sees.
+  Router::RouteTableConstSharedPtr main_table_;  // What main (and config dump) sees.
 };
 
 /**
@@ -64,12 +65,12 @@ class RouteConfigProviderManagerImpl : public RouteConfigProviderManager {
   // A RouteConfiguration arrived over RDS: buildTable() checks and builds it (nothing changes),
   // install() hands the table to every worker's provider; `applied` runs on main once all have
   // it.
-  absl::StatusOr<RouteTableConstSharedPtr> buildTable(
+  absl::StatusOr<Router::RouteTableConstSharedPtr> buildTable(
       const envoy::config::route::v3::RouteConfiguration& config) const {
-    return factory_(config);
+    return factory_(config, /*from_rds=*/true);
   }
   void install(const envoy::config::route::v3::RouteConfiguration& config,
-               const std::string& version, RouteTableConstSharedPtr table,
+               const std::string& version, Router::RouteTableConstSharedPtr table,
                std::function<void()> applied);
 
   // For /config_dump.
