@@ -18,10 +18,7 @@
 #include "source/common/network/connection_impl.h"
 #include "source/common/router/config_impl.h"
 #include "source/common/stats/stats_impl.h"
-<<<<<<< HEAD
-=======
 #include "source/common/upstream/http_conn_pool_impl.h"
->>>>>>> http-hcm
 
 namespace Skiff::Server {
 namespace {

@@ -186,7 +186,64 @@ class ActiveHealthCheckTest(SkiffTestCase):
         self.assertEqual(skiff.stat("cluster.backend.upstream_cx_connect_fail", 0), 0)
 
 
+HCM_TYPE = ("type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
+            "HttpConnectionManager")
+ROUTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+
+
+def http_listener(port, cluster):
+    """An HTTP connection manager sending everything to `cluster`."""
+    typed = {
+        "@type": HCM_TYPE,
+        "stat_prefix": "ingress",
+        "http_filters": [{"name": "envoy.filters.http.router",
+                          "typed_config": {"@type": ROUTER_TYPE}}],
+        "route_config": {"name": "local", "virtual_hosts": [
+            {"name": "all", "domains": ["*"],
+             "routes": [{"match": {"prefix": "/"}, "route": {"cluster": cluster}}]}]},
+    }
+    return {"name": "http", "address": harness.socket_address(port),
+            "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
+                                            "typed_config": typed}]}]}
+
+
+def http_get(port, path="/work"):
+    """(status, body) of one request through the HTTP listener (its own connection)."""
+    status, _, body = harness.http_request(port, "GET", path)
+    return status, body.decode()
+
+
 class OutlierDetectionTest(SkiffTestCase):
+
+    def test_router_5xx_eject_a_failing_backend_until_it_recovers(self):
+        """Through the HTTP router: backend a starts answering 500, the router reports each
+        status, a is ejected after consecutive_5xx of them and b answers everything (clients see
+        at most that many 500s); a is fixed, its ejection ends after base_ejection_time and it
+        serves again."""
+        a = SwitchableHttpBackend(self, "a")
+        b = SwitchableHttpBackend(self, "b")
+        listener_port = free_port()
+        cluster = static_cluster("backend", [a.port, b.port], connect_timeout="1s", extra={
+            "outlier_detection": {"consecutive_5xx": 3, "interval": "0.1s",
+                                  "base_ejection_time": "1s"}})
+        config = bootstrap(free_port(), [http_listener(listener_port, "backend")], [cluster])
+        skiff = self.start_skiff(config)
+        self.assertEqual({http_get(listener_port)[1] for _ in range(10)}, {"a", "b"})
+
+        a.status = 500
+        answers = [http_get(listener_port) for _ in range(40)]
+        wait_until(lambda: host_flags(skiff, "backend", a.port) == "/failed_outlier_check",
+                   what="a ejected")
+        self.assertLessEqual(answers.count((500, "a")), 3)
+        self.assertEqual([http_get(listener_port) for _ in range(20)], [(200, "b")] * 20)
+        self.assertEqual(
+            skiff.stat("cluster.backend.outlier_detection.ejections_enforced_consecutive_5xx"), 1)
+
+        a.status = 200
+        wait_until(lambda: host_flags(skiff, "backend", a.port) == "healthy", what="a back")
+        wait_until(lambda: "a" in {http_get(listener_port)[1] for _ in range(10)},
+                   what="traffic to a")
+        self.assertNoServerErrors()
 
     def test_connect_failures_eject_and_the_host_returns_after_the_ejection_time(self):
         """No active checks: backend a dies, tcp_proxy's connect failures count as 5xx for

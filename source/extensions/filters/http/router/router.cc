@@ -226,14 +226,11 @@ void Filter::recordUpstreamStatus(uint32_t status) {
 
 void Filter::decodeHeaders(Http::ResponseHeaderMapPtr&& headers, bool end_stream) {
   const uint32_t status = headers->status();
-<<<<<<< HEAD
   Upstream::reportOutlierHttpStatus(*cluster_, host_, status);
-=======
   StreamInfo::StreamInfo& info = callbacks_.streamInfo();
   if (!info.first_upstream_rx_byte_received.has_value()) {
     info.first_upstream_rx_byte_received = info.sinceStart(steady_clock::now());
   }
->>>>>>> http-hcm
   if (per_try_timer_ != nullptr) {
     per_try_timer_->disableTimer();
   }
