@@ -10,45 +10,21 @@
 #include <set>
 #include <sstream>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "envoy/config/cluster/v3/cluster.pb.h"
-#include "envoy/config/endpoint/v3/endpoint.pb.h"
-#include "envoy/config/listener/v3/listener.pb.h"
-#include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
-#include "envoy/service/discovery/v3/discovery.pb.h"
 #include "source/common/common/logger.h"
 #include "source/common/config/message_loader.h"
-#include "source/common/config/validation.h"
 #include "source/control/json.h"
 
 namespace Skiff::Control {
 
 namespace fs = std::filesystem;
-using envoy::config::cluster::v3::Cluster;
-using envoy::config::endpoint::v3::ClusterLoadAssignment;
-using envoy::config::listener::v3::Listener;
 
 namespace {
-
-// Release builds link protobuf statically with --gc-sections: a type that is only ever named by
-// an "@type" in a file must be referenced from code to stay in the descriptor pool.
-void keepTypesLinked() {
-  static const Listener* listener = &Listener::default_instance();
-  static const Cluster* cluster = &Cluster::default_instance();
-  static const ClusterLoadAssignment* cla = &ClusterLoadAssignment::default_instance();
-  static const envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy* tcp_proxy =
-      &envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy::default_instance();
-  (void)listener;
-  (void)cluster;
-  (void)cla;
-  (void)tcp_proxy;
-}
 
 bool isHidden(const std::string& name) { return name.empty() || name[0] == '.'; }
 
@@ -57,7 +33,8 @@ bool isConfigFile(const std::string& name) {
          absl::EndsWith(name, ".json");
 }
 
-// Sorted names of the entries of `dir` for which `keep` holds (symlinks followed).
+// Sorted names of the entries of `dir` that are directories or, for !directories, config files
+// (symlinks followed).
 absl::StatusOr<std::vector<std::string>> listDirectory(const std::string& dir, bool directories) {
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
@@ -94,203 +71,65 @@ absl::StatusOr<std::string> readFile(const std::string& path) {
   return content.str();
 }
 
-// 1-based line of each block-style item of the top-level `resources:` list, in order; empty when
-// the file is JSON or uses flow style. Good enough to point at the right item in error messages.
-std::vector<int> resourceItemLines(absl::string_view content) {
-  std::vector<int> lines;
-  const std::vector<absl::string_view> text = absl::StrSplit(content, '\n');
-  bool in_resources = false;
-  int item_indent = -1;
-  for (size_t i = 0; i < text.size(); ++i) {
-    absl::string_view line = text[i];
-    const size_t indent = line.find_first_not_of(' ');
-    if (indent == absl::string_view::npos || line[indent] == '#') {
-      continue;
-    }
-    if (indent == 0 && !absl::StartsWith(line, "- ") && line != "-") {
-      in_resources = absl::StartsWith(line, "resources:") &&
-                     absl::StripAsciiWhitespace(line.substr(10)).empty();
-      continue;
-    }
-    if (!in_resources || line[indent] != '-') {
-      continue;
-    }
-    if (item_indent < 0) {
-      item_indent = static_cast<int>(indent);
-    }
-    if (static_cast<int>(indent) == item_indent) {
-      lines.push_back(static_cast<int>(i) + 1);
-    }
-  }
-  return lines;
-}
-
-struct Located {
-  std::string where;  // "file:line" or "file"
-  google::protobuf::Any any;
-};
-
-// Accumulates "where: reason" lines.
-class Errors {
- public:
-  void add(const std::string& where, absl::string_view reason) {
-    // Validator messages may hold several lines; each gets the location.
-    for (absl::string_view line : absl::StrSplit(reason, '\n', absl::SkipEmpty())) {
-      lines_.push_back(absl::StrCat(where, ": ", line));
-    }
-  }
-  void addRaw(absl::string_view text) {
-    for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-      lines_.emplace_back(line);
-    }
-  }
-  bool empty() const { return lines_.empty(); }
-  std::string joined() const { return absl::StrJoin(lines_, "\n"); }
-
- private:
-  std::vector<std::string> lines_;
-};
-
 }  // namespace
 
-absl::StatusOr<SnapshotConstSharedPtr> loadGroupDirectory(const std::string& group_dir) {
-  keepTypesLinked();
-  auto files = listDirectory(group_dir, /*directories=*/false);
-  if (!files.ok()) {
-    return files.status();
-  }
-  Errors errors;
-  std::vector<Located> resources;
-  for (const auto& name : *files) {
-    const std::string path = absl::StrCat(group_dir, "/", name);
-    auto content = readFile(path);
-    if (!content.ok()) {
-      errors.addRaw(content.status().message());
-      continue;
+absl::StatusOr<SnapshotConstSharedPtr> loadGroupDirectory(const std::string& group_dir,
+                                                          const AppliedResources& applied,
+                                                          ResourceOrigins* origins) {
+  std::vector<std::string> errors;
+  std::vector<Config::SourcedResource> resources;
+  if (!group_dir.empty()) {
+    auto files = listDirectory(group_dir, /*directories=*/false);
+    if (!files.ok()) {
+      return files.status();
     }
-    if (absl::StripAsciiWhitespace(*content).empty()) {
-      continue;  // An empty file (e.g. being written) holds no resources.
-    }
-    envoy::service::discovery::v3::DiscoveryResponse file;
-    const auto status =
-        Config::loadMessageFromString(*content, Config::formatFromPath(path), path, file);
-    if (!status.ok()) {
-      errors.addRaw(status.message());
-      continue;
-    }
-    const std::vector<int> lines = resourceItemLines(*content);
-    for (int i = 0; i < file.resources_size(); ++i) {
-      std::string where = static_cast<size_t>(i) < lines.size() &&
-                                  lines.size() == static_cast<size_t>(file.resources_size())
-                              ? absl::StrCat(path, ":", lines[i])
-                              : absl::StrCat(path, ": resources[", i, "]");
-      resources.push_back({std::move(where), file.resources(i)});
-    }
-  }
-
-  // Decode every resource and check names.
-  std::map<std::string, std::pair<Cluster, std::string>> clusters;
-  std::map<std::string, std::pair<ClusterLoadAssignment, std::string>> assignments;
-  std::map<std::string, std::pair<Listener, std::string>> listeners;
-  const auto duplicate = [&errors](const std::string& where, absl::string_view type,
-                                   const std::string& name, const std::string& first) {
-    errors.add(where, absl::StrCat("duplicate ", type, " name \"", name, "\" (first defined at ",
-                                   first, ")"));
-  };
-  for (const auto& resource : resources) {
-    const std::string& type_url = resource.any.type_url();
-    if (type_url == TypeUrl::kCluster) {
-      Cluster cluster;
-      resource.any.UnpackTo(&cluster);
-      if (cluster.name().empty()) {
-        errors.add(resource.where, "cluster has no name");
-      } else if (auto it = clusters.find(cluster.name()); it != clusters.end()) {
-        duplicate(resource.where, "cluster", cluster.name(), it->second.second);
-      } else {
-        std::string name = cluster.name();
-        clusters.emplace(std::move(name), std::make_pair(std::move(cluster), resource.where));
+    for (const auto& name : *files) {
+      const std::string path = absl::StrCat(group_dir, "/", name);
+      auto content = readFile(path);
+      if (!content.ok()) {
+        errors.emplace_back(content.status().message());
+        continue;
       }
-    } else if (type_url == TypeUrl::kEndpoint) {
-      ClusterLoadAssignment cla;
-      resource.any.UnpackTo(&cla);
-      if (cla.cluster_name().empty()) {
-        errors.add(resource.where, "cluster load assignment has no cluster_name");
-      } else if (auto it = assignments.find(cla.cluster_name()); it != assignments.end()) {
-        duplicate(resource.where, "cluster load assignment", cla.cluster_name(), it->second.second);
-      } else {
-        std::string name = cla.cluster_name();
-        assignments.emplace(std::move(name), std::make_pair(std::move(cla), resource.where));
+      const auto status =
+          Config::parseResourcesDocument(*content, Config::formatFromPath(path), path, resources);
+      if (!status.ok()) {
+        errors.emplace_back(status.message());
       }
-    } else if (type_url == TypeUrl::kListener) {
-      Listener listener;
-      resource.any.UnpackTo(&listener);
-      if (listener.name().empty()) {
-        errors.add(resource.where, "listener has no name");
-      } else if (auto it = listeners.find(listener.name()); it != listeners.end()) {
-        duplicate(resource.where, "listener", listener.name(), it->second.second);
-      } else {
-        std::string name = listener.name();
-        listeners.emplace(std::move(name), std::make_pair(std::move(listener), resource.where));
-      }
-    } else {
-      errors.add(resource.where, absl::StrCat("resource type ", type_url,
-                                              " is not supported (supported: Listener, Cluster, "
-                                              "ClusterLoadAssignment)"));
     }
   }
-
-  // Semantic checks, with references resolved inside the group.
-  Config::KnownClusters known;
-  for (const auto& [name, entry] : clusters) {
-    known.add(name);
-    const auto status =
-        Config::validateCluster(entry.first, absl::StrCat("cluster \"", name, "\""));
-    if (!status.ok()) {
-      errors.add(entry.second, status.message());
+  if (!applied.empty()) {
+    // An applied resource replaces the file's resource of the same type and name.
+    std::erase_if(resources, [&applied](const Config::SourcedResource& resource) {
+      return applied.contains({resource.any.type_url(), Config::resourceName(resource.any)});
+    });
+    for (const auto& [key, resource] : applied) {
+      resources.push_back(resource);
     }
   }
-  for (const auto& [name, entry] : assignments) {
-    const auto cluster = clusters.find(name);
-    const bool require_ip = cluster == clusters.end() ||
-                            cluster->second.first.type() == Cluster::STATIC ||
-                            cluster->second.first.type() == Cluster::EDS;
-    const auto status = Config::validateClusterLoadAssignment(
-        entry.first, absl::StrCat("cluster load assignment \"", name, "\""), require_ip);
-    if (!status.ok()) {
-      errors.add(entry.second, status.message());
-    }
-    if (cluster == clusters.end()) {
-      SKIFF_LOG(warn, "%s: endpoints for cluster \"%s\", which this group does not define",
-                entry.second, name);
-    }
-  }
-  std::map<std::string, std::string> addresses;  // "ip:port" -> listener name
-  for (const auto& [name, entry] : listeners) {
-    const auto status =
-        Config::validateListener(entry.first, known, absl::StrCat("listener \"", name, "\""));
-    if (!status.ok()) {
-      errors.add(entry.second, status.message());
-    }
-    const auto& socket = entry.first.address().socket_address();
-    const std::string address = absl::StrCat(socket.address(), ":", socket.port_value());
-    if (auto [it, inserted] = addresses.emplace(address, name); !inserted) {
-      errors.add(entry.second, absl::StrCat("listener \"", name, "\": address ", address,
-                                            " is already used by listener \"", it->second, "\""));
-    }
+  auto set = Config::validateResourceSet(resources);
+  if (!set.ok()) {
+    errors.emplace_back(set.status().message());
   }
   if (!errors.empty()) {
-    return absl::InvalidArgumentError(errors.joined());
+    return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
+  }
+  for (const auto& warning : set->warnings) {
+    SKIFF_LOG(warn, "%s", warning);
   }
 
   Snapshot::Builder builder;
-  for (const auto& [name, entry] : clusters) {
-    (void)builder.add(entry.first);
-  }
-  for (const auto& [name, entry] : assignments) {
-    (void)builder.add(entry.first);
-  }
-  for (const auto& [name, entry] : listeners) {
-    (void)builder.add(entry.first);
+  ResourceOrigins where;
+  const auto add = [&](const auto& by_name, absl::string_view type_url) {
+    for (const auto& [name, entry] : by_name) {
+      (void)builder.add(entry.resource);
+      where.emplace(Config::ResourceKey(type_url, name), entry.where);
+    }
+  };
+  add(set->clusters, TypeUrl::kCluster);
+  add(set->assignments, TypeUrl::kEndpoint);
+  add(set->listeners, TypeUrl::kListener);
+  if (origins != nullptr) {
+    *origins = std::move(where);
   }
   return std::move(builder).build();
 }
@@ -310,16 +149,49 @@ ConfigDirSource::~ConfigDirSource() {
   }
 }
 
+bool ConfigDirSource::publish(const std::string& group, GroupState& state,
+                              SnapshotConstSharedPtr snapshot, ResourceOrigins origins) {
+  if (!state.last_error.empty()) {
+    SKIFF_LOG(info, "group \"%s\": configuration valid again", group);
+  }
+  state.last_error.clear();
+  state.origins = std::move(origins);
+  if (snapshot->version() == state.version) {
+    return false;
+  }
+  SKIFF_LOG(info, "group \"%s\": version %s (%d resources)%s", group, snapshot->version(),
+            snapshot->resourceCount(),
+            state.version.empty() ? "" : absl::StrCat(", was ", state.version));
+  state.version = snapshot->version();
+  state.resources = snapshot->resourceCount();
+  state.updated = absl::Now();
+  updates_.inc();
+  cache_.setSnapshot(group, std::move(snapshot));
+  return true;
+}
+
+bool ConfigDirSource::hasDirectory(const std::string& group) const {
+  std::error_code ec;
+  return fs::is_directory(absl::StrCat(dir_, "/", group), ec);
+}
+
 absl::Status ConfigDirSource::reload() {
   auto names = listDirectory(dir_, /*directories=*/true);
   if (!names.ok()) {
     SKIFF_LOG(error, "config dir: %s", names.status().message());
     return names.status();
   }
-  const std::set<std::string> present(names->begin(), names->end());
+  const std::set<std::string> directories(names->begin(), names->end());
+  std::set<std::string> present = directories;
+  for (const auto& [group, resources] : applied_) {
+    present.insert(group);  // A group may exist through applied resources alone.
+  }
   for (const auto& group : present) {
     GroupState& state = groups_[group];
-    auto snapshot = loadGroupDirectory(absl::StrCat(dir_, "/", group));
+    ResourceOrigins origins;
+    auto snapshot =
+        loadGroupDirectory(directories.contains(group) ? absl::StrCat(dir_, "/", group) : "",
+                           applied(group), &origins);
     if (!snapshot.ok()) {
       const std::string message(snapshot.status().message());
       if (message != state.last_error) {
@@ -335,21 +207,7 @@ absl::Status ConfigDirSource::reload() {
       state.last_error = message;
       continue;
     }
-    if (!state.last_error.empty()) {
-      SKIFF_LOG(info, "group \"%s\": configuration valid again", group);
-    }
-    state.last_error.clear();
-    if ((*snapshot)->version() == state.version) {
-      continue;
-    }
-    SKIFF_LOG(info, "group \"%s\": version %s (%d resources)%s", group, (*snapshot)->version(),
-              (*snapshot)->resourceCount(),
-              state.version.empty() ? "" : absl::StrCat(", was ", state.version));
-    state.version = (*snapshot)->version();
-    state.resources = (*snapshot)->resourceCount();
-    state.updated = absl::Now();
-    updates_.inc();
-    cache_.setSnapshot(group, *snapshot);
+    publish(group, state, std::move(*snapshot), std::move(origins));
   }
   for (auto it = groups_.begin(); it != groups_.end();) {
     if (present.contains(it->first)) {
@@ -366,6 +224,55 @@ absl::Status ConfigDirSource::reload() {
   groups_gauge_.set(static_cast<int64_t>(groups_.size()));
   ready_ = true;
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ConfigDirSource::setApplied(const std::string& group,
+                                                        AppliedResources applied) {
+  const bool has_directory = hasDirectory(group);
+  if (applied.empty() && !has_directory) {
+    // Nothing left: the group goes, as when its directory is deleted.
+    applied_.erase(group);
+    if (auto it = groups_.find(group); it != groups_.end()) {
+      SKIFF_LOG(info,
+                "group \"%s\" removed (no directory, nothing applied); its sidecars move to "
+                "the next matching group",
+                group);
+      if (!it->second.version.empty()) {
+        cache_.clearSnapshot(group);
+      }
+      groups_.erase(it);
+      groups_gauge_.set(static_cast<int64_t>(groups_.size()));
+    }
+    return std::string();
+  }
+  ResourceOrigins origins;
+  auto snapshot =
+      loadGroupDirectory(has_directory ? absl::StrCat(dir_, "/", group) : "", applied, &origins);
+  if (!snapshot.ok()) {
+    rejected_.inc();
+    SKIFF_LOG(warn, "group \"%s\": admin change rejected:\n%s", group, snapshot.status().message());
+    return snapshot.status();
+  }
+  if (applied.empty()) {
+    applied_.erase(group);
+  } else {
+    applied_[group] = std::move(applied);
+  }
+  GroupState& state = groups_[group];
+  publish(group, state, std::move(*snapshot), std::move(origins));
+  groups_gauge_.set(static_cast<int64_t>(groups_.size()));
+  return state.version;
+}
+
+const AppliedResources& ConfigDirSource::applied(const std::string& group) const {
+  static const auto* empty = new AppliedResources();
+  const auto it = applied_.find(group);
+  return it == applied_.end() ? *empty : it->second;
+}
+
+const ResourceOrigins* ConfigDirSource::origins(const std::string& group) const {
+  const auto it = groups_.find(group);
+  return it == groups_.end() || it->second.version.empty() ? nullptr : &it->second.origins;
 }
 
 absl::Status ConfigDirSource::watch(Event::Dispatcher& dispatcher,
@@ -438,8 +345,8 @@ std::string ConfigDirSource::statusJson() const {
   for (const auto& [name, state] : groups_) {
     entries.push_back(absl::StrCat(
         "{\"name\":", Json::quote(name), ",\"version\":", Json::quote(state.version),
-        ",\"resources\":", state.resources, ",\"last_error\":", Json::quote(state.last_error),
-        ",\"updated\":",
+        ",\"resources\":", state.resources, ",\"applied\":", applied(name).size(),
+        ",\"last_error\":", Json::quote(state.last_error), ",\"updated\":",
         Json::quote(state.version.empty()
                         ? ""
                         : absl::FormatTime(absl::RFC3339_sec, state.updated, absl::UTCTimeZone())),
