@@ -14,6 +14,9 @@ std::string usage() {
       --xds-address H:P       gRPC ADS listen address (default 127.0.0.1:18000)
       --admin-address H:P     admin HTTP address: /ready /nodes /config /stats /stats/prometheus
                               (default 127.0.0.1:18001)
+      --admin-token-file FILE bearer token the admin API requires (all but /ready, /stats*);
+                              without it, reads are open and changes (POST /apply, DELETE
+                              /resources) are refused
   -l, --log-level LEVEL       trace|debug|info|warning|error|critical|off (default info)
   -h, --help                  this text
 )";
@@ -65,6 +68,8 @@ absl::StatusOr<Options> parseOptions(int argc, const char* const* argv) {
       options.xds_address = value;
     } else if (arg == "--admin-address") {
       options.admin_address = value;
+    } else if (arg == "--admin-token-file") {
+      options.admin_token_file = value;
     } else if (arg == "-l" || arg == "--log-level") {
       if (!Logger::parseLevel(value, options.log_level)) {
         return fail(absl::StrCat("unknown log level \"", value, "\""));

@@ -13,6 +13,7 @@ struct Options {
   std::string config_dir;
   std::string xds_address = "127.0.0.1:18000";
   std::string admin_address = "127.0.0.1:18001";
+  std::string admin_token_file;  // empty: no token, the admin API is read-only
   Logger::Level log_level = Logger::Level::info;
 };
 
