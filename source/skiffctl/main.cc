@@ -4,7 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "source/skiffctl/apply_command.h"
 #include "source/skiffctl/command.h"
+#include "source/skiffctl/get_command.h"
+#include "source/skiffctl/validate_command.h"
 #include "source/skiffctl/version_command.h"
 
 namespace Skiff::Ctl {
@@ -12,7 +15,7 @@ namespace {
 
 // One row per subcommand, in the order `skiffctl help` shows them.
 const Command kCommands[] = {
-    versionCommand(),
+    applyCommand(), deleteCommand(), getCommand(), validateCommand(), versionCommand(),
 };
 
 void printUsage(FILE* out) {
