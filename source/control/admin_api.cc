@@ -82,7 +82,7 @@ Response errorsResponse(int code, absl::string_view summary, absl::string_view l
 // A source name as given by a client, made safe to print.
 std::string cleanSourceName(absl::string_view name) {
   std::string out;
-  for (const char c : name.substr(0, 200)) {
+  for (const char c : name.substr(0, 4096)) {  // PATH_MAX
     out += absl::ascii_iscntrl(static_cast<unsigned char>(c)) ? '?' : c;
   }
   return out.empty() ? "request" : out;

@@ -52,8 +52,14 @@ std::vector<int> resourceItemLines(absl::string_view content) {
       continue;
     }
     if (indent == 0 && !absl::StartsWith(line, "- ") && line != "-") {
-      in_resources = absl::StartsWith(line, "resources:") &&
-                     absl::StripAsciiWhitespace(line.substr(10)).empty();
+      // `resources:`, or with the key quoted.
+      in_resources = false;
+      for (absl::string_view key : {"resources:", "\"resources\":", "'resources':"}) {
+        if (absl::StartsWith(line, key) &&
+            absl::StripAsciiWhitespace(line.substr(key.size())).empty()) {
+          in_resources = true;
+        }
+      }
       continue;
     }
     if (!in_resources || line[indent] != '-') {

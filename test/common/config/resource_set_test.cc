@@ -53,6 +53,15 @@ TEST(ResourceSetTest, ParsesItemsWithTheirLines) {
   EXPECT_TRUE(set->warnings.empty());
 }
 
+TEST(ResourceSetTest, QuotedKeyStillGivesLines) {
+  auto resources = parse(R"("resources":
+  - "@type": "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
+    "cluster_name": "x"
+)");
+  ASSERT_EQ(resources.size(), 1);
+  EXPECT_EQ(resources[0].where, "doc.yaml:2");
+}
+
 TEST(ResourceSetTest, JsonItemsAreLocatedByIndex) {
   auto resources = parse(R"({"resources": [{
       "@type": "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
