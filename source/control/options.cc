@@ -12,8 +12,9 @@ std::string usage() {
       --config-dir DIR        one subdirectory per node group (default/ for every other sidecar),
                               each with YAML/JSON files of xDS resources; watched for changes
       --xds-address H:P       gRPC ADS listen address (default 127.0.0.1:18000)
-      --admin-address H:P     admin HTTP address: /ready /nodes /config /stats /stats/prometheus
-                              (default 127.0.0.1:18001)
+      --admin-address H:P     admin HTTP address (default 127.0.0.1:18001): /ready /nodes /config
+                              /listeners /clusters /endpoints /routes, POST /apply, DELETE
+                              /resources, /stats /stats/prometheus
       --admin-token-file FILE bearer token the admin API requires (all but /ready, /stats*);
                               without it, reads are open and changes (POST /apply, DELETE
                               /resources) are refused
