@@ -93,6 +93,7 @@ class RawBackend : public Network::ListenerCallbacks {
       if (conn->connection->state() != Network::Connection::State::Closed) {
         conn->connection->close(Network::ConnectionCloseType::NoFlush);
       }
+      conn->connection.reset();  // It holds its filter (conn): break the cycle.
     }
   }
 

@@ -64,7 +64,41 @@ bool isUpgradeRequest(const Http::HeaderMap& headers, std::string* type) {
   return true;
 }
 
+namespace {
+
+// Hop-by-hop names (and `connection`), checked by length first: most requests have none.
+bool mayBeHopByHop(const std::string& name) {
+  switch (name.size()) {
+    case 2:
+      return name == "te";
+    case 7:
+      return name == "upgrade" || name == "trailer";
+    case 10:
+      return name == "connection" || name == "keep-alive";
+    case 16:
+      return name == "proxy-connection";
+    case 17:
+      return name == "transfer-encoding";
+    case 18:
+      return name == "proxy-authenticate";
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 void removeHopByHopHeaders(Http::HeaderMap& headers, bool keep_upgrade) {
+  bool any = false;
+  for (const auto& field : headers.fields()) {
+    if (mayBeHopByHop(field.name)) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) {
+    return;  // Nothing to strip (the `connection` field is the only way to name others).
+  }
   // Fields the `connection` header names are hop-by-hop too (RFC 9110 7.6.1), except the ones
   // that carry end-to-end meaning we must keep.
   absl::InlinedVector<std::string, 4> named;

@@ -77,7 +77,7 @@ void ActiveStream::decodeHeaders(Http::RequestHeaderMapPtr&& headers, bool end_s
   if (end_stream && parent_.request_timer_ != nullptr) {
     parent_.request_timer_->disableTimer();
   }
-  resetIdleTimer();
+  // (newStream armed the stream idle timer a moment ago.)
   const ConnectionManagerConfig& config = parent_.config();
   Http::RequestHeaderMap& h = *request_headers_;
 
@@ -234,7 +234,9 @@ void ActiveStream::encodeHeaders(Http::ResponseHeaderMapPtr&& headers, bool end_
     parent_.stats().downstream_cx_upgrades_total.inc();
     parent_.stats().downstream_cx_upgrades_active.inc();
   }
-  resetIdleTimer();
+  if (!end_stream) {
+    resetIdleTimer();
+  }
   response_headers_ = std::move(headers);
   encoder_.encodeHeaders(*response_headers_, end_stream);
   if (end_stream) {
