@@ -87,7 +87,7 @@ cc_library(
     srcs = ["llhttp.c", "api.c", "http.c"],
     hdrs = ["include/llhttp.h"],
     includes = ["include"],
-    copts = ["-DLLHTTP_STRICT_MODE=1", "-O2", "-w"],
+    copts = ["-O3", "-w"],
     defines = ["LLHTTP_STRICT_MODE=1"],
 )
 """)

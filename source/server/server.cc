@@ -289,6 +289,7 @@ void InstanceImpl::startDrainAndShutdown(const std::string& reason) {
   shutting_down_ = true;
   state_ = ServerState::Draining;
   state_gauge_->set(static_cast<int64_t>(state_));
+  cluster_manager_->stopHealthChecks();  // Their connections would hold the drain open.
   SKIFF_LOG(info, "%s: stopped accepting; draining %d connections for up to %ds", reason,
             listener_manager_->numConnections(), options_.drain_time.count());
   drain_deadline_ = std::chrono::steady_clock::now() + options_.drain_time;
@@ -421,14 +422,16 @@ std::string InstanceImpl::clustersText(bool json) const {
     std::vector<std::string> hosts;
     for (const auto& host : cluster->hosts) {
       if (json) {
-        hosts.push_back(absl::StrCat("{\"address\":{\"socket_address\":{\"address\":\"",
-                                     host.address->ip(), "\",\"port_value\":", host.address->port(),
-                                     "}},\"weight\":", host.weight,
-                                     ",\"health_status\":{\"eds_health_status\":\"HEALTHY\"}}"));
+        hosts.push_back(
+            absl::StrCat("{\"address\":{\"socket_address\":{\"address\":\"", host.address->ip(),
+                         "\",\"port_value\":", host.address->port(), "}},\"weight\":", host.weight,
+                         ",\"health_status\":",
+                         Upstream::healthStatusJson(host.health ? host.health->flags() : 0), "}"));
       } else {
         const std::string prefix = absl::StrCat(cluster->name, "::", host.address->asString());
-        absl::StrAppend(&out, prefix, "::weight::", host.weight, "\n", prefix,
-                        "::health_flags::healthy\n");
+        absl::StrAppend(&out, prefix, "::weight::", host.weight, "\n", prefix, "::health_flags::",
+                        Upstream::healthFlagsToString(host.health ? host.health->flags() : 0),
+                        "\n");
       }
     }
     if (json) {

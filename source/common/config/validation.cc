@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <chrono>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -410,6 +412,177 @@ int endpointCount(const ClusterLoadAssignment& cla) {
   return count;
 }
 
+void checkPercent(bool has, uint32_t value, const std::string& path, Errors& errors) {
+  if (has && value > 100) {
+    errors.add(path, absl::StrFormat("%d is not a percentage (0-100)", value));
+  }
+}
+
+void checkRanges(const google::protobuf::RepeatedPtrField<envoy::type::v3::Int64Range>& ranges,
+                 const std::string& path, Errors& errors) {
+  for (int i = 0; i < ranges.size(); ++i) {
+    const auto& r = ranges[i];
+    if (r.start() < 100 || r.end() > 600 || r.start() >= r.end()) {
+      errors.add(index(path, i), absl::StrFormat("[%d, %d) is not a status range within [100, 600)",
+                                                 r.start(), r.end()));
+    }
+  }
+}
+
+void checkPayload(const envoy::config::core::v3::HealthCheck::Payload& payload,
+                  const std::string& path, Errors& errors) {
+  using Payload = envoy::config::core::v3::HealthCheck::Payload;
+  if (payload.payload_case() == Payload::kBinary) {
+    if (payload.binary().empty()) {
+      errors.add(sub(path, "binary"), "must not be empty");
+    }
+    return;
+  }
+  const std::string& text = payload.text();
+  bool hex = !text.empty() && text.size() % 2 == 0;
+  for (char c : text) {
+    hex = hex && absl::ascii_isxdigit(static_cast<unsigned char>(c));
+  }
+  if (!hex) {
+    errors.add(sub(path, "text"),
+               absl::StrFormat("\"%s\" is not hex (an even number of hex digits)", text));
+  }
+}
+
+// A request-line or field value: visible characters and spaces, no CR/LF.
+bool isHeaderValue(absl::string_view value, bool allow_space) {
+  for (char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || (!allow_space && u == ' ')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void checkHealthCheck(const envoy::config::core::v3::HealthCheck& hc, const std::string& path,
+                      Errors& errors) {
+  using HealthCheck = envoy::config::core::v3::HealthCheck;
+  for (const auto& [field, has, d] :
+       {std::make_tuple("timeout", hc.has_timeout(), &hc.timeout()),
+        std::make_tuple("interval", hc.has_interval(), &hc.interval())}) {
+    if (!has) {
+      errors.add(sub(path, field), "required");
+    } else {
+      checkDuration(*d, sub(path, field), true, errors);
+    }
+  }
+  for (const auto& [field, has, d] :
+       {std::make_tuple("no_traffic_interval", hc.has_no_traffic_interval(),
+                        &hc.no_traffic_interval()),
+        std::make_tuple("no_traffic_healthy_interval", hc.has_no_traffic_healthy_interval(),
+                        &hc.no_traffic_healthy_interval()),
+        std::make_tuple("unhealthy_interval", hc.has_unhealthy_interval(),
+                        &hc.unhealthy_interval()),
+        std::make_tuple("unhealthy_edge_interval", hc.has_unhealthy_edge_interval(),
+                        &hc.unhealthy_edge_interval()),
+        std::make_tuple("healthy_edge_interval", hc.has_healthy_edge_interval(),
+                        &hc.healthy_edge_interval())}) {
+    if (has) {
+      checkDuration(*d, sub(path, field), true, errors);
+    }
+  }
+  for (const auto& [field, has, d] :
+       {std::make_tuple("initial_jitter", hc.has_initial_jitter(), &hc.initial_jitter()),
+        std::make_tuple("interval_jitter", hc.has_interval_jitter(), &hc.interval_jitter())}) {
+    if (has) {
+      checkDuration(*d, sub(path, field), false, errors);
+    }
+  }
+  if (!hc.has_unhealthy_threshold()) {
+    errors.add(sub(path, "unhealthy_threshold"), "required");
+  }
+  if (!hc.has_healthy_threshold()) {
+    errors.add(sub(path, "healthy_threshold"), "required");
+  }
+  switch (hc.health_checker_case()) {
+    case HealthCheck::kHttpHealthCheck: {
+      const auto& http = hc.http_health_check();
+      const std::string http_path = sub(path, "http_health_check");
+      if (http.path().empty() || http.path()[0] != '/' || !isHeaderValue(http.path(), false)) {
+        errors.add(sub(http_path, "path"),
+                   absl::StrFormat("\"%s\" is not an origin-form path (\"/...\", no spaces)",
+                                   http.path()));
+      }
+      if (!isHeaderValue(http.host(), false)) {
+        errors.add(sub(http_path, "host"), "must be a valid Host value");
+      }
+      for (int i = 0; i < http.request_headers_to_add_size(); ++i) {
+        const auto& header = http.request_headers_to_add(i).header();
+        if (header.key().empty() || !isHeaderValue(header.key(), false) ||
+            !isHeaderValue(header.value(), true)) {
+          errors.add(index(sub(http_path, "request_headers_to_add"), i),
+                     "needs a header name and a value without control characters");
+        }
+      }
+      checkRanges(http.expected_statuses(), sub(http_path, "expected_statuses"), errors);
+      checkRanges(http.retriable_statuses(), sub(http_path, "retriable_statuses"), errors);
+      break;
+    }
+    case HealthCheck::kTcpHealthCheck: {
+      const auto& tcp = hc.tcp_health_check();
+      const std::string tcp_path = sub(path, "tcp_health_check");
+      if (tcp.has_send()) {
+        checkPayload(tcp.send(), sub(tcp_path, "send"), errors);
+      }
+      for (int i = 0; i < tcp.receive_size(); ++i) {
+        checkPayload(tcp.receive(i), index(sub(tcp_path, "receive"), i), errors);
+      }
+      break;
+    }
+    case HealthCheck::kGrpcHealthCheck:
+      errors.add(sub(path, "grpc_health_check"),
+                 "is not supported (use http_health_check or tcp_health_check)");
+      break;
+    case HealthCheck::kCustomHealthCheck:
+      errors.add(sub(path, "custom_health_check"),
+                 "is not supported (use http_health_check or tcp_health_check)");
+      break;
+    default:
+      errors.add(path, "needs http_health_check or tcp_health_check");
+  }
+}
+
+void checkOutlierDetection(const envoy::config::cluster::v3::OutlierDetection& od,
+                           const std::string& path, Errors& errors) {
+  for (const auto& [field, has, d] :
+       {std::make_tuple("interval", od.has_interval(), &od.interval()),
+        std::make_tuple("base_ejection_time", od.has_base_ejection_time(),
+                        &od.base_ejection_time()),
+        std::make_tuple("max_ejection_time", od.has_max_ejection_time(),
+                        &od.max_ejection_time())}) {
+    if (has) {
+      checkDuration(*d, sub(path, field), true, errors);
+    }
+  }
+  if (od.has_max_ejection_time_jitter()) {
+    checkDuration(od.max_ejection_time_jitter(), sub(path, "max_ejection_time_jitter"), false,
+                  errors);
+  }
+  if (od.has_max_ejection_time()) {
+    const auto base = durationToMillisecondsOr(od.base_ejection_time(), std::chrono::seconds(30));
+    const auto max = durationToMillisecondsOr(od.max_ejection_time(), base);
+    if (max < (od.has_base_ejection_time() ? base : std::chrono::milliseconds(30000))) {
+      errors.add(sub(path, "max_ejection_time"), "must not be smaller than base_ejection_time");
+    }
+  }
+  checkPercent(od.has_max_ejection_percent(), od.max_ejection_percent().value(),
+               sub(path, "max_ejection_percent"), errors);
+  checkPercent(od.has_enforcing_consecutive_5xx(), od.enforcing_consecutive_5xx().value(),
+               sub(path, "enforcing_consecutive_5xx"), errors);
+  checkPercent(od.has_enforcing_consecutive_gateway_failure(),
+               od.enforcing_consecutive_gateway_failure().value(),
+               sub(path, "enforcing_consecutive_gateway_failure"), errors);
+  checkPercent(od.has_enforcing_consecutive_local_origin_failure(),
+               od.enforcing_consecutive_local_origin_failure().value(),
+               sub(path, "enforcing_consecutive_local_origin_failure"), errors);
+}
+
 void checkCluster(const Cluster& cluster, const std::string& path, Errors& errors) {
   if (cluster.name().empty()) {
     errors.add(sub(path, "name"), "must not be empty");
@@ -523,6 +696,22 @@ void checkCluster(const Cluster& cluster, const std::string& path, Errors& error
     } else {
       checkSocketAddress(bind.source_address(), sub(bind_path, "source_address"), AddressUse::Bind,
                          errors);
+    }
+  }
+  if (cluster.health_checks_size() > 1) {
+    errors.add(sub(path, "health_checks"), "at most one health check per cluster is supported");
+  }
+  for (int i = 0; i < cluster.health_checks_size(); ++i) {
+    checkHealthCheck(cluster.health_checks(i), index(sub(path, "health_checks"), i), errors);
+  }
+  if (cluster.has_outlier_detection()) {
+    checkOutlierDetection(cluster.outlier_detection(), sub(path, "outlier_detection"), errors);
+  }
+  if (cluster.has_common_lb_config() && cluster.common_lb_config().has_healthy_panic_threshold()) {
+    const double percent = cluster.common_lb_config().healthy_panic_threshold().value();
+    if (!(percent >= 0.0 && percent <= 100.0)) {
+      errors.add(sub(sub(path, "common_lb_config"), "healthy_panic_threshold"),
+                 absl::StrFormat("%g is not a percentage (0-100)", percent));
     }
   }
   if (cluster.has_circuit_breakers()) {

@@ -1,10 +1,12 @@
 #include "source/common/upstream/cluster_manager.h"
 
+#include <algorithm>
 #include <optional>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "source/common/config/utility.h"
+#include "source/common/upstream/cluster_health.h"
 #include "source/common/upstream/http_conn_pool.h"
 
 namespace Skiff::Upstream {
@@ -38,6 +40,29 @@ uint64_t ThreadLocalCluster::nextRandom() {
   return random_state_ * 2685821657736338717ULL;
 }
 
+void ThreadLocalCluster::refreshHealthyHosts() {
+  const auto& hosts = info_->hosts;
+  health_generation_ = info_->health_state->generation.load(std::memory_order_acquire);
+  candidates_.clear();
+  for (uint32_t i = 0; i < hosts.size(); ++i) {
+    if (hosts[i].healthy()) {
+      candidates_.push_back(i);
+    }
+  }
+  // Envoy's panic threshold: with too few healthy hosts, spreading over all of them beats
+  // overloading the few that pass (and failing checks may be the checker's problem).
+  panic_ =
+      !hosts.empty() && candidates_.size() * 100 <
+                            static_cast<uint64_t>(info_->healthy_panic_threshold) * hosts.size();
+  if (panic_) {
+    candidates_.resize(hosts.size());
+    for (uint32_t i = 0; i < hosts.size(); ++i) {
+      candidates_[i] = i;
+    }
+  }
+  std::fill(current_weights_.begin(), current_weights_.end(), 0);
+}
+
 const Host* ThreadLocalCluster::chooseHost(const LoadBalancerContext* context) {
   if (info_->type == ClusterType::OriginalDst) {
     const Network::Connection* downstream =
@@ -49,24 +74,34 @@ const Host* ThreadLocalCluster::chooseHost(const LoadBalancerContext* context) {
     return &original_dst_host_;
   }
   const auto& hosts = info_->hosts;
-  if (hosts.empty()) {
+  // One atomic load per pick: the list is rebuilt only when some host's health changed.
+  if (info_->health_state->generation.load(std::memory_order_acquire) != health_generation_) {
+    refreshHealthyHosts();
+  }
+  const size_t n = candidates_.size();
+  if (n == 0) {
     return nullptr;
+  }
+  if (panic_) {
+    info_->stats->lb_healthy_panic.inc();
   }
   switch (info_->lb_policy) {
     case LbPolicy::Random:
-      return &hosts[nextRandom() % hosts.size()];
+      return &hosts[candidates_[nextRandom() % n]];
     case LbPolicy::LeastRequest: {
-      if (hosts.size() == 1) {
-        return &hosts[0];
+      if (n == 1) {
+        return &hosts[candidates_[0]];
       }
       // Power of two choices (Envoy's default choice_count 2): two random hosts, the one with
       // fewer requests in flight on this worker wins (relative to its weight when weighted).
       const uint64_t r = nextRandom();
-      size_t a = (r >> 32) % hosts.size();
-      size_t b = (r & 0xffffffff) % (hosts.size() - 1);
+      size_t a = (r >> 32) % n;
+      size_t b = (r & 0xffffffff) % (n - 1);
       if (b >= a) {
         ++b;  // Two distinct hosts.
       }
+      a = candidates_[a];
+      b = candidates_[b];
       const uint64_t load_a = static_cast<uint64_t>(active_requests_[a]) * hosts[b].weight;
       const uint64_t load_b = static_cast<uint64_t>(active_requests_[b]) * hosts[a].weight;
       return &hosts[load_b < load_a ? b : a];
@@ -75,14 +110,14 @@ const Host* ThreadLocalCluster::chooseHost(const LoadBalancerContext* context) {
       break;
   }
   if (!info_->weighted) {
-    const Host& host = hosts[rr_index_ % hosts.size()];
+    const Host& host = hosts[candidates_[rr_index_ % n]];
     ++rr_index_;
     return &host;
   }
   // Smooth weighted round robin: spreads a heavy host's turns instead of bunching them.
   int64_t total = 0;
-  size_t best = 0;
-  for (size_t i = 0; i < hosts.size(); ++i) {
+  size_t best = candidates_[0];
+  for (const uint32_t i : candidates_) {
     current_weights_[i] += hosts[i].weight;
     total += hosts[i].weight;
     if (current_weights_[i] > current_weights_[best]) {
@@ -204,9 +239,16 @@ ClusterManager::ClusterManager(Stats::Store& stats, std::vector<Event::Dispatche
                                Event::Dispatcher& main, HttpConnPoolFactory pool_factory)
     : stats_(stats),
       pool_factory_(std::move(pool_factory)),
-      slot_(workers, main, [this, workers, next = size_t{0}]() mutable {
-        return std::make_unique<ThreadLocalClusterManager>(workers[next++], &pool_factory_);
-      }) {}
+      slot_(workers, main,
+            [this, workers, next = size_t{0}]() mutable {
+              return std::make_unique<ThreadLocalClusterManager>(workers[next++], &pool_factory_);
+            }),
+      main_(main) {}
+
+ClusterManager::~ClusterManager() {
+  // Checkers and detectors (timers, connections on main) go first.
+  health_.clear();
+}
 
 std::unique_ptr<ClusterStats> generateClusterStats(Stats::Store& store, const std::string& name) {
   std::string p = absl::StrCat("cluster.", name, ".");
@@ -249,6 +291,8 @@ std::unique_ptr<ClusterStats> generateClusterStats(Stats::Store& store, const st
       store.counter(p + "upstream_rq_completed"),
       {},
       store.histogram(p + "upstream_rq_time", Stats::Histogram::Unit::Milliseconds),
+      store.gauge(p + "membership_healthy"),
+      store.counter(p + "lb_healthy_panic"),
   });
   for (int i = 0; i < 5; ++i) {
     stats->upstream_rq_class[i] = &store.counter(absl::StrCat(p, "upstream_rq_", i + 1, "xx"));
@@ -311,6 +355,11 @@ absl::StatusOr<std::shared_ptr<ClusterInfo>> buildClusterInfo(
     info->max_response_headers_count =
         SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(options, max_headers_count, 100);
   }
+  if (config.has_common_lb_config() && config.common_lb_config().has_healthy_panic_threshold()) {
+    // Truncated to whole percent, as in Envoy.
+    const double percent = config.common_lb_config().healthy_panic_threshold().value();
+    info->healthy_panic_threshold = static_cast<uint32_t>(std::clamp(percent, 0.0, 100.0));
+  }
   if (config.lb_policy() == envoy::config::cluster::v3::Cluster::RANDOM) {
     info->lb_policy = LbPolicy::Random;
   } else if (config.lb_policy() == envoy::config::cluster::v3::Cluster::LEAST_REQUEST) {
@@ -341,7 +390,14 @@ absl::StatusOr<std::shared_ptr<ClusterInfo>> buildClusterInfo(
         return absl::InvalidArgumentError(
             absl::StrCat("cluster '", config.name(), "': endpoint: ", address.status().message()));
       }
-      Host host{*address, 1};
+      Host host{*address, 1, std::make_shared<HostHealth>()};
+      // Envoy treats UNHEALTHY, DRAINING and TIMEOUT from the control plane as unhealthy.
+      const auto status = lb_endpoint.health_status();
+      if (status == envoy::config::core::v3::UNHEALTHY ||
+          status == envoy::config::core::v3::DRAINING ||
+          status == envoy::config::core::v3::TIMEOUT) {
+        host.health->setFlags(HealthFlag::kFailedEdsHealth);
+      }
       if (lb_endpoint.has_load_balancing_weight()) {
         host.weight = std::max<uint32_t>(1, lb_endpoint.load_balancing_weight().value());
         info->weighted |= host.weight != 1;
@@ -364,6 +420,9 @@ absl::Status ClusterManager::addOrUpdateCluster(const envoy::config::cluster::v3
   (*info)->last_updated = std::chrono::system_clock::now();
   (*info)->stats = &statsFor(config.name());
   (*info)->stats->membership_total.set((*info)->hosts.size());
+  if (auto status = applyHealth(**info, config); !status.ok()) {
+    return status;
+  }
   ClusterInfoConstSharedPtr shared = std::move(*info);
   clusters_[shared->name] = shared;
   slot_.runOnAllWorkers([shared](ThreadLocalClusterManager& tls) { tls.set(shared); },
@@ -371,8 +430,58 @@ absl::Status ClusterManager::addOrUpdateCluster(const envoy::config::cluster::v3
   return absl::OkStatus();
 }
 
+absl::Status ClusterManager::applyHealth(ClusterInfo& info,
+                                         const envoy::config::cluster::v3::Cluster& config) {
+  auto old = clusters_.find(info.name);
+  if (old != clusters_.end()) {
+    // Hosts that stay (same address) keep their health; only the control plane's own verdict
+    // (EDS health_status) is taken from the new config.
+    info.health_state = old->second->health_state;
+    absl::flat_hash_map<std::string, HostHealthSharedPtr> kept;
+    for (const Host& host : old->second->hosts) {
+      kept.emplace(host.address->asString(), host.health);
+    }
+    for (Host& host : info.hosts) {
+      auto it = kept.find(host.address->asString());
+      if (it == kept.end() || it->second == nullptr) {
+        continue;
+      }
+      if (host.health->flags() & HealthFlag::kFailedEdsHealth) {
+        it->second->setFlags(HealthFlag::kFailedEdsHealth);
+      } else {
+        it->second->clearFlags(HealthFlag::kFailedEdsHealth);
+      }
+      host.health = it->second;
+      kept.erase(it);  // An address listed twice gets its own state the second time.
+    }
+  }
+  auto& health = health_[info.name];
+  if (health == nullptr) {
+    ClusterStats& stats = *info.stats;
+    health = std::make_unique<ClusterHealth>(main_, stats_, info.name, info.health_state,
+                                             stats.membership_healthy, stats.upstream_cx_total);
+    if (health_checks_stopped_) {
+      health->stopHealthChecks();
+    }
+  }
+  return health->update(info, config);
+}
+
+ClusterHealth* ClusterManager::health(const std::string& name) {
+  auto it = health_.find(name);
+  return it == health_.end() ? nullptr : it->second.get();
+}
+
+void ClusterManager::stopHealthChecks() {
+  health_checks_stopped_ = true;
+  for (auto& [name, health] : health_) {
+    health->stopHealthChecks();
+  }
+}
+
 void ClusterManager::removeCluster(const std::string& name, std::function<void()> applied) {
   clusters_.erase(name);
+  health_.erase(name);
   slot_.runOnAllWorkers([name](ThreadLocalClusterManager& tls) { tls.remove(name); },
                         std::move(applied));
 }

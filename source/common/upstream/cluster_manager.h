@@ -18,6 +18,7 @@
 #include "source/common/network/connection_impl.h"
 #include "source/common/stats/stats.h"
 #include "source/common/thread_local/thread_local.h"
+#include "source/common/upstream/host_health.h"
 #include "source/common/upstream/load_balancer_context.h"
 
 namespace Skiff::Upstream {
@@ -67,6 +68,10 @@ struct ClusterStats {
   // upstream_rq_1xx .. upstream_rq_5xx, indexed by status / 100 - 1.
   Stats::Counter* upstream_rq_class[5];
   Stats::Histogram& upstream_rq_time;
+  // Health (upstream-health): hosts not failing a check or ejected, and load-balancer picks made
+  // in panic mode (too few healthy hosts, so all were used).
+  Stats::Gauge& membership_healthy;
+  Stats::Counter& lb_healthy_panic;
 };
 
 /**
@@ -100,6 +105,12 @@ struct ResourceManager {
 struct Host {
   Network::Address::InstanceConstSharedPtr address;
   uint32_t weight{1};
+  // Shared with the main thread's health checker and outlier detector, and with the next
+  // ClusterInfo of this cluster if it keeps this address (see host_health.h). Null in tests that
+  // build hosts by hand: such a host is healthy.
+  HostHealthSharedPtr health;
+
+  bool healthy() const { return health == nullptr || health->healthy(); }
 };
 
 enum class LbPolicy { RoundRobin, Random, LeastRequest };
@@ -130,6 +141,13 @@ struct ClusterInfo {
   std::chrono::milliseconds http_idle_timeout{3600 * 1000};
   uint32_t max_requests_per_connection{0};
   uint32_t max_response_headers_count{100};
+  // Health: carried across updates of this cluster (see host_health.h). `outlier` is where
+  // workers report upstream results (null without outlier_detection). Below
+  // healthy_panic_threshold percent of healthy hosts the load balancer uses all hosts (Envoy's
+  // panic mode; 0 disables it).
+  ClusterHealthStateSharedPtr health_state = std::make_shared<ClusterHealthState>();
+  OutlierReporterConstSharedPtr outlier;
+  uint32_t healthy_panic_threshold{50};
   envoy::config::cluster::v3::Cluster proto;  // As configured, for /config_dump.
   std::string version_info;                   // The CDS/EDS version it came with ("" if static).
   std::chrono::system_clock::time_point last_updated;
@@ -137,6 +155,22 @@ struct ClusterInfo {
 
 using ClusterInfoConstSharedPtr = std::shared_ptr<const ClusterInfo>;
 
+// Worker thread (router, tcp_proxy): how an attempt on `host` (one of cluster.hosts; null is
+// ignored) went, for outlier detection. No-op when the cluster has no outlier_detection. Cheap:
+// a relaxed atomic per host; only a count reaching its threshold posts to main.
+inline void reportOutlierResult(const ClusterInfo& cluster, const Host* host,
+                                OutlierResult result) {
+  if (cluster.outlier != nullptr && host != nullptr) {
+    cluster.outlier->putResult(host->health, result);
+  }
+}
+inline void reportOutlierHttpStatus(const ClusterInfo& cluster, const Host* host, uint32_t status) {
+  if (cluster.outlier != nullptr && host != nullptr) {
+    cluster.outlier->putHttpStatus(host->health, status);
+  }
+}
+
+class ClusterHealth;
 class HttpConnPool;
 using HttpConnPoolPtr = std::unique_ptr<HttpConnPool>;
 
@@ -162,11 +196,12 @@ class ThreadLocalCluster {
   ~ThreadLocalCluster();
 
   const ClusterInfoConstSharedPtr& info() const { return info_; }
-  // Next host by the cluster's policy, or nullptr if the cluster has no hosts. For ORIGINAL_DST,
-  // the original destination of context->downstreamConnection() (nullptr without a context or
-  // when that connection's destination was not restored from a redirect, since connecting to the
-  // proxy's own listen address would loop); that Host stays valid until the next chooseHost() on
-  // this ThreadLocalCluster, so callers copy what they need from it at once.
+  // Next host by the cluster's policy among the healthy ones (all of them in panic mode), or
+  // nullptr if there is none (no hosts, or none healthy with panic mode disabled). For
+  // ORIGINAL_DST, the original destination of context->downstreamConnection() (nullptr without a
+  // context or when that connection's destination was not restored from a redirect, since
+  // connecting to the proxy's own listen address would loop); that Host stays valid until the next
+  // chooseHost() on this ThreadLocalCluster, so callers copy what they need from it at once.
   const Host* chooseHost(const LoadBalancerContext* context = nullptr);
 
   // The HTTP pool for `host` (one of info()->hosts), made on first use; nullptr if no pool
@@ -197,12 +232,18 @@ class ThreadLocalCluster {
     return &host >= info_->hosts.data() && &host < info_->hosts.data() + info_->hosts.size();
   }
   uint64_t nextRandom();
+  // Rebuilds candidates_ from the hosts' health when the cluster's health generation moved.
+  void refreshHealthyHosts();
 
   ClusterInfoConstSharedPtr info_;
   Event::Dispatcher* dispatcher_;
   const HttpConnPoolFactory* pool_factory_;
   Host original_dst_host_;
   size_t rr_index_{0};
+  // Indexes of the hosts the load balancer picks from, and the health generation they reflect.
+  std::vector<uint32_t> candidates_;
+  uint64_t health_generation_{0};
+  bool panic_{false};
   std::vector<int64_t> current_weights_;   // Smooth weighted round robin state.
   std::vector<uint32_t> active_requests_;  // Per host, this worker's requests in flight.
   std::vector<HttpConnPoolPtr> pools_;     // Per host, made on first use.
@@ -248,6 +289,7 @@ class ClusterManager {
   // `pool_factory` makes the workers' HTTP connection pools (may be empty: no HTTP upstreams).
   ClusterManager(Stats::Store& stats, std::vector<Event::Dispatcher*> workers,
                  Event::Dispatcher& main, HttpConnPoolFactory pool_factory = nullptr);
+  ~ClusterManager();
 
   // Main thread. Builds the cluster (the proto must already be validated) and hands it to every
   // worker; `applied` runs on main once all workers have it.
@@ -259,6 +301,11 @@ class ClusterManager {
   // Main thread: the current clusters, for the admin server.
   std::vector<ClusterInfoConstSharedPtr> clusters() const;
   ClusterInfoConstSharedPtr find(const std::string& name) const;
+  // Main thread: the cluster's health checker and outlier detector (null if none; tests, admin).
+  ClusterHealth* health(const std::string& name);
+  // Main thread, server drain: stop active health checks (their connections would hold the
+  // drain open).
+  void stopHealthChecks();
 
   // Worker thread: this worker's clusters.
   ThreadLocalClusterManager& threadLocal() { return slot_.get(); }
@@ -269,6 +316,8 @@ class ClusterManager {
 
  private:
   ClusterStats& statsFor(const std::string& name);
+  // Carries health over from the cluster's previous config and updates its checker/detector.
+  absl::Status applyHealth(ClusterInfo& info, const envoy::config::cluster::v3::Cluster& config);
 
   Stats::Store& stats_;
   // Declared before the slot, which points to it, so it outlives every worker's pools.
@@ -276,6 +325,9 @@ class ClusterManager {
   ThreadLocal::Slot<ThreadLocalClusterManager> slot_;
   absl::flat_hash_map<std::string, ClusterInfoConstSharedPtr> clusters_;
   absl::flat_hash_map<std::string, std::unique_ptr<ClusterStats>> cluster_stats_;
+  Event::Dispatcher& main_;
+  absl::flat_hash_map<std::string, std::unique_ptr<ClusterHealth>> health_;
+  bool health_checks_stopped_{false};
 };
 
 // Looks up (creating on first use) the `cluster.<name>.*` stats in `store`. Main thread.

@@ -192,6 +192,68 @@ load_assignment:
               HasSubstr("cluster[3].connect_timeout: invalid duration"));
 }
 
+TEST(ValidationTest, HealthChecksOutlierDetectionAndPanicThreshold) {
+  const auto good = fromYaml<Cluster>(R"(
+name: web
+load_assignment:
+  cluster_name: web
+  endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 80}}}}]}]
+health_checks:
+- timeout: 1s
+  interval: 5s
+  interval_jitter: 1s
+  unhealthy_threshold: 3
+  healthy_threshold: 2
+  http_health_check:
+    path: /healthz
+    request_headers_to_add: [{header: {key: x-hc, value: "1"}}]
+    expected_statuses: [{start: 200, end: 300}]
+outlier_detection: {consecutive_5xx: 3, base_ejection_time: 10s, max_ejection_percent: 50}
+common_lb_config: {healthy_panic_threshold: {value: 30}}
+)");
+  EXPECT_TRUE(validateCluster(good).ok()) << validateCluster(good);
+
+  const auto bad = fromYaml<Cluster>(R"(
+name: web
+load_assignment:
+  cluster_name: web
+  endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 80}}}}]}]
+health_checks:
+- interval: 0s
+  http_health_check: {path: "no slash", expected_statuses: [{start: 200, end: 700}]}
+- timeout: 1s
+  interval: 1s
+  unhealthy_threshold: 1
+  healthy_threshold: 1
+  tcp_health_check: {send: {text: "zz"}}
+- timeout: 1s
+  interval: 1s
+  unhealthy_threshold: 1
+  healthy_threshold: 1
+  grpc_health_check: {}
+outlier_detection: {base_ejection_time: 60s, max_ejection_time: 10s, enforcing_consecutive_5xx: 101}
+common_lb_config: {healthy_panic_threshold: {value: 150}}
+)");
+  const absl::Status status = validateCluster(bad);
+  ASSERT_FALSE(status.ok());
+  const std::string text(status.message());
+  for (const char* expected : {
+           "health_checks: at most one health check per cluster is supported",
+           "health_checks[0].timeout: required",
+           "health_checks[0].interval: must be greater than 0",
+           "health_checks[0].unhealthy_threshold: required",
+           "health_checks[0].http_health_check.path: \"no slash\" is not an origin-form path",
+           "health_checks[0].http_health_check.expected_statuses[0]: [200, 700)",
+           "health_checks[1].tcp_health_check.send.text: \"zz\" is not hex",
+           "health_checks[2].grpc_health_check: is not supported",
+           "outlier_detection.max_ejection_time: must not be smaller than base_ejection_time",
+           "outlier_detection.enforcing_consecutive_5xx: 101 is not a percentage",
+           "common_lb_config.healthy_panic_threshold: 150 is not a percentage",
+       }) {
+    EXPECT_THAT(text, HasSubstr(expected));
+  }
+}
+
 TEST(ValidationTest, ClusterHttpProtocolOptions) {
   const auto cluster = fromYaml<Cluster>(R"(
 name: web

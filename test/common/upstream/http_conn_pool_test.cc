@@ -106,6 +106,7 @@ class Backend : public Network::ListenerCallbacks {
     }
     for (auto& conn : conns) {
       conn->codec.reset();
+      conn->connection.reset();  // It holds the Conn as a read filter: break the cycle.
     }
   }
 

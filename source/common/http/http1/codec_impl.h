@@ -82,8 +82,9 @@ class ConnectionImpl : public virtual Http::Connection, public Network::Connecti
   // Subclass hooks. Inside llhttp:
   virtual void allocHeaders() = 0;
   virtual HeaderMap& headers() = 0;
-  // A complete header field (name lower-case, value trimmed). Returns 0 to keep it or a
-  // protocol error status (set into callback_status_ by the caller); may consume the strings.
+  // A complete header field named like one a codec treats specially (4 or 17 bytes: host,
+  // transfer-encoding; name lower-case, value trimmed). Returns a protocol error to refuse the
+  // message; sets `keep` false to leave the field out of the map.
   virtual CodecStatus onHeaderField(std::string& name, std::string& value, bool& keep) = 0;
   virtual void onUrl(const char* at, size_t length) = 0;
   // Returns llhttp's on_headers_complete value (0, 1 skip body, 2 upgrade) or -1 with
@@ -118,9 +119,9 @@ class ConnectionImpl : public virtual Http::Connection, public Network::Connecti
   bool upgrade_{false};       // The message switched the connection to raw bytes.
   uint32_t header_bytes_{0};  // Bytes of the header section parsed so far.
   uint32_t header_count_{0};
-  std::string current_field_;  // Lower-cased while collected.
-  std::string current_value_;
-  bool collecting_value_{false};
+  // A field is being filled in place at the end of the header map (name lower-cased as it
+  // arrives); see HeaderMap::addEmptyField().
+  HeaderMap::Field* open_field_{nullptr};
   Buffer::OwnedImpl body_;    // Body bytes gathered by one llhttp_execute, delivered after it.
   Buffer::OwnedImpl output_;  // Encoded bytes on their way to the connection.
 
@@ -147,6 +148,7 @@ class ConnectionImpl : public virtual Http::Connection, public Network::Connecti
   static int onBodyCb(llhttp_t* parser, const char* at, size_t length);
   static int onMessageCompleteCb(llhttp_t* parser);
 
+  HeaderMap::Field& openField();
   int onHeaderFieldData(const char* at, size_t length);
   int onHeaderValueData(const char* at, size_t length);
   int onHeaderValueComplete();

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -303,6 +304,22 @@ INSTANTIATE_TEST_SUITE_P(Strictness, ServerRejectTest, testing::ValuesIn(rejectC
                          [](const testing::TestParamInfo<RejectCase>& info) {
                            return std::string(info.param.name);
                          });
+
+// Names are lower-cased eight bytes at a time: every token character, at every offset.
+TEST(ServerCodecTest, HeaderNamesLowerCased) {
+  const std::string token =
+      "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::string expected = token;
+  for (char& c : expected) {
+    c = absl::ascii_tolower(static_cast<unsigned char>(c));
+  }
+  for (size_t offset = 0; offset < 9; ++offset) {
+    const std::string name = std::string(offset, 'Q') + token;
+    const Result result = runServer("GET / HTTP/1.1\r\nHost: h\r\n" + name + ": v\r\n\r\n", 0);
+    EXPECT_EQ(result.requests,
+              "GET / host=h [" + std::string(offset, 'q') + expected + "=v] body= END\n");
+  }
+}
 
 TEST(ServerCodecTest, HeaderSectionLimitIs431) {
   Http1Settings settings;

@@ -93,6 +93,8 @@ void Filter::startAttempt() {
 }
 
 void Filter::onPoolReady(Http::RequestEncoder& encoder, const Upstream::Host& host) {
+  Upstream::reportOutlierResult(*cluster_, &host,
+                                Upstream::OutlierResult::LocalOriginConnectSuccess);
   waiting_for_pool_ = false;
   pool_handle_ = nullptr;
   upstream_encoder_ = &encoder;
@@ -226,6 +228,7 @@ void Filter::recordUpstreamStatus(uint32_t status) {
 
 void Filter::decodeHeaders(Http::ResponseHeaderMapPtr&& headers, bool end_stream) {
   const uint32_t status = headers->status();
+  Upstream::reportOutlierHttpStatus(*cluster_, host_, status);
   StreamInfo::StreamInfo& info = callbacks_.streamInfo();
   if (!info.first_upstream_rx_byte_received.has_value()) {
     info.first_upstream_rx_byte_received = info.sinceStart(steady_clock::now());
@@ -400,6 +403,10 @@ void Filter::onPoolFailure(Upstream::PoolFailureReason reason,
                "upstream_reset_before_response_started{overflow}");
     return;
   }
+  Upstream::reportOutlierResult(*cluster_, host_,
+                                reason == Upstream::PoolFailureReason::Timeout
+                                    ? Upstream::OutlierResult::LocalOriginTimeout
+                                    : Upstream::OutlierResult::LocalOriginConnectFailed);
   const absl::string_view why = Upstream::poolFailureReasonToString(reason);
   const absl::string_view failure =
       transport_failure_reason.empty() ? why : transport_failure_reason;
@@ -432,6 +439,8 @@ void Filter::onResetStream(Http::StreamResetReason reason,
     callbacks_.resetDownstream(flag, "upstream_reset_after_response_started");
     return;
   }
+  Upstream::reportOutlierResult(*cluster_, host_,
+                                Upstream::OutlierResult::LocalOriginConnectFailed);
   if (reason == Http::StreamResetReason::ProtocolError) {
     // The upstream's answer could not be parsed: a bad gateway, not a retriable reset.
     releaseAttempt(false);
@@ -454,12 +463,15 @@ void Filter::onResetStream(Http::StreamResetReason reason,
 }
 
 void Filter::onPerTryTimeout() {
+  Upstream::reportOutlierResult(*cluster_, host_, Upstream::OutlierResult::LocalOriginTimeout);
   cluster_->stats->upstream_rq_per_try_timeout.inc();
   onAttemptFailure(AttemptFailure::PerTryTimeout, 504, ResponseFlag::UpstreamRequestTimeout,
                    "upstream_per_try_timeout", "upstream request timeout");
 }
 
 void Filter::onRouteTimeout() {
+  Upstream::reportOutlierResult(*cluster_, response_started_ ? nullptr : host_,
+                                Upstream::OutlierResult::LocalOriginTimeout);
   cluster_->stats->upstream_rq_timeout.inc();
   if (retry_timer_ != nullptr) {
     retry_timer_->disableTimer();

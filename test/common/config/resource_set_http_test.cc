@@ -1,38 +1,31 @@
-// The checks skiff-control applies to a node group: routes, HTTP connection managers (network and
-// API listeners) and the references between resources. Resources come from YAML the way users
-// write them in the config directory.
-
-#include "source/control/group_validation.h"
+// Resource sets with HTTP: routes, HTTP connection managers (network and API listeners) and the
+// references between resources, as skiff-control checks a node group and `skiffctl validate` a
+// set of files. Resources come from YAML the way users write them in the config directory.
 
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "envoy/service/discovery/v3/discovery.pb.h"
 #include "gtest/gtest.h"
-#include "source/common/config/message_loader.h"
+#include "source/common/config/resource_set.h"
 
-namespace Skiff::Control {
+namespace Skiff::Config {
 namespace {
 
 // The resources of one `resources:` file, each located at "<file>:<item index>".
-std::vector<LocatedResource> parse(const std::string& file, const std::string& yaml) {
-  keepResourceTypesLinked();
-  envoy::service::discovery::v3::DiscoveryResponse response;
-  const auto status =
-      Config::loadMessageFromString(yaml, Config::ConfigFormat::Yaml, file, response);
+std::vector<SourcedResource> parse(const std::string& file, const std::string& yaml) {
+  std::vector<SourcedResource> out;
+  const auto status = parseResourcesDocument(yaml, ConfigFormat::Yaml, file, out);
   EXPECT_TRUE(status.ok()) << status;
-  std::vector<LocatedResource> out;
-  for (int i = 0; i < response.resources_size(); ++i) {
-    out.push_back({absl::StrCat(file, ":", i), response.resources(i)});
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].where = absl::StrCat(file, ":", i);
   }
   return out;
 }
 
-std::string errorsOf(const std::vector<LocatedResource>& resources) {
-  auto result = buildGroupSnapshot(resources);
-  EXPECT_FALSE(result.ok()) << "expected the group to be rejected";
+std::string errorsOf(const std::vector<SourcedResource>& resources) {
+  auto result = validateResourceSet(resources);
+  EXPECT_FALSE(result.ok()) << "expected the set to be rejected";
   return result.ok() ? "" : std::string(result.status().message());
 }
 
@@ -88,18 +81,18 @@ std::string file(std::initializer_list<const char*> parts) {
   return out;
 }
 
-TEST(GroupValidationTest, GrpcClientGroupIsValid) {
-  auto result = buildGroupSnapshot(parse("grpc.yaml", file({kGrpcListener, kRoutes, kEdsCluster})));
-  ASSERT_TRUE(result.ok()) << result.status();
-  const auto& snapshot = **result;
-  EXPECT_EQ(snapshot.resources(TypeUrl::kListener).size(), 1);
-  EXPECT_EQ(snapshot.resources(TypeUrl::kRoute).size(), 1);
-  EXPECT_TRUE(snapshot.resources(TypeUrl::kRoute).contains("echo-routes"));
-  EXPECT_EQ(snapshot.resources(TypeUrl::kCluster).size(), 1);
-  EXPECT_EQ(snapshot.resources(TypeUrl::kEndpoint).size(), 1);
+TEST(ResourceSetHttpTest, GrpcClientGroupIsValid) {
+  auto set = validateResourceSet(parse("grpc.yaml", file({kGrpcListener, kRoutes, kEdsCluster})));
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->listeners.size(), 1);
+  EXPECT_EQ(set->routes.size(), 1);
+  EXPECT_EQ(set->routes.at("echo-routes").where, "grpc.yaml:1");
+  EXPECT_EQ(set->clusters.size(), 1);
+  EXPECT_EQ(set->assignments.size(), 1);
+  EXPECT_TRUE(set->warnings.empty());
 }
 
-TEST(GroupValidationTest, NetworkListenerWithHttpConnectionManager) {
+TEST(ResourceSetHttpTest, NetworkListenerWithHttpConnectionManager) {
   constexpr char kListeners[] = R"(
 - "@type": type.googleapis.com/envoy.config.listener.v3.Listener
   name: http-rds
@@ -141,12 +134,12 @@ TEST(GroupValidationTest, NetworkListenerWithHttpConnectionManager) {
         - name: envoy.filters.http.router
           typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
 )";
-  auto result = buildGroupSnapshot(parse("http.yaml", file({kListeners, kRoutes, kEdsCluster})));
-  ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ((*result)->resources(TypeUrl::kListener).size(), 2);
+  auto set = validateResourceSet(parse("http.yaml", file({kListeners, kRoutes, kEdsCluster})));
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->listeners.size(), 2);
 }
 
-TEST(GroupValidationTest, ReferencesMustResolveInsideTheGroup) {
+TEST(ResourceSetHttpTest, ReferencesMustResolveInsideTheGroup) {
   // The listener names a route configuration that does not exist; the routes name an unknown
   // cluster; the EDS cluster has no endpoints (neither under its name nor its service_name).
   const std::string message = errorsOf(parse("refs.yaml", R"(resources:
@@ -206,7 +199,7 @@ TEST(GroupValidationTest, ReferencesMustResolveInsideTheGroup) {
       << message;
 }
 
-TEST(GroupValidationTest, HttpConnectionManagerRules) {
+TEST(ResourceSetHttpTest, HttpConnectionManagerRules) {
   const std::string message = errorsOf(parse("hcm.yaml", R"(resources:
 - "@type": type.googleapis.com/envoy.config.listener.v3.Listener
   name: no-router
@@ -280,7 +273,7 @@ TEST(GroupValidationTest, HttpConnectionManagerRules) {
       << message;
 }
 
-TEST(GroupValidationTest, RouteConfigurationRules) {
+TEST(ResourceSetHttpTest, RouteConfigurationRules) {
   const std::string message = errorsOf(parse("routes.yaml", R"(resources:
 - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster
   name: c
@@ -324,7 +317,7 @@ TEST(GroupValidationTest, RouteConfigurationRules) {
   }
 }
 
-TEST(GroupValidationTest, AddressesOfNetworkAndApiListeners) {
+TEST(ResourceSetHttpTest, AddressesOfNetworkAndApiListeners) {
   const std::string message = errorsOf(parse("addr.yaml", R"(resources:
 - "@type": type.googleapis.com/envoy.config.listener.v3.Listener
   name: api-with-bad-address
@@ -379,4 +372,4 @@ TEST(GroupValidationTest, AddressesOfNetworkAndApiListeners) {
 }
 
 }  // namespace
-}  // namespace Skiff::Control
+}  // namespace Skiff::Config

@@ -1,32 +1,19 @@
-#include "source/control/group_validation.h"
+#include "source/common/config/http_validation.h"
 
 #include <algorithm>
 #include <map>
-#include <set>
-#include <type_traits>
-#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
-#include "envoy/config/cluster/v3/cluster.pb.h"
-#include "envoy/config/endpoint/v3/endpoint.pb.h"
-#include "envoy/config/listener/v3/listener.pb.h"
-#include "envoy/config/route/v3/route.pb.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
-#include "source/common/common/logger.h"
 #include "source/common/config/utility.h"
-#include "source/common/config/validation.h"
 
-namespace Skiff::Control {
+namespace Skiff::Config {
 
-using envoy::config::cluster::v3::Cluster;
-using envoy::config::endpoint::v3::ClusterLoadAssignment;
 using envoy::config::listener::v3::Listener;
 using envoy::config::route::v3::Route;
 using envoy::config::route::v3::RouteAction;
@@ -37,40 +24,9 @@ using envoy::extensions::filters::http::router::v3::Router;
 using envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager;
 using envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy;
 
-void keepResourceTypesLinked() {
-  // Release builds link protobuf statically with --gc-sections: a type that is only ever named by
-  // an "@type" in a file must be referenced from code to stay in the descriptor pool.
-  static const google::protobuf::Message* const kTypes[] = {
-      &Listener::default_instance(),
-      &Cluster::default_instance(),
-      &ClusterLoadAssignment::default_instance(),
-      &RouteConfiguration::default_instance(),
-      &TcpProxy::default_instance(),
-      &HttpConnectionManager::default_instance(),
-      &Router::default_instance(),
-  };
-  (void)kTypes;
-}
-
 namespace {
 
 constexpr absl::string_view kHcmFilterName = "envoy.filters.network.http_connection_manager";
-
-// Collects "<where>: <text>" lines; validator messages spanning several lines get the location on
-// each.
-class Errors {
- public:
-  void add(absl::string_view where, absl::string_view text) {
-    for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-      lines_.push_back(absl::StrCat(where, ": ", line));
-    }
-  }
-  bool empty() const { return lines_.empty(); }
-  std::string joined() const { return absl::StrJoin(lines_, "\n"); }
-
- private:
-  std::vector<std::string> lines_;
-};
 
 // Field-path helpers, in the style of source/common/config/validation.cc.
 std::string sub(absl::string_view path, absl::string_view field) {
@@ -78,27 +34,13 @@ std::string sub(absl::string_view path, absl::string_view field) {
 }
 std::string index(absl::string_view path, size_t i) { return absl::StrCat(path, "[", i, "]"); }
 
-template <class Message>
-struct Entry {
-  Message message;
-  std::string where;
-};
-template <class Message>
-using ByName = std::map<std::string, Entry<Message>>;
-
-// What references resolve against.
-struct GroupNames {
-  Config::KnownClusters clusters;
-  std::set<std::string> routes;
-};
-
 bool isTypeUrlOf(const google::protobuf::Any& any, const google::protobuf::Descriptor* descriptor) {
-  return Config::typeNameFromUrl(any.type_url()) == descriptor->full_name();
+  return typeNameFromUrl(any.type_url()) == descriptor->full_name();
 }
 
 // ---- RouteConfiguration ------------------------------------------------------------------------
 
-void checkClusterReference(const std::string& cluster, const GroupNames& names,
+void checkClusterReference(const std::string& cluster, const SetNames& names,
                            const std::string& path, std::vector<std::string>& errors) {
   if (cluster.empty()) {
     errors.push_back(absl::StrCat(path, ": must not be empty"));
@@ -108,7 +50,7 @@ void checkClusterReference(const std::string& cluster, const GroupNames& names,
   }
 }
 
-void checkRouteAction(const RouteAction& action, const GroupNames& names, const std::string& path,
+void checkRouteAction(const RouteAction& action, const SetNames& names, const std::string& path,
                       std::vector<std::string>& errors) {
   switch (action.cluster_specifier_case()) {
     case RouteAction::kCluster:
@@ -148,7 +90,7 @@ void checkRouteAction(const RouteAction& action, const GroupNames& names, const 
     if (action.GetReflection()->HasField(action, descriptor)) {
       const auto& duration = static_cast<const google::protobuf::Duration&>(
           action.GetReflection()->GetMessage(action, descriptor));
-      if (!Config::isValidNonNegativeDuration(duration)) {
+      if (!isValidNonNegativeDuration(duration)) {
         errors.push_back(absl::StrCat(sub(path, field), ": must be a valid duration >= 0"));
       }
     }
@@ -192,7 +134,7 @@ bool isValidDomain(absl::string_view domain) {
   return stars == 1 && (domain.front() == '*' || domain.back() == '*');
 }
 
-void checkVirtualHost(const VirtualHost& vhost, const GroupNames& names, const std::string& path,
+void checkVirtualHost(const VirtualHost& vhost, const SetNames& names, const std::string& path,
                       std::vector<std::string>& errors) {
   if (vhost.domains_size() == 0) {
     errors.push_back(absl::StrCat(sub(path, "domains"), ": at least one domain is required"));
@@ -234,7 +176,7 @@ void checkVirtualHost(const VirtualHost& vhost, const GroupNames& names, const s
 }
 
 // Checks a route configuration (an RDS resource, or inline in an HTTP connection manager).
-void checkRouteConfiguration(const RouteConfiguration& config, const GroupNames& names,
+void checkRouteConfiguration(const RouteConfiguration& config, const SetNames& names,
                              const std::string& path, std::vector<std::string>& errors) {
   std::map<std::string, int> vhost_names;
   std::map<std::string, int> domains;
@@ -266,7 +208,7 @@ void checkRouteConfiguration(const RouteConfiguration& config, const GroupNames&
 
 // `api_listener`: the HCM of a gRPC client's API listener, where gRPC wants RDS over ADS and has
 // no use for stat_prefix.
-void checkHttpConnectionManager(const HttpConnectionManager& hcm, const GroupNames& names,
+void checkHttpConnectionManager(const HttpConnectionManager& hcm, const SetNames& names,
                                 bool api_listener, const std::string& path,
                                 std::vector<std::string>& errors) {
   if (!api_listener && hcm.stat_prefix().empty()) {
@@ -311,7 +253,7 @@ void checkHttpConnectionManager(const HttpConnectionManager& hcm, const GroupNam
     errors.push_back(absl::StrCat(filters_path,
                                   ": at least the router filter (envoy.filters.http.router, "
                                   "typed_config ",
-                                  Config::typeUrl<Router>(), ") is required, as the last filter"));
+                                  typeUrl<Router>(), ") is required, as the last filter"));
   }
   std::map<std::string, int> filter_names;
   for (int i = 0; i < hcm.http_filters_size(); ++i) {
@@ -340,9 +282,9 @@ void checkHttpConnectionManager(const HttpConnectionManager& hcm, const GroupNam
                           "filter",
                           filter_path, filter.name()));
     } else if (!is_router && last) {
-      errors.push_back(absl::StrFormat(
-          "%s: the last HTTP filter must be the router (typed_config %s), not %s", filter_path,
-          Config::typeUrl<Router>(), filter.typed_config().type_url()));
+      errors.push_back(
+          absl::StrFormat("%s: the last HTTP filter must be the router (typed_config %s), not %s",
+                          filter_path, typeUrl<Router>(), filter.typed_config().type_url()));
     } else if (!is_router) {
       errors.push_back(absl::StrFormat("%s: HTTP filter type %s is not supported (only the router)",
                                        sub(filter_path, "typed_config"),
@@ -353,22 +295,18 @@ void checkHttpConnectionManager(const HttpConnectionManager& hcm, const GroupNam
 
 // ---- Listener ----------------------------------------------------------------------------------
 
-std::string joinErrors(const std::vector<std::string>& errors) {
-  return absl::StrJoin(errors, "\n");
-}
-
 // The cluster of the tcp_proxy placeholders that stand in for HTTP connection managers (and for
 // the filter chain an API listener has not) when the shared listener validator runs. No real
 // cluster name starts with \x01.
 constexpr absl::string_view kPlaceholderCluster = "\x01placeholder";
 
-Config::KnownClusters withPlaceholder(const GroupNames& names) {
-  Config::KnownClusters clusters = names.clusters;
+KnownClusters withPlaceholder(const SetNames& names) {
+  KnownClusters clusters = names.clusters;
   clusters.add(kPlaceholderCluster);
   return clusters;
 }
 
-void checkListener(const Listener& listener, const GroupNames& names, const std::string& path,
+void checkListener(const Listener& listener, const SetNames& names, const std::string& path,
                    std::vector<std::string>& errors) {
   if (listener.has_api_listener()) {
     const std::string api_path = sub(path, "api_listener.api_listener");
@@ -377,8 +315,8 @@ void checkListener(const Listener& listener, const GroupNames& names, const std:
                                     ": not used with api_listener (its HTTP connection manager "
                                     "lives in api_listener.api_listener)"));
     }
-    auto hcm = Config::parseTypedConfig<HttpConnectionManager>(
-        listener.api_listener().api_listener(), api_path);
+    auto hcm =
+        parseTypedConfig<HttpConnectionManager>(listener.api_listener().api_listener(), api_path);
     if (!hcm.ok()) {
       errors.emplace_back(hcm.status().message());
     } else {
@@ -396,7 +334,7 @@ void checkListener(const Listener& listener, const GroupNames& names, const std:
       auto* filter = address_only.add_filter_chains()->add_filters();
       filter->set_name("api_listener");
       filter->mutable_typed_config()->PackFrom(placeholder);
-      const auto status = Config::validateListener(address_only, withPlaceholder(names), path);
+      const auto status = validateListener(address_only, withPlaceholder(names), path);
       if (!status.ok()) {
         errors.emplace_back(status.message());
       }
@@ -417,8 +355,7 @@ void checkListener(const Listener& listener, const GroupNames& names, const std:
       }
       const std::string config_path =
           sub(index(sub(index(sub(path, "filter_chains"), c), "filters"), f), "typed_config");
-      auto hcm =
-          Config::parseTypedConfig<HttpConnectionManager>(filter.typed_config(), config_path);
+      auto hcm = parseTypedConfig<HttpConnectionManager>(filter.typed_config(), config_path);
       if (!hcm.ok()) {
         errors.emplace_back(hcm.status().message());
       } else {
@@ -431,158 +368,22 @@ void checkListener(const Listener& listener, const GroupNames& names, const std:
           placeholder);
     }
   }
-  const auto status = Config::validateListener(for_shared, withPlaceholder(names), path);
+  const auto status = validateListener(for_shared, withPlaceholder(names), path);
   if (!status.ok()) {
     errors.emplace_back(status.message());
   }
 }
 
-// ---- The group
-// -----------------------------------------------------------------------------------
-
-template <class Message>
-void decode(const LocatedResource& resource, absl::string_view kind,
-            const std::string& (Message::*name_of)() const, ByName<Message>& into, Errors& errors) {
-  Message message;
-  if (!resource.any.UnpackTo(&message)) {
-    errors.add(resource.where, absl::StrCat("could not decode the ", kind));
-    return;
-  }
-  const std::string name = (message.*name_of)();
-  if (name.empty()) {
-    errors.add(
-        resource.where,
-        absl::StrCat(kind, " has no ",
-                     std::is_same_v<Message, ClusterLoadAssignment> ? "cluster_name" : "name"));
-    return;
-  }
-  if (auto it = into.find(name); it != into.end()) {
-    errors.add(resource.where, absl::StrFormat("duplicate %s name \"%s\" (first defined at %s)",
-                                               kind, name, it->second.where));
-    return;
-  }
-  into.emplace(name, Entry<Message>{std::move(message), resource.where});
-}
-
 }  // namespace
 
-absl::StatusOr<SnapshotConstSharedPtr> buildGroupSnapshot(
-    const std::vector<LocatedResource>& resources) {
-  keepResourceTypesLinked();
-  Errors errors;
-  ByName<Cluster> clusters;
-  ByName<ClusterLoadAssignment> assignments;
-  ByName<Listener> listeners;
-  ByName<RouteConfiguration> routes;
-  for (const auto& resource : resources) {
-    const std::string& type_url = resource.any.type_url();
-    if (type_url == TypeUrl::kCluster) {
-      decode(resource, "cluster", &Cluster::name, clusters, errors);
-    } else if (type_url == TypeUrl::kEndpoint) {
-      decode(resource, "cluster load assignment", &ClusterLoadAssignment::cluster_name, assignments,
-             errors);
-    } else if (type_url == TypeUrl::kListener) {
-      decode(resource, "listener", &Listener::name, listeners, errors);
-    } else if (type_url == TypeUrl::kRoute) {
-      decode(resource, "route configuration", &RouteConfiguration::name, routes, errors);
-    } else {
-      errors.add(resource.where,
-                 absl::StrCat("resource type ", type_url,
-                              " is not supported (supported: Listener, RouteConfiguration, "
-                              "Cluster, ClusterLoadAssignment)"));
-    }
-  }
-
-  GroupNames names;
-  for (const auto& [name, entry] : clusters) {
-    names.clusters.add(name);
-  }
-  for (const auto& [name, entry] : routes) {
-    names.routes.insert(name);
-  }
-
-  for (const auto& [name, entry] : clusters) {
-    const std::string resource = absl::StrFormat("cluster \"%s\"", name);
-    const auto status = Config::validateCluster(entry.message, resource);
-    if (!status.ok()) {
-      errors.add(entry.where, status.message());
-    }
-    if (entry.message.type() == Cluster::EDS) {
-      const std::string& service = entry.message.eds_cluster_config().service_name();
-      const std::string& wanted = service.empty() ? name : service;
-      if (!assignments.contains(wanted)) {
-        errors.add(
-            entry.where,
-            absl::StrFormat("%s.%s: type EDS needs a ClusterLoadAssignment with "
-                            "cluster_name \"%s\" in this group (there is none)",
-                            resource, service.empty() ? "name" : "eds_cluster_config.service_name",
-                            wanted));
-      }
-    }
-  }
-  std::set<std::string> eds_services;
-  for (const auto& [name, entry] : clusters) {
-    if (entry.message.type() == Cluster::EDS) {
-      const std::string& service = entry.message.eds_cluster_config().service_name();
-      eds_services.insert(service.empty() ? name : service);
-    }
-  }
-  for (const auto& [name, entry] : assignments) {
-    const auto cluster = clusters.find(name);
-    const bool require_ip = cluster == clusters.end() ||
-                            cluster->second.message.type() == Cluster::STATIC ||
-                            cluster->second.message.type() == Cluster::EDS;
-    const auto status = Config::validateClusterLoadAssignment(
-        entry.message, absl::StrFormat("cluster load assignment \"%s\"", name), require_ip);
-    if (!status.ok()) {
-      errors.add(entry.where, status.message());
-    }
-    if (!eds_services.contains(name)) {
-      SKIFF_LOG(warn, "%s: endpoints for \"%s\", which no EDS cluster of this group uses",
-                entry.where, name);
-    }
-  }
-  for (const auto& [name, entry] : routes) {
-    std::vector<std::string> route_errors;
-    checkRouteConfiguration(entry.message, names,
-                            absl::StrFormat("route configuration \"%s\"", name), route_errors);
-    if (!route_errors.empty()) {
-      errors.add(entry.where, joinErrors(route_errors));
-    }
-  }
-  std::map<std::string, std::string> addresses;  // "ip:port" -> listener name
-  for (const auto& [name, entry] : listeners) {
-    std::vector<std::string> listener_errors;
-    const std::string resource = absl::StrFormat("listener \"%s\"", name);
-    checkListener(entry.message, names, resource, listener_errors);
-    if (!listener_errors.empty()) {
-      errors.add(entry.where, joinErrors(listener_errors));
-    }
-    if (!entry.message.has_address()) {
-      continue;
-    }
-    const auto& socket = entry.message.address().socket_address();
-    const std::string address = absl::StrCat(socket.address(), ":", socket.port_value());
-    if (auto [it, inserted] = addresses.emplace(address, name); !inserted) {
-      errors.add(entry.where, absl::StrFormat("%s.address: %s is already used by listener \"%s\"",
-                                              resource, address, it->second));
-    }
-  }
-  if (!errors.empty()) {
-    return absl::InvalidArgumentError(errors.joined());
-  }
-
-  Snapshot::Builder builder;
-  const auto add = [&builder](const auto& by_name) {
-    for (const auto& [name, entry] : by_name) {
-      (void)builder.add(entry.message);  // names are unique and the types known: cannot fail
-    }
-  };
-  add(clusters);
-  add(assignments);
-  add(listeners);
-  add(routes);
-  return std::move(builder).build();
+void validateRouteConfigurationInSet(const RouteConfiguration& config, const SetNames& names,
+                                     const std::string& path, std::vector<std::string>& errors) {
+  checkRouteConfiguration(config, names, path, errors);
 }
 
-}  // namespace Skiff::Control
+void validateListenerInSet(const Listener& listener, const SetNames& names, const std::string& path,
+                           std::vector<std::string>& errors) {
+  checkListener(listener, names, path, errors);
+}
+
+}  // namespace Skiff::Config
