@@ -33,7 +33,8 @@ absl::StatusOr<RouteConfigProviderSharedPtr> RouteConfigProviderManagerImpl::cre
   if (!table.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", table.status().message()));
   }
-  static_configs_.push_back(DumpEntry{config.name(), "", config, std::chrono::system_clock::now()});
+  static_configs_[config.name()] =
+      DumpEntry{config.name(), "", config, std::chrono::system_clock::now()};
   return std::make_shared<StaticRouteConfigProvider>(std::move(*table));
 }
 
@@ -55,6 +56,15 @@ void RouteConfigProviderManagerImpl::install(
   // this table.
   auto provider = std::static_pointer_cast<RdsRouteConfigProvider>(getOrCreateRds(config.name()));
   provider->update(std::move(table), std::move(applied));
+}
+
+std::vector<RouteConfigProviderManagerImpl::DumpEntry>
+RouteConfigProviderManagerImpl::staticConfigs() const {
+  std::vector<DumpEntry> out;
+  for (const auto& [name, entry] : static_configs_) {
+    out.push_back(entry);
+  }
+  return out;
 }
 
 std::vector<RouteConfigProviderManagerImpl::DumpEntry>

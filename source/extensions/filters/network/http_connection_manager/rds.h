@@ -80,7 +80,9 @@ class RouteConfigProviderManagerImpl : public RouteConfigProviderManager {
     envoy::config::route::v3::RouteConfiguration config;
     std::chrono::system_clock::time_point last_updated;
   };
-  std::vector<DumpEntry> staticConfigs() const { return static_configs_; }
+  // Inline route configs by name (the latest built under each name: listeners are rebuilt on
+  // every update, and the dump must not grow with them).
+  std::vector<DumpEntry> staticConfigs() const;
   std::vector<DumpEntry> dynamicConfigs() const;
 
  private:
@@ -89,7 +91,7 @@ class RouteConfigProviderManagerImpl : public RouteConfigProviderManager {
   RouteTableFactory factory_;
   std::map<std::string, std::shared_ptr<RdsRouteConfigProvider>> rds_;
   std::map<std::string, DumpEntry> dynamic_;
-  std::vector<DumpEntry> static_configs_;
+  std::map<std::string, DumpEntry> static_configs_;
 };
 
 }  // namespace Skiff::Extensions::NetworkFilters::HttpConnectionManager
