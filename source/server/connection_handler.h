@@ -11,6 +11,7 @@
 #include "source/common/event/dispatcher.h"
 #include "source/common/network/connection.h"
 #include "source/common/network/listener.h"
+#include "source/common/overload/connection_limit.h"
 #include "source/server/listener_config.h"
 
 namespace Skiff::Server {
@@ -45,6 +46,17 @@ class ConnectionHandlerImpl {
   // Closes every connection now (shutdown).
   void closeAllConnections();
 
+  // The global downstream connection limit (shared by all workers); null: none. Call on main
+  // before the worker starts.
+  void setGlobalConnectionLimit(Overload::ConnectionLimitSharedPtr limit) {
+    global_connection_limit_ = std::move(limit);
+  }
+
+  // Overload action stop_accepting_connections: stops (true) or resumes (false) accepting on
+  // every listener, including ones added meanwhile. New connections wait in the kernel's accept
+  // queue; open ones are untouched.
+  void setAcceptPaused(bool paused);
+
   // Any thread: connections open on this worker.
   uint64_t numConnections() const { return num_connections_.load(std::memory_order_relaxed); }
 
@@ -54,12 +66,18 @@ class ConnectionHandlerImpl {
   using ActiveConnectionList = std::list<std::unique_ptr<ActiveConnection>>;
 
   void closeConnections(ActiveConnectionList& connections);
+  // Takes a global and a per-listener slot for a new connection of `config`'s listener; false
+  // (and the overflow counted) if either limit is reached.
+  bool admitConnection(const ListenerConfig& config, Overload::ConnectionLimit::Slot& global,
+                       Overload::ConnectionLimit::Slot& listener);
 
   Event::Dispatcher& dispatcher_;
   absl::flat_hash_map<std::string, std::unique_ptr<ActiveListener>> listeners_;
   // Listeners removed while they still had connections, kept until those are gone.
   std::list<std::unique_ptr<ActiveListener>> draining_;
   std::atomic<uint64_t> num_connections_{0};
+  Overload::ConnectionLimitSharedPtr global_connection_limit_;
+  bool accept_paused_{false};
 };
 
 }  // namespace Skiff::Server

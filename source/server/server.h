@@ -15,6 +15,7 @@
 #include "source/extensions/filters/network/common/factory.h"
 #include "source/server/listener_manager.h"
 #include "source/server/options.h"
+#include "source/server/overload_manager.h"
 #include "source/server/worker.h"
 #include "source/server/xds_manager.h"
 
@@ -48,6 +49,9 @@ class InstanceImpl {
   void onInitialized();
   absl::StatusOr<std::string> adsTarget() const;
   absl::Status createXdsClient();
+  // The overload manager and the connection limits (global and per listener), from the
+  // bootstrap's overload_manager and layered_runtime.
+  absl::Status createOverloadManager();
   void stopControlThread();
   void onDrainTick();
   void shutdownNow();
@@ -62,6 +66,8 @@ class InstanceImpl {
   std::unique_ptr<Stats::Store> stats_;
   std::unique_ptr<Event::DispatcherImpl> dispatcher_;
   std::vector<WorkerPtr> workers_;
+  std::unique_ptr<OverloadManagerImpl> overload_manager_;  // Only with overload_manager set.
+  Config::RuntimeSnapshot runtime_;
   std::unique_ptr<Upstream::ClusterManager> cluster_manager_;
   std::unique_ptr<Extensions::NetworkFilters::FactoryContext> factory_context_;
   std::unique_ptr<ListenerManagerImpl> listener_manager_;

@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "source/common/config/overload_validation.h"
+#include "source/common/config/runtime.h"
 #include "source/common/config/utility.h"
 
 namespace Skiff::Config {
@@ -714,6 +716,12 @@ absl::Status validateBootstrap(const Bootstrap& bootstrap) {
   }
   if (bootstrap.has_stats_flush_interval()) {
     checkDuration(bootstrap.stats_flush_interval(), "stats_flush_interval", true, errors);
+  }
+  if (bootstrap.has_overload_manager()) {
+    errors.merge(validateOverloadManager(bootstrap.overload_manager()));
+  }
+  if (bootstrap.has_layered_runtime()) {
+    errors.merge(RuntimeSnapshot::create(bootstrap.layered_runtime()).status());
   }
   return errors.status();
 }
