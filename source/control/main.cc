@@ -18,6 +18,7 @@
 #include "source/control/ads_server.h"
 #include "source/control/config_dir.h"
 #include "source/control/options.h"
+#include "source/control/webhook.h"
 
 int main(int argc, char** argv) {
   using namespace Skiff;
@@ -71,6 +72,24 @@ int main(int argc, char** argv) {
     (*grpc_server)->Shutdown();
     return 1;
   }
+  std::unique_ptr<Control::WebhookServer> webhook;
+  if (!options->webhook_address.empty()) {
+    webhook = std::make_unique<Control::WebhookServer>(dispatcher.base(), options->inject, stats);
+    std::string webhook_host;
+    uint16_t webhook_port = 0;
+    (void)Control::splitHostPort(options->webhook_address, webhook_host, webhook_port);
+    absl::Status status = webhook->loadCertificate(options->webhook_cert, options->webhook_key);
+    if (status.ok()) {
+      status = webhook->bind(webhook_host, webhook_port);
+    }
+    if (!status.ok()) {
+      SKIFF_LOG(critical, "cannot start: %s", status.message());
+      (*grpc_server)->Shutdown();
+      return 1;
+    }
+    SKIFF_LOG(info, "skiff-control: admission webhook on https://%s:%d/inject", webhook_host,
+              webhook->port());
+  }
   bool draining = false;
   Http::Admin::registerStatsHandlers(*admin, stats);
   admin->addHandler("/ready", "200 LIVE once the config directory was read, else 503", Method::Get,
@@ -110,6 +129,7 @@ int main(int argc, char** argv) {
   ads.closeAllStreams();
   (*grpc_server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   (*grpc_server)->Wait();
+  webhook.reset();
   admin.reset();
   SKIFF_LOG(info, "skiff-control: stopped");
   return 0;

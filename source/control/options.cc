@@ -20,6 +20,16 @@ std::string usage() {
                               this PEM file
       --admin-address H:P     admin HTTP address: /ready /nodes /config /stats /stats/prometheus
                               (default 127.0.0.1:18001)
+      --webhook-address H:P   serve the sidecar-injection admission webhook (HTTPS, POST /inject)
+                              here, e.g. 0.0.0.0:15017 (default: off)
+      --webhook-cert FILE     its PEM certificate chain; --webhook-key FILE its key (both
+                              required with --webhook-address; re-read when they change)
+      --inject-control-plane H:P    what injected sidecars connect to
+                                    (default skiff-control.skiff-system.svc:18000)
+      --inject-native-sidecar MODE  auto|true|false (default auto)
+      --inject-kubernetes-version V the cluster's version, for auto (e.g. 1.28)
+      --inject-no-capture           no skiff-init (no iptables redirection)
+      --inject-image IMAGE          skiff's image; --inject-init-image IMAGE skiff-init's
   -l, --log-level LEVEL       trace|debug|info|warning|error|critical|off (default info)
   -h, --help                  this text
 )";
@@ -59,6 +69,10 @@ absl::StatusOr<Options> parseOptions(int argc, const char* const* argv) {
     if (arg == "-h" || arg == "--help") {
       return absl::InvalidArgumentError(usage());
     }
+    if (arg == "--inject-no-capture" && !has_value) {
+      options.inject.capture = false;
+      continue;
+    }
     if (!has_value) {
       if (i + 1 >= argc) {
         return fail(absl::StrCat(arg, " needs a value (or is unknown)"));
@@ -71,6 +85,26 @@ absl::StatusOr<Options> parseOptions(int argc, const char* const* argv) {
       options.xds_address = value;
     } else if (arg == "--admin-address") {
       options.admin_address = value;
+    } else if (arg == "--webhook-address") {
+      options.webhook_address = value;
+    } else if (arg == "--webhook-cert") {
+      options.webhook_cert = value;
+    } else if (arg == "--webhook-key") {
+      options.webhook_key = value;
+    } else if (arg == "--inject-control-plane") {
+      options.inject.control_plane = value;
+    } else if (arg == "--inject-native-sidecar") {
+      auto mode = Inject::parseNativeSidecarMode(value);
+      if (!mode.ok()) {
+        return fail(std::string(mode.status().message()));
+      }
+      options.inject.native_sidecar = *mode;
+    } else if (arg == "--inject-kubernetes-version") {
+      options.inject.kubernetes_version = value;
+    } else if (arg == "--inject-image") {
+      options.inject.proxy_image = value;
+    } else if (arg == "--inject-init-image") {
+      options.inject.init_image = value;
     } else if (arg == "--xds-tls-cert") {
       options.xds_tls_cert = value;
     } else if (arg == "--xds-tls-key") {
@@ -100,6 +134,17 @@ absl::StatusOr<Options> parseOptions(int argc, const char* const* argv) {
     if (auto status = splitHostPort(*address, host, port); !status.ok()) {
       return fail(std::string(status.message()));
     }
+  }
+  if (!options.webhook_address.empty()) {
+    if (auto status = splitHostPort(options.webhook_address, host, port); !status.ok()) {
+      return fail(std::string(status.message()));
+    }
+    if (options.webhook_cert.empty() || options.webhook_key.empty()) {
+      return fail("--webhook-address needs --webhook-cert and --webhook-key");
+    }
+  }
+  if (auto status = Inject::validateOptions(options.inject); !status.ok()) {
+    return fail(absl::StrCat("--inject-*: ", status.message()));
   }
   return options;
 }

@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "source/common/common/logger.h"
+#include "source/common/inject/injector.h"
 
 namespace Skiff::Control {
 
@@ -18,6 +19,12 @@ struct Options {
   std::string xds_tls_key;
   std::string xds_tls_client_ca;
   Logger::Level log_level = Logger::Level::info;
+  // The admission webhook (webhook.h): off unless an address is given; then cert and key are
+  // required. `inject` is what it injects (the --inject-* flags, skiffctl inject's defaults).
+  std::string webhook_address;
+  std::string webhook_cert;
+  std::string webhook_key;
+  Inject::Options inject;
 };
 
 // Parses argv. The error is the usage text, with the mistake on its first line (for --help: the

@@ -1,5 +1,6 @@
 #include "source/server/connection_handler.h"
 
+#include "absl/strings/str_cat.h"
 #include "source/common/common/logger.h"
 #include "source/common/network/connection_impl.h"
 #include "source/common/network/listener_impl.h"
@@ -34,15 +35,25 @@ class ConnectionHandlerImpl::ActiveConnection : public Network::ConnectionCallba
   ActiveConnectionList::iterator self_;
 };
 
-// A listener on this worker: its accept loop and its open connections.
+// A listener on this worker: its accept loop (none with bind_to_port: false) and its open
+// connections.
 class ConnectionHandlerImpl::ActiveListener : public Network::ListenerCallbacks,
                                               public Event::DeferredDeletable {
  public:
   ActiveListener(ConnectionHandlerImpl& parent, ListenerConfigConstSharedPtr config, int fd)
-      : parent_(parent), config_(std::move(config)), fd_(fd) {
-    listener_ = std::make_unique<Network::ListenerImpl>(parent_.dispatcher_, fd_, *this);
-    if (parent_.accept_paused_) {
-      listener_->disable();
+      : parent_(parent), config_(std::move(config)) {
+    listenOn(fd);
+  }
+
+  // Accepts on `fd` from now on; -1: accepts nothing itself (bind_to_port: false).
+  void listenOn(int fd) {
+    fd_ = fd;
+    listener_.reset();
+    if (fd >= 0) {
+      listener_ = std::make_unique<Network::ListenerImpl>(parent_.dispatcher_, fd, *this);
+      if (parent_.accept_paused_) {
+        listener_->disable();  // stop_accepting_connections is active on this worker.
+      }
     }
   }
 
@@ -51,11 +62,17 @@ class ConnectionHandlerImpl::ActiveListener : public Network::ListenerCallbacks,
   void onAcceptResourceFailure(int error) override {
     config_->stats->downstream_cx_accept_resource_failure.inc();
   }
+  // Runs the listener filters on `socket`, then hands it to the listener of its original
+  // destination (only if `may_hand_off`: a handed-off socket is never handed on) or serves it.
+  void onSocket(Network::AcceptedSocket socket, bool may_hand_off);
+  void newConnection(Network::AcceptedSocket socket);
 
   ConnectionHandlerImpl& parent_;
   ListenerConfigConstSharedPtr config_;
-  int fd_;
-  Network::ListenerPtr listener_;  // Null once the listener stopped accepting.
+  int fd_{-1};
+  Network::ListenerPtr listener_;  // Null once stopped, or when the listener does not bind.
+  bool accepting_{true};           // False once stopped or removed: no hand-off to it either.
+  std::string indexed_as_;         // Its key in by_address_ ("" if none).
   ActiveConnectionList connections_;
   Event::TimerPtr drain_timer_;
   Event::TimerPtr update_drain_timer_;
@@ -63,15 +80,49 @@ class ConnectionHandlerImpl::ActiveListener : public Network::ListenerCallbacks,
 
 void ConnectionHandlerImpl::ActiveListener::onAccept(
     Network::IoHandlePtr&& socket, Network::Address::InstanceConstSharedPtr remote) {
+  // A wildcard listener learns the address the client reached from the socket; a specific one
+  // already knows it.
+  Network::Address::InstanceConstSharedPtr local = config_->address;
+  if (local->isAnyAddress()) {
+    if (auto actual = Network::localAddress(socket->fd()); actual != nullptr) {
+      local = std::move(actual);
+    }
+  }
+  onSocket(Network::AcceptedSocket(std::move(socket), std::move(local), std::move(remote)),
+           /*may_hand_off=*/true);
+}
+
+void ConnectionHandlerImpl::ActiveListener::onSocket(Network::AcceptedSocket socket,
+                                                     bool may_hand_off) {
+  // Hold the config: a filter cannot change it, but this keeps the whole accept on one version.
+  const ListenerConfigConstSharedPtr config = config_;
+  for (const auto& filter : config->listener_filters) {
+    filter(socket);
+  }
+  if (may_hand_off && config->use_original_dst && socket.localAddressRestored()) {
+    ActiveListener* target = parent_.findListenerByAddress(*socket.localAddress());
+    if (target != nullptr && target != this) {
+      // Same worker, same dispatcher iteration: no second accept, no cross-thread step. The
+      // target runs its own listener filters (as in Envoy) but never hands the socket on again.
+      target->onSocket(std::move(socket), /*may_hand_off=*/false);
+      return;
+    }
+  }
+  newConnection(std::move(socket));
+}
+
+void ConnectionHandlerImpl::ActiveListener::newConnection(Network::AcceptedSocket socket) {
   const ListenerConfig& config = *config_;
   Overload::ConnectionLimit::Slot global_slot;
   Overload::ConnectionLimit::Slot listener_slot;
   if (!parent_.admitConnection(config, global_slot, listener_slot)) {
     return;  // The socket closes here, before any read: the client sees its connection end.
   }
+  Network::Address::InstanceConstSharedPtr local = socket.localAddress();
+  const bool restored = socket.localAddressRestored();
   auto connection = std::make_unique<Network::ConnectionImpl>(
-      parent_.dispatcher_, std::move(socket), std::move(remote), config.address, true);
-  const FilterChainConfig* chain = config.findFilterChain(config.address->port());
+      parent_.dispatcher_, socket.releaseIoHandle(), socket.remoteAddress(), local, true, restored);
+  const FilterChainConfig* chain = config.findFilterChain(local->port());
   if (chain == nullptr) {
     config.stats->no_filter_chain_match.inc();
     connection->close(Network::ConnectionCloseType::NoFlush);
@@ -138,19 +189,23 @@ void ConnectionHandlerImpl::addOrUpdateListener(
   auto it = listeners_.find(config->name);
   if (it == listeners_.end()) {
     std::string name = config->name;
-    listeners_[name] = std::make_unique<ActiveListener>(*this, std::move(config), listen_fd);
+    auto listener = std::make_unique<ActiveListener>(*this, std::move(config), listen_fd);
+    indexAddress(*listener);
+    listeners_[name] = std::move(listener);
     return;
   }
   ActiveListener& listener = *it->second;
+  const bool moved = listener.config_->address->asString() != config->address->asString();
   listener.config_ = std::move(config);
+  if (moved) {
+    unindexAddress(listener);
+    indexAddress(listener);
+  }
   if (listener.fd_ != listen_fd) {
-    // New address: accept on the new socket from now on. The old socket stays open (owned by the
-    // listener manager) until every worker has switched, so nothing queued on it is lost early.
-    listener.fd_ = listen_fd;
-    listener.listener_ = std::make_unique<Network::ListenerImpl>(dispatcher_, listen_fd, listener);
-    if (accept_paused_) {
-      listener.listener_->disable();
-    }
+    // New address (or it starts or stops binding): accept on the new socket from now on. The old
+    // socket stays open (owned by the listener manager) until every worker has switched, so
+    // nothing queued on it is lost early.
+    listener.listenOn(listen_fd);
   }
   if (drain_old_connections.has_value()) {
     ActiveListener* raw = &listener;
@@ -178,6 +233,8 @@ void ConnectionHandlerImpl::removeListener(const std::string& name,
   }
   std::unique_ptr<ActiveListener> listener = std::move(it->second);
   listeners_.erase(it);
+  unindexAddress(*listener);
+  listener->accepting_ = false;
   listener->listener_.reset();
   if (listener->connections_.empty()) {
     return;
@@ -190,8 +247,41 @@ void ConnectionHandlerImpl::removeListener(const std::string& name,
 
 void ConnectionHandlerImpl::stopListeners() {
   for (auto& [name, listener] : listeners_) {
+    listener->accepting_ = false;
     listener->listener_.reset();
   }
+}
+
+void ConnectionHandlerImpl::indexAddress(ActiveListener& listener) {
+  // An update that moves an address from one listener to another in one step adds the new owner
+  // before removing the old one; the newest listener for an address wins, and the old one's
+  // removal leaves the entry alone (unindexAddress checks the owner).
+  listener.indexed_as_ = listener.config_->address->asString();
+  by_address_.insert_or_assign(listener.indexed_as_, &listener);
+}
+
+void ConnectionHandlerImpl::unindexAddress(ActiveListener& listener) {
+  auto it = by_address_.find(listener.indexed_as_);
+  if (it != by_address_.end() && it->second == &listener) {
+    by_address_.erase(it);
+  }
+  listener.indexed_as_.clear();
+}
+
+ConnectionHandlerImpl::ActiveListener* ConnectionHandlerImpl::findListenerByAddress(
+    const Network::Address::Instance& destination) const {
+  auto it = by_address_.find(destination.asString());
+  if (it != by_address_.end() && it->second->accepting_) {
+    return it->second;
+  }
+  const std::string any = destination.version() == Network::Address::IpVersion::v4
+                              ? absl::StrCat("0.0.0.0:", destination.port())
+                              : absl::StrCat("[::]:", destination.port());
+  it = by_address_.find(any);
+  if (it != by_address_.end() && it->second->accepting_) {
+    return it->second;
+  }
+  return nullptr;
 }
 
 void ConnectionHandlerImpl::closeConnections(ActiveConnectionList& connections) {

@@ -28,7 +28,8 @@ class ConnectionHandlerImpl {
   // Starts accepting on `listen_fd` (owned by the listener manager, which keeps it open until
   // this worker has stopped using it) with `config`. If a listener of that name exists, it
   // switches to `config` and, if the fd differs, to the new socket; connections already open keep
-  // the config they were accepted with.
+  // the config they were accepted with. `listen_fd` is -1 for a listener that does not bind
+  // (bind_to_port: false): it only gets connections handed off by a use_original_dst listener.
   //
   // With `drain_old_connections` set, connections accepted under an earlier config of this
   // listener are closed once that much time has passed (off by default: an update never closes a
@@ -71,8 +72,19 @@ class ConnectionHandlerImpl {
   bool admitConnection(const ListenerConfig& config, Overload::ConnectionLimit::Slot& global,
                        Overload::ConnectionLimit::Slot& listener);
 
+  // The listener a connection to `destination` is handed to: the one whose address is exactly
+  // `destination`, else the one on 0.0.0.0 (IPv4) or [::] (IPv6) with its port; nullptr if none
+  // (or it stopped accepting). Envoy's getBalancedHandlerByAddress.
+  ActiveListener* findListenerByAddress(const Network::Address::Instance& destination) const;
+  void indexAddress(ActiveListener& listener);
+  void unindexAddress(ActiveListener& listener);
+
   Event::Dispatcher& dispatcher_;
   absl::flat_hash_map<std::string, std::unique_ptr<ActiveListener>> listeners_;
+  // This worker's current listeners by address ("10.0.0.1:80", "[::]:80"): the hand-off index.
+  // Changed only by listener adds, updates and removes posted to this worker, so a lookup sees
+  // exactly the listener set this worker runs, without a lock.
+  absl::flat_hash_map<std::string, ActiveListener*> by_address_;
   // Listeners removed while they still had connections, kept until those are gone.
   std::list<std::unique_ptr<ActiveListener>> draining_;
   std::atomic<uint64_t> num_connections_{0};

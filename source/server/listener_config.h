@@ -10,6 +10,7 @@
 #include "source/common/network/address.h"
 #include "source/common/network/filter.h"
 #include "source/common/overload/connection_limit.h"
+#include "source/common/network/listener_filter.h"
 #include "source/common/stats/stats.h"
 
 namespace Skiff::Server {
@@ -45,6 +46,15 @@ struct ListenerConfig {
   std::string name;
   uint64_t tag;  // Unique per build of a listener; tells a worker which config a connection has.
   Network::Address::InstanceConstSharedPtr address;  // With the port actually bound.
+  // false: the listener has no socket of its own and only serves connections handed off by a
+  // use_original_dst listener (Envoy's bind_to_port).
+  bool bind_to_port{true};
+  // Hand a connection whose original destination was restored (by the original_dst listener
+  // filter) to the listener bound to that destination, or to 0.0.0.0/[::] on its port, on the
+  // same worker; if there is none, this listener serves it (Envoy's use_original_dst).
+  bool use_original_dst{false};
+  // Run in order on every accepted socket, before hand-off and filter chain selection.
+  std::vector<Network::ListenerFilterCb> listener_filters;
   uint32_t per_connection_buffer_limit_bytes{1024 * 1024};
   std::vector<FilterChainConfig> filter_chains;
   ListenerStats* stats;  // Points into the stats store, which outlives every listener.
@@ -56,7 +66,8 @@ struct ListenerConfig {
   std::string version_info;                     // The LDS version it came with ("" if static).
   std::chrono::system_clock::time_point last_updated;
 
-  // The chain for a connection to `local_port`, or nullptr if none matches.
+  // The chain for a connection to `local_port` (the original destination's port for a connection
+  // whose destination was restored), or nullptr if none matches.
   const FilterChainConfig* findFilterChain(uint32_t local_port) const {
     for (const auto& chain : filter_chains) {
       if (chain.destination_port == 0 || chain.destination_port == local_port) {

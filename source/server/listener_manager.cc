@@ -3,12 +3,19 @@
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/any.pb.h"
 #include "source/common/common/logger.h"
+#include "source/extensions/filters/listener/common/factory.h"
 
 namespace Skiff::Server {
 
 namespace {
 constexpr int kListenBacklog = 1024;
+constexpr char kOriginalDstFilterName[] = "envoy.filters.listener.original_dst";
+
+bool bindsToPort(const envoy::config::listener::v3::Listener& proto) {
+  return !proto.has_bind_to_port() || proto.bind_to_port().value();
+}
 }  // namespace
 
 ListenerManagerImpl::ListenerManagerImpl(
@@ -57,6 +64,43 @@ absl::StatusOr<ListenerConfigConstSharedPtr> ListenerManagerImpl::buildConfig(
   config->proto = proto;
   if (proto.has_per_connection_buffer_limit_bytes()) {
     config->per_connection_buffer_limit_bytes = proto.per_connection_buffer_limit_bytes().value();
+  }
+  config->bind_to_port = !proto.has_bind_to_port() || proto.bind_to_port().value();
+  config->use_original_dst = proto.has_use_original_dst() && proto.use_original_dst().value();
+  bool have_original_dst = false;
+  for (int i = 0; i < proto.listener_filters_size(); ++i) {
+    const auto& filter = proto.listener_filters(i);
+    const std::string path =
+        absl::StrCat("listener '", proto.name(), "': listener_filters[", i, "]");
+    const auto* factory =
+        filter.has_typed_config()
+            ? Extensions::ListenerFilters::findListenerFilterFactory(
+                  filter.typed_config().type_url())
+            : Extensions::ListenerFilters::findListenerFilterFactoryByName(filter.name());
+    if (factory == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": unsupported listener filter '",
+          filter.has_typed_config() ? filter.typed_config().type_url() : filter.name(), "'"));
+    }
+    auto cb = factory->createFilter(filter.typed_config());
+    if (!cb.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ".", cb.status().message()));
+    }
+    have_original_dst |= factory->name() == kOriginalDstFilterName;
+    config->listener_filters.push_back(std::move(*cb));
+  }
+  if (config->use_original_dst && !have_original_dst) {
+    // As in Envoy, use_original_dst implies the original_dst listener filter (appended last).
+    const auto* factory =
+        Extensions::ListenerFilters::findListenerFilterFactoryByName(kOriginalDstFilterName);
+    if (factory == nullptr) {
+      return absl::InternalError("the original_dst listener filter is not compiled in");
+    }
+    auto cb = factory->createFilter(google::protobuf::Any());
+    if (!cb.ok()) {
+      return cb.status();
+    }
+    config->listener_filters.push_back(std::move(*cb));
   }
   for (int i = 0; i < proto.filter_chains_size(); ++i) {
     const auto& chain_proto = proto.filter_chains(i);
@@ -169,12 +213,21 @@ absl::StatusOr<ListenerManagerImpl::PreparedListener> ListenerManagerImpl::prepa
   PreparedListener prepared;
   auto existing = listeners_.find(proto.name());
   prepared.exists = existing != listeners_.end();
-  prepared.same_address =
-      prepared.exists && existing->second.config->proto.address().SerializeAsString() ==
-                             proto.address().SerializeAsString();
+  prepared.same_address = prepared.exists &&
+                          existing->second.config->proto.address().SerializeAsString() ==
+                              proto.address().SerializeAsString() &&
+                          bindsToPort(existing->second.config->proto) == bindsToPort(proto);
   Network::Address::InstanceConstSharedPtr bound;
   if (prepared.same_address) {
     bound = existing->second.config->address;
+  } else if (!bindsToPort(proto)) {
+    // No socket: the listener only serves connections handed off to its address, so the address
+    // must be a real one (port 0 would never match a destination).
+    if ((*address)->port() == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "listener '", proto.name(), "': address: a port is required with bind_to_port: false"));
+    }
+    bound = *address;
   } else {
     // A new address is bound before anything changes: a port conflict is an error, not a crash,
     // and the old sockets keep serving until every worker has the new ones.
@@ -214,8 +267,12 @@ void ListenerManagerImpl::commit(PreparedListener prepared, std::function<void()
   for (auto& socket : managed.sockets) {
     fds.push_back(socket->fd());
   }
-  SKIFF_LOG(info, "listener '%s' %s on %s", name, prepared.exists ? "updated" : "added",
-            managed.config->address->asString());
+  if (fds.empty()) {
+    fds.push_back(-1);  // bind_to_port: false; workers index it for hand-off only.
+  }
+  SKIFF_LOG(info, "listener '%s' %s on %s%s", name, prepared.exists ? "updated" : "added",
+            managed.config->address->asString(),
+            managed.config->bind_to_port ? "" : " (not bound: hand-off only)");
 
   ListenerConfigConstSharedPtr shared = managed.config;
   std::optional<std::chrono::milliseconds> drain_old;
@@ -237,8 +294,48 @@ void ListenerManagerImpl::commit(PreparedListener prepared, std::function<void()
       });
 }
 
+absl::Status ListenerManagerImpl::checkDistinctAddresses(
+    const std::vector<envoy::config::listener::v3::Listener>& upserts,
+    const std::vector<std::string>& removes) const {
+  // The listener set as it will be after the update: name -> address. Checked before anything is
+  // bound, so a conflicting listener never joins the other's SO_REUSEPORT group even briefly.
+  std::map<std::string, std::string> after;
+  for (const auto& [name, managed] : listeners_) {
+    after[name] = managed.config->address->asString();
+  }
+  for (const auto& name : removes) {
+    after.erase(name);
+  }
+  for (const auto& proto : upserts) {
+    const auto& sa = proto.address().socket_address();
+    auto address = Network::Address::Instance::parse(sa.address(), sa.port_value());
+    if (!address.ok() || (*address)->port() == 0) {
+      // A parse error is reported by prepare(); port 0 gets a fresh port, never a conflict.
+      after.erase(proto.name());
+      continue;
+    }
+    after[proto.name()] = (*address)->asString();
+  }
+  // Two listeners on one address would split its connections (SO_REUSEPORT lets both bind) and
+  // make the hand-off target ambiguous.
+  std::map<std::string, std::string> owner;
+  for (const auto& [name, address] : after) {
+    auto [it, inserted] = owner.emplace(address, name);
+    if (!inserted) {
+      return absl::InvalidArgumentError(absl::StrCat("listener '", name, "': address ", address,
+                                                     " is already used by listener '", it->second,
+                                                     "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ListenerManagerImpl::addOrUpdateListener(
     const envoy::config::listener::v3::Listener& proto, std::function<void()> applied) {
+  if (absl::Status distinct = checkDistinctAddresses({proto}, {}); !distinct.ok()) {
+    listener_create_failure_.inc();
+    return distinct;
+  }
   auto prepared = prepare(proto, "");
   if (!prepared.ok()) {
     listener_create_failure_.inc();
@@ -254,6 +351,10 @@ absl::Status ListenerManagerImpl::applyUpdate(
     std::chrono::milliseconds drain_time, std::function<void()> applied) {
   // All or nothing: every listener is bound and built before any worker sees a change, so a bad
   // one leaves the whole previous config serving (the new sockets close on the way out).
+  if (absl::Status distinct = checkDistinctAddresses(upserts, removes); !distinct.ok()) {
+    listener_create_failure_.inc();
+    return distinct;
+  }
   std::vector<PreparedListener> prepared;
   for (const auto& proto : upserts) {
     auto p = prepare(proto, version);

@@ -98,6 +98,10 @@ class ListenerManagerImpl {
   absl::StatusOr<PreparedListener> prepare(const envoy::config::listener::v3::Listener& proto,
                                            const std::string& version);
   void commit(PreparedListener prepared, std::function<void()> applied);
+  // Error if, after applying `upserts` and `removes`, two listeners would have the same address.
+  absl::Status checkDistinctAddresses(
+      const std::vector<envoy::config::listener::v3::Listener>& upserts,
+      const std::vector<std::string>& removes) const;
   void recordUpdate(const std::string& description,
                     const std::vector<std::chrono::microseconds>& per_worker);
   absl::StatusOr<ListenerConfigConstSharedPtr> buildConfig(

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "source/skiffctl/command.h"
+#include "source/skiffctl/inject_command.h"
 #include "source/skiffctl/version_command.h"
 
 namespace Skiff::Ctl {
@@ -12,6 +13,7 @@ namespace {
 
 // One row per subcommand, in the order `skiffctl help` shows them.
 const Command kCommands[] = {
+    injectCommand(),
     versionCommand(),
 };
 

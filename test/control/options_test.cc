@@ -40,6 +40,39 @@ TEST(OptionsTest, Mistakes) {
   EXPECT_EQ(result.status().message().find("unknown log level \"loud\""), 0);
 }
 
+TEST(OptionsTest, Webhook) {
+  auto options = parse({"--config-dir", "d"});
+  ASSERT_TRUE(options.ok());
+  EXPECT_TRUE(options->webhook_address.empty());
+  EXPECT_EQ(options->inject.control_plane, "skiff-control.skiff-system.svc:18000");
+  EXPECT_TRUE(options->inject.capture);
+
+  options =
+      parse({"--config-dir", "d", "--webhook-address", "0.0.0.0:15017", "--webhook-cert", "c.pem",
+             "--webhook-key=k.pem", "--inject-control-plane", "cp:1",
+             "--inject-native-sidecar=false", "--inject-no-capture", "--inject-kubernetes-version",
+             "1.30", "--inject-image", "i:1", "--inject-init-image", "j:1"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->webhook_address, "0.0.0.0:15017");
+  EXPECT_EQ(options->webhook_cert, "c.pem");
+  EXPECT_EQ(options->webhook_key, "k.pem");
+  EXPECT_EQ(options->inject.control_plane, "cp:1");
+  EXPECT_EQ(options->inject.native_sidecar, Inject::NativeSidecarMode::Disabled);
+  EXPECT_FALSE(options->inject.capture);
+  EXPECT_EQ(options->inject.kubernetes_version, "1.30");
+  EXPECT_EQ(options->inject.proxy_image, "i:1");
+  EXPECT_EQ(options->inject.init_image, "j:1");
+
+  auto result = parse({"--config-dir", "d", "--webhook-address", "0.0.0.0:15017"});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().message().find("--webhook-address needs --webhook-cert"), 0);
+  EXPECT_FALSE(parse({"--config-dir", "d", "--webhook-address", "nope", "--webhook-cert", "c",
+                      "--webhook-key", "k"})
+                   .ok());
+  EXPECT_FALSE(parse({"--config-dir", "d", "--inject-native-sidecar", "maybe"}).ok());
+  EXPECT_FALSE(parse({"--config-dir", "d", "--inject-control-plane", "nohostport"}).ok());
+}
+
 TEST(OptionsTest, TlsFlags) {
   auto options = parse({"--config-dir", "d"});
   ASSERT_TRUE(options.ok());

@@ -10,106 +10,17 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "source/common/stats/stats_impl.h"
 #include "source/common/upstream/cluster_manager.h"
+#include "test/server/loopback_peers.h"
 #include "test/server/tcp_proxy_listener.h"
 
 namespace Skiff::Server {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A blocking backend on loopback that answers every connection with its name, then echoes.
-class NamedBackend {
- public:
-  explicit NamedBackend(std::string name) : name_(std::move(name)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    EXPECT_EQ(::listen(fd_, 64), 0);
-    socklen_t len = sizeof(addr);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~NamedBackend() {
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    thread_.join();
-    for (auto& t : connections_) {
-      t.join();
-    }
-  }
-  uint16_t port() const { return port_; }
-
- private:
-  void serve() {
-    while (true) {
-      int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) {
-        return;
-      }
-      connections_.emplace_back([this, c] {
-        std::string hello = name_ + "\n";
-        ::send(c, hello.data(), hello.size(), MSG_NOSIGNAL);
-        char buf[4096];
-        ssize_t n;
-        while ((n = ::recv(c, buf, sizeof(buf), 0)) > 0) {
-          ::send(c, buf, n, MSG_NOSIGNAL);
-        }
-        ::close(c);
-      });
-    }
-  }
-
-  std::string name_;
-  int fd_;
-  uint16_t port_;
-  std::thread thread_;
-  std::vector<std::thread> connections_;
-};
-
-// A blocking client connection with a receive timeout.
-class Client {
- public:
-  explicit Client(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{5, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  }
-  ~Client() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  // Reads one line (without the newline); empty on EOF, reset or timeout.
-  std::string readLine() {
-    std::string line;
-    char c;
-    while (::recv(fd_, &c, 1, 0) == 1) {
-      if (c == '\n') {
-        return line;
-      }
-      line.push_back(c);
-    }
-    return line;
-  }
-  void send(const std::string& data) { ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL); }
-  // True if the peer closed (EOF or reset) within the receive timeout.
-  bool closedByPeer() {
-    char c;
-    return ::recv(fd_, &c, 1, 0) <= 0;
-  }
-
- private:
-  int fd_;
-  bool connected_{false};
-};
 
 envoy::config::cluster::v3::Cluster cluster(const std::string& name, uint16_t port) {
   envoy::config::cluster::v3::Cluster c;
@@ -321,6 +232,123 @@ TEST_F(ListenerManagerTest, OptionalDrainClosesConnectionsOfTheOldConfigOnly) {
   // ...and the one accepted under the new config is untouched.
   new_config.send("alive\n");
   EXPECT_EQ(new_config.readLine(), "alive");
+}
+
+// A port nothing listens on (free a moment ago).
+uint16_t unusedPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// True if this process can bind 127.0.0.1:port without SO_REUSEPORT (so skiff holds no socket
+// there).
+bool portIsFree(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+TEST_F(ListenerManagerTest, BindToPortFalseHoldsNoSocketAndCanStartOrStopBinding) {
+  NamedBackend a("a");
+  runUntilApplied([&](auto done) {
+    ASSERT_TRUE(cluster_manager_->addOrUpdateCluster(cluster("a", a.port()), done).ok());
+  });
+  const uint16_t port = unusedPort();
+  auto virtual_listener = listener("svc", port, "a");
+  virtual_listener.mutable_bind_to_port()->set_value(false);
+  runUntilApplied(
+      [&](auto done) { ASSERT_TRUE(manager_->addOrUpdateListener(virtual_listener, done).ok()); });
+  EXPECT_EQ(boundPort("svc"), port);
+  EXPECT_FALSE(manager_->listeners()[0]->bind_to_port);
+  EXPECT_TRUE(portIsFree(port));
+  EXPECT_FALSE(Client(port).connected());
+
+  // Starts binding: same name and address, now with sockets.
+  runUntilApplied([&](auto done) {
+    ASSERT_TRUE(manager_->addOrUpdateListener(listener("svc", port, "a"), done).ok());
+  });
+  Client served(port);
+  EXPECT_EQ(served.readLine(), "a");
+
+  // And stops again: the sockets close once the workers let go; the open connection stays.
+  runUntilApplied(
+      [&](auto done) { ASSERT_TRUE(manager_->addOrUpdateListener(virtual_listener, done).ok()); });
+  EXPECT_TRUE(portIsFree(port));
+  served.send("still open\n");
+  EXPECT_EQ(served.readLine(), "still open");
+
+  auto zero = listener("zero", 0, "a");
+  zero.mutable_bind_to_port()->set_value(false);
+  auto status = manager_->addOrUpdateListener(zero);
+  EXPECT_NE(status.message().find("a port is required with bind_to_port: false"),
+            absl::string_view::npos)
+      << status;
+}
+
+TEST_F(ListenerManagerTest, TwoListenersMayNotShareAnAddress) {
+  runUntilApplied([&](auto done) {
+    ASSERT_TRUE(manager_->addOrUpdateListener(listener("first", 0, "a"), done).ok());
+  });
+  const uint16_t port = boundPort("first");
+  // SO_REUSEPORT would let the second bind; it must be refused before that, bound or not.
+  auto second = listener("second", port, "a");
+  auto status = manager_->addOrUpdateListener(second);
+  EXPECT_NE(status.message().find(absl::StrCat("listener 'second': address 127.0.0.1:", port,
+                                               " is already used by listener 'first'")),
+            absl::string_view::npos)
+      << status;
+  second.mutable_bind_to_port()->set_value(false);
+  EXPECT_FALSE(manager_->addOrUpdateListener(second).ok());
+  EXPECT_EQ(manager_->listeners().size(), 1u);
+
+  // In one update the whole result counts: moving the address from one to the other is fine,
+  // two new ones on one address are not (and nothing of that update applies).
+  auto third = listener("third", unusedPort(), "a");
+  auto clash = listener("clash", third.address().socket_address().port_value(), "a");
+  EXPECT_FALSE(manager_->applyUpdate({third, clash}, {}, "v1", 0ms, nullptr).ok());
+  EXPECT_EQ(manager_->listeners().size(), 1u);
+  runUntilApplied([&](auto done) {
+    ASSERT_TRUE(
+        manager_->applyUpdate({listener("second", port, "a")}, {"first"}, "v2", 0ms, done).ok());
+  });
+  EXPECT_EQ(boundPort("second"), port);
+}
+
+TEST_F(ListenerManagerTest, ListenerFiltersAndUseOriginalDstAreBuilt) {
+  auto capture = listener("virtualOutbound", 0, "passthrough");
+  capture.mutable_use_original_dst()->set_value(true);
+  runUntilApplied(
+      [&](auto done) { ASSERT_TRUE(manager_->addOrUpdateListener(capture, done).ok()); });
+  auto built = manager_->listeners()[0];
+  EXPECT_TRUE(built->use_original_dst);
+  // use_original_dst implies the original_dst listener filter, as in Envoy...
+  EXPECT_EQ(built->listener_filters.size(), 1u);
+  // ...which is not added twice when it is also configured.
+  capture.add_listener_filters()->set_name("envoy.filters.listener.original_dst");
+  runUntilApplied(
+      [&](auto done) { ASSERT_TRUE(manager_->addOrUpdateListener(capture, done).ok()); });
+  EXPECT_EQ(manager_->listeners()[0]->listener_filters.size(), 1u);
+
+  capture.add_listener_filters()->set_name("envoy.filters.listener.tls_inspector");
+  auto status = manager_->addOrUpdateListener(capture);
+  EXPECT_NE(status.message().find("listener_filters[1]: unsupported listener filter "
+                                  "'envoy.filters.listener.tls_inspector'"),
+            absl::string_view::npos)
+      << status;
 }
 
 }  // namespace

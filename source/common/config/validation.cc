@@ -28,6 +28,7 @@ using envoy::config::endpoint::v3::ClusterLoadAssignment;
 using envoy::config::listener::v3::FilterChain;
 using envoy::config::listener::v3::FilterChainMatch;
 using envoy::config::listener::v3::Listener;
+using envoy::extensions::filters::listener::original_dst::v3::OriginalDst;
 using envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy;
 
 constexpr uint32_t kMaxPort = 65535;
@@ -478,6 +479,14 @@ void checkCluster(const Cluster& cluster, const std::string& path, Errors& error
     case Cluster::ROUND_ROBIN:
     case Cluster::LEAST_REQUEST:
     case Cluster::RANDOM:
+      if (type == Cluster::ORIGINAL_DST) {
+        // Envoy's wording: the host comes from each connection, so no policy picks it.
+        errors.add(lb_path,
+                   absl::StrFormat("LB policy %s is not valid for Cluster type ORIGINAL_DST. Only "
+                                   "'CLUSTER_PROVIDED' is allowed with cluster type "
+                                   "'ORIGINAL_DST'",
+                                   Cluster::LbPolicy_Name(cluster.lb_policy())));
+      }
       break;
     case Cluster::CLUSTER_PROVIDED:
       if (type != Cluster::ORIGINAL_DST) {
@@ -518,8 +527,16 @@ void checkCluster(const Cluster& cluster, const std::string& path, Errors& error
       }
       break;
     case Cluster::ORIGINAL_DST:
-      if (endpoints != 0) {
-        errors.add(la_path, "an ORIGINAL_DST cluster must not list endpoints");
+      // Envoy rejects any load_assignment, even an empty one.
+      if (cluster.has_load_assignment()) {
+        errors.add(la_path,
+                   absl::StrFormat("ORIGINAL_DST clusters must have no load assignment configured "
+                                   "(has %d endpoints); the upstream is each connection's "
+                                   "original destination",
+                                   endpoints));
+      }
+      if (cluster.has_eds_cluster_config()) {
+        errors.add(sub(path, "eds_cluster_config"), "only valid for EDS clusters");
       }
       break;
     default:
@@ -530,6 +547,16 @@ void checkCluster(const Cluster& cluster, const std::string& path, Errors& error
                                ? AddressUse::UpstreamDns
                                : AddressUse::UpstreamIp;
     checkLoadAssignment(cluster.load_assignment(), la_path, use, errors);
+  }
+  if (cluster.has_upstream_bind_config()) {
+    const std::string bind_path = sub(path, "upstream_bind_config");
+    const auto& bind = cluster.upstream_bind_config();
+    if (!bind.has_source_address()) {
+      errors.add(sub(bind_path, "source_address"), "required");
+    } else {
+      checkSocketAddress(bind.source_address(), sub(bind_path, "source_address"), AddressUse::Bind,
+                         errors);
+    }
   }
   if (cluster.has_circuit_breakers()) {
     const auto& cb = cluster.circuit_breakers();
@@ -663,8 +690,32 @@ absl::Status validateListener(const Listener& listener, const KnownClusters& clu
     }
   }
   for (int i = 0; i < listener.listener_filters_size(); ++i) {
-    errors.add(named(index(sub(path, "listener_filters"), i), listener.listener_filters(i).name()),
-               "listener filters are not supported by skiff");
+    const auto& filter = listener.listener_filters(i);
+    const std::string filter_path = named(index(sub(path, "listener_filters"), i), filter.name());
+    if (filter.has_typed_config()) {
+      const absl::string_view type_name = typeNameFromUrl(filter.typed_config().type_url());
+      if (type_name == OriginalDst::descriptor()->full_name()) {
+        auto original_dst =
+            parseTypedConfig<OriginalDst>(filter.typed_config(), sub(filter_path, "typed_config"));
+        errors.merge(original_dst.status());
+        continue;
+      }
+      errors.add(sub(filter_path, "typed_config"),
+                 absl::StrFormat("unknown listener filter type \"%s\"; skiff supports only %s "
+                                 "(%s)",
+                                 filter.typed_config().type_url(), kOriginalDstFilterName,
+                                 kOriginalDstTypeUrl));
+    } else if (filter.name() != kOriginalDstFilterName) {
+      errors.add(filter_path, absl::StrFormat("listener filter not supported; skiff supports only "
+                                              "%s (%s)",
+                                              kOriginalDstFilterName, kOriginalDstTypeUrl));
+    }
+  }
+  if (listener.has_bind_to_port() && !listener.bind_to_port().value() &&
+      listener.address().socket_address().port_value() == 0) {
+    errors.add(sub(path, "address.socket_address.port_value"),
+               "required with bind_to_port: false (the listener only receives connections handed "
+               "off for this address)");
   }
   if (listener.has_listener_filters_timeout()) {
     checkDuration(listener.listener_filters_timeout(), sub(path, "listener_filters_timeout"), false,

@@ -21,6 +21,7 @@
 #include "envoy/config/core/v3/config_source.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/extensions/filters/listener/original_dst/v3/original_dst.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 
 namespace Skiff::Config {
@@ -29,6 +30,11 @@ namespace Skiff::Config {
 inline constexpr absl::string_view kTcpProxyFilterName = "envoy.filters.network.tcp_proxy";
 inline constexpr absl::string_view kTcpProxyTypeUrl =
     "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+
+// The only listener filter skiff has.
+inline constexpr absl::string_view kOriginalDstFilterName = "envoy.filters.listener.original_dst";
+inline constexpr absl::string_view kOriginalDstTypeUrl =
+    "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst";
 
 // The cluster names a listener's filters may refer to (tcp_proxy `cluster`).
 class KnownClusters {

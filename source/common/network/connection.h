@@ -60,6 +60,10 @@ class Connection : public Event::DeferredDeletable {
   virtual State state() const = 0;
   virtual const Address::InstanceConstSharedPtr& remoteAddress() const = 0;
   virtual const Address::InstanceConstSharedPtr& localAddress() const = 0;
+  // True when localAddress() is the destination the client connected to before an iptables
+  // redirect (restored by the original_dst listener filter), not the proxy's own listen address.
+  // An ORIGINAL_DST cluster connects only to such an address.
+  virtual bool localAddressRestored() const { return false; }
 
   virtual void addConnectionCallbacks(ConnectionCallbacks& callbacks) = 0;
   virtual void removeConnectionCallbacks(ConnectionCallbacks& callbacks) = 0;

@@ -1,5 +1,6 @@
 #include "source/common/network/connection_impl.h"
 
+#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
@@ -8,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "source/common/common/assert.h"
 #include "source/common/common/logger.h"
 
@@ -29,13 +31,15 @@ std::atomic<uint64_t> g_open_connections{0};
 
 ConnectionImpl::ConnectionImpl(Event::Dispatcher& dispatcher, IoHandlePtr&& socket,
                                Address::InstanceConstSharedPtr remote,
-                               Address::InstanceConstSharedPtr local, bool connected)
+                               Address::InstanceConstSharedPtr local, bool connected,
+                               bool local_address_restored)
     : id_(g_next_connection_id.fetch_add(1, std::memory_order_relaxed)),
       dispatcher_(dispatcher),
       socket_(std::move(socket)),
       remote_(std::move(remote)),
       local_(std::move(local)),
-      connecting_(!connected) {
+      connecting_(!connected),
+      local_address_restored_(local_address_restored) {
   if (socket_->isOpen()) {
     g_open_connections.fetch_add(1, std::memory_order_relaxed);
     int one = 1;
@@ -382,24 +386,65 @@ void ConnectionImpl::raiseEvent(ConnectionEvent event) {
 
 ClientConnectionImpl::ClientConnectionImpl(Event::Dispatcher& dispatcher, IoHandlePtr&& socket,
                                            Address::InstanceConstSharedPtr remote,
-                                           std::chrono::milliseconds connect_timeout)
+                                           std::chrono::milliseconds connect_timeout,
+                                           BindOptions bind)
     : ConnectionImpl(dispatcher, std::move(socket), std::move(remote), nullptr, false),
-      connect_timeout_(connect_timeout) {}
+      connect_timeout_(connect_timeout),
+      bind_(std::move(bind)) {}
+
+void ClientConnectionImpl::failSoon() {
+  // Fail asynchronously so the caller never sees a callback before connect() returns. Until then
+  // the socket must not report: a socket that never connected (bind failed) or whose connect()
+  // failed at once polls writable with SO_ERROR 0, which would read as "connected".
+  if (file_event_ != nullptr) {
+    file_event_->setEnabled(0);
+  }
+  connect_timer_ = dispatcher_.createTimer([this] { closeSocket(ConnectionEvent::RemoteClose); });
+  connect_timer_->enableTimer(std::chrono::milliseconds(0));
+}
+
+bool ClientConnectionImpl::bindSource() {
+  const Address::Instance& source = *bind_.source_address;
+  if (source.version() != remote_->version()) {
+    // Connecting from no particular address would defeat the point of binding (an inbound
+    // passthrough bound to 127.0.0.6 would be captured again), so this is an error.
+    failure_reason_ =
+        absl::StrCat("source address ", source.asString(), " is not of the upstream's IP family");
+    return false;
+  }
+  const int fd = socket_->fd();
+  int one = 1;
+  if (source.port() == 0) {
+    // Pick the port at connect() time (per 4-tuple), not at bind() time (per address): binding
+    // many sockets to one source address must not exhaust the ephemeral ports.
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+  }
+  if (bind_.freebind) {
+    setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+  }
+  if (::bind(fd, source.sockAddr(), source.sockAddrLen()) != 0) {
+    failure_reason_ =
+        absl::StrCat("cannot bind source address ", source.asString(), ": ", strerror(errno));
+    return false;
+  }
+  return true;
+}
 
 void ClientConnectionImpl::connect() {
   if (!socket_->isOpen()) {
     failure_reason_ = "cannot create socket (descriptor limit?)";
     // socket() failed at creation; report it on the next loop pass, not from inside connect().
-    connect_timer_ = dispatcher_.createTimer([this] { closeSocket(ConnectionEvent::RemoteClose); });
-    connect_timer_->enableTimer(std::chrono::milliseconds(0));
+    failSoon();
+    return;
+  }
+  if (bind_.source_address != nullptr && !bindSource()) {
+    failSoon();
     return;
   }
   int rc = ::connect(socket_->fd(), remote_->sockAddr(), remote_->sockAddrLen());
   if (rc != 0 && errno != EINPROGRESS) {
     failure_reason_ = strerror(errno);
-    // Fail asynchronously so the caller never sees a callback before connect() returns.
-    connect_timer_ = dispatcher_.createTimer([this] { closeSocket(ConnectionEvent::RemoteClose); });
-    connect_timer_->enableTimer(std::chrono::milliseconds(0));
+    failSoon();
     return;
   }
   // Both the immediate and the in-progress case finish in onWriteReady(): the socket reports
@@ -418,11 +463,12 @@ void ClientConnectionImpl::connect() {
 
 ClientConnectionPtr createClientConnection(Event::Dispatcher& dispatcher,
                                            Address::InstanceConstSharedPtr remote,
-                                           std::chrono::milliseconds connect_timeout) {
+                                           std::chrono::milliseconds connect_timeout,
+                                           BindOptions bind) {
   auto socket = createClientSocket(*remote);
   IoHandlePtr handle = socket.ok() ? std::move(*socket) : std::make_unique<IoHandle>(-1);
-  auto connection = std::make_unique<ClientConnectionImpl>(dispatcher, std::move(handle),
-                                                           std::move(remote), connect_timeout);
+  auto connection = std::make_unique<ClientConnectionImpl>(
+      dispatcher, std::move(handle), std::move(remote), connect_timeout, std::move(bind));
   return connection;
 }
 

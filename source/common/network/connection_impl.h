@@ -21,7 +21,7 @@ class ConnectionImpl : public virtual Connection, protected ReadFilterCallbacks 
  public:
   ConnectionImpl(Event::Dispatcher& dispatcher, IoHandlePtr&& socket,
                  Address::InstanceConstSharedPtr remote, Address::InstanceConstSharedPtr local,
-                 bool connected);
+                 bool connected, bool local_address_restored = false);
   ~ConnectionImpl() override;
 
   // Connection
@@ -30,6 +30,7 @@ class ConnectionImpl : public virtual Connection, protected ReadFilterCallbacks 
   State state() const override { return state_; }
   const Address::InstanceConstSharedPtr& remoteAddress() const override { return remote_; }
   const Address::InstanceConstSharedPtr& localAddress() const override { return local_; }
+  bool localAddressRestored() const override { return local_address_restored_; }
   void addConnectionCallbacks(ConnectionCallbacks& callbacks) override;
   void removeConnectionCallbacks(ConnectionCallbacks& callbacks) override;
   void addReadFilter(ReadFilterSharedPtr filter) override;
@@ -94,6 +95,15 @@ class ConnectionImpl : public virtual Connection, protected ReadFilterCallbacks 
   Event::TimerPtr delayed_close_timer_;
   bool above_high_watermark_{false};
   bool dispatching_read_{false};
+  const bool local_address_restored_;
+};
+
+// How an outbound socket is bound before it connects (a cluster's upstream_bind_config).
+struct BindOptions {
+  // Source address (port 0: the kernel picks the port at connect time). nullptr: no bind.
+  Address::InstanceConstSharedPtr source_address;
+  // IP_FREEBIND: the source address need not be configured on the host.
+  bool freebind{false};
 };
 
 /**
@@ -103,13 +113,18 @@ class ClientConnectionImpl : public ConnectionImpl, public ClientConnection {
  public:
   ClientConnectionImpl(Event::Dispatcher& dispatcher, IoHandlePtr&& socket,
                        Address::InstanceConstSharedPtr remote,
-                       std::chrono::milliseconds connect_timeout);
+                       std::chrono::milliseconds connect_timeout, BindOptions bind = {});
 
   void connect() override;
   bool connectTimedOut() const override { return connect_timed_out_; }
 
  private:
+  // Binds the socket to bind_.source_address; false (with failure_reason_ set) if it cannot.
+  bool bindSource();
+  void failSoon();
+
   const std::chrono::milliseconds connect_timeout_;
+  const BindOptions bind_;
   Event::TimerPtr connect_timer_;
   bool connect_timed_out_{false};
 };
@@ -124,6 +139,7 @@ uint64_t openConnectionCount();
 // connect() reports it as a RemoteClose event.
 ClientConnectionPtr createClientConnection(Event::Dispatcher& dispatcher,
                                            Address::InstanceConstSharedPtr remote,
-                                           std::chrono::milliseconds connect_timeout);
+                                           std::chrono::milliseconds connect_timeout,
+                                           BindOptions bind = {});
 
 }  // namespace Skiff::Network

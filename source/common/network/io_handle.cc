@@ -10,6 +10,14 @@
 #include "absl/strings/str_cat.h"
 
 namespace Skiff::Network {
+namespace {
+
+// From <linux/netfilter_ipv4.h> and <linux/netfilter_ipv6/ip6_tables.h>, which do not mix well
+// with the libc headers; both are 80.
+constexpr int kSoOriginalDst = 80;
+constexpr int kIp6tSoOriginalDst = 80;
+
+}  // namespace
 
 IoHandle::~IoHandle() { close(); }
 
@@ -71,6 +79,28 @@ Address::InstanceConstSharedPtr peerAddress(int fd) {
     return nullptr;
   }
   return Address::Instance::fromSockaddr(ss);
+}
+
+Address::InstanceConstSharedPtr originalDestination(int fd) {
+  sockaddr_storage local{};
+  socklen_t len = sizeof(local);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) {
+    return nullptr;
+  }
+  sockaddr_storage original{};
+  len = sizeof(original);
+  int rc;
+  if (local.ss_family == AF_INET) {
+    rc = getsockopt(fd, SOL_IP, kSoOriginalDst, &original, &len);
+  } else if (local.ss_family == AF_INET6) {
+    rc = getsockopt(fd, SOL_IPV6, kIp6tSoOriginalDst, &original, &len);
+  } else {
+    return nullptr;
+  }
+  if (rc != 0 || (original.ss_family != AF_INET && original.ss_family != AF_INET6)) {
+    return nullptr;
+  }
+  return Address::Instance::fromSockaddr(original);
 }
 
 }  // namespace Skiff::Network

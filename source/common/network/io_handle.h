@@ -40,4 +40,11 @@ absl::StatusOr<IoHandlePtr> createClientSocket(const Address::Instance& address)
 Address::InstanceConstSharedPtr localAddress(int fd);
 Address::InstanceConstSharedPtr peerAddress(int fd);
 
+// The destination an accepted connection had before an iptables REDIRECT (or TPROXY) changed it:
+// getsockopt(SOL_IP, SO_ORIGINAL_DST) for IPv4, (SOL_IPV6, IP6T_SO_ORIGINAL_DST) for IPv6. The
+// kernel answers from conntrack; nullptr if it has no entry (the connection was not NATed, or
+// conntrack is not loaded). For a tracked connection that was not redirected it returns the
+// socket's own local address.
+Address::InstanceConstSharedPtr originalDestination(int fd);
+
 }  // namespace Skiff::Network

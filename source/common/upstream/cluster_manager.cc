@@ -12,7 +12,16 @@ ThreadLocalCluster::ThreadLocalCluster(ClusterInfoConstSharedPtr info)
   current_weights_.assign(info_->hosts.size(), 0);
 }
 
-const Host* ThreadLocalCluster::chooseHost() {
+const Host* ThreadLocalCluster::chooseHost(const LoadBalancerContext* context) {
+  if (info_->type == ClusterType::OriginalDst) {
+    const Network::Connection* downstream =
+        context != nullptr ? context->downstreamConnection() : nullptr;
+    if (downstream == nullptr || !downstream->localAddressRestored()) {
+      return nullptr;
+    }
+    original_dst_host_ = Host{downstream->localAddress(), 1};
+    return &original_dst_host_;
+  }
   const auto& hosts = info_->hosts;
   if (hosts.empty()) {
     return nullptr;
@@ -93,6 +102,23 @@ absl::StatusOr<std::shared_ptr<ClusterInfo>> buildClusterInfo(
   }
   if (config.lb_policy() == envoy::config::cluster::v3::Cluster::RANDOM) {
     info->lb_policy = LbPolicy::Random;
+  }
+  if (config.type() == envoy::config::cluster::v3::Cluster::ORIGINAL_DST) {
+    info->type = ClusterType::OriginalDst;
+  }
+  if (config.has_upstream_bind_config()) {
+    const auto& bind = config.upstream_bind_config();
+    if (bind.has_source_address()) {
+      const auto& sa = bind.source_address();
+      auto source = Network::Address::Instance::parse(sa.address(), sa.port_value());
+      if (!source.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("cluster '", config.name(),
+                         "': upstream_bind_config.source_address: ", source.status().message()));
+      }
+      info->upstream_bind.source_address = *source;
+    }
+    info->upstream_bind.freebind = bind.has_freebind() && bind.freebind().value();
   }
   for (const auto& locality : config.load_assignment().endpoints()) {
     for (const auto& lb_endpoint : locality.lb_endpoints()) {

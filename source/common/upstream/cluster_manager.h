@@ -10,8 +10,10 @@
 #include "absl/status/status.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "source/common/network/address.h"
+#include "source/common/network/connection_impl.h"
 #include "source/common/stats/stats.h"
 #include "source/common/thread_local/thread_local.h"
+#include "source/common/upstream/load_balancer_context.h"
 
 namespace Skiff::Upstream {
 
@@ -37,6 +39,10 @@ struct Host {
 
 enum class LbPolicy { RoundRobin, Random };
 
+// Where a cluster's hosts come from. ORIGINAL_DST has no host list: each connection goes to the
+// original destination of its downstream connection (passthrough).
+enum class ClusterType { Static, OriginalDst };
+
 /**
  * Everything about one cluster that is fixed until the next config change. Built on main,
  * immutable, shared by every worker (shared_ptr<const>). A connection keeps the ClusterInfo it
@@ -46,10 +52,12 @@ struct ClusterInfo {
   std::string name;
   std::chrono::milliseconds connect_timeout{5000};
   uint32_t per_connection_buffer_limit_bytes{1024 * 1024};
+  ClusterType type{ClusterType::Static};
   LbPolicy lb_policy{LbPolicy::RoundRobin};
-  std::vector<Host> hosts;
-  bool weighted{false};  // Some host has a weight other than 1.
-  ClusterStats* stats;   // Points into the stats store, which outlives every cluster.
+  std::vector<Host> hosts;             // Empty for ORIGINAL_DST.
+  Network::BindOptions upstream_bind;  // upstream_bind_config: source address of connections.
+  bool weighted{false};                // Some host has a weight other than 1.
+  ClusterStats* stats;                 // Points into the stats store, which outlives every cluster.
   envoy::config::cluster::v3::Cluster proto;  // As configured, for /config_dump.
   std::string version_info;                   // The CDS/EDS version it came with ("" if static).
   std::chrono::system_clock::time_point last_updated;
@@ -66,11 +74,16 @@ class ThreadLocalCluster {
   explicit ThreadLocalCluster(ClusterInfoConstSharedPtr info);
 
   const ClusterInfoConstSharedPtr& info() const { return info_; }
-  // Next host by the cluster's policy, or nullptr if the cluster has no hosts.
-  const Host* chooseHost();
+  // Next host by the cluster's policy, or nullptr if the cluster has no hosts. For ORIGINAL_DST,
+  // the original destination of context->downstreamConnection() (nullptr without a context or
+  // when that connection's destination was not restored from a redirect, since connecting to the
+  // proxy's own listen address would loop); that Host stays valid until the next chooseHost() on
+  // this ThreadLocalCluster, so callers copy what they need from it at once.
+  const Host* chooseHost(const LoadBalancerContext* context = nullptr);
 
  private:
   ClusterInfoConstSharedPtr info_;
+  Host original_dst_host_;
   size_t rr_index_{0};
   std::vector<int64_t> current_weights_;  // Smooth weighted round robin state.
   uint64_t random_state_;

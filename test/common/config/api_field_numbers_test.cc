@@ -21,6 +21,7 @@
 #include "envoy/extensions/access_loggers/file/v3/file.pb.h"
 #include "envoy/extensions/access_loggers/stream/v3/stream.pb.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
+#include "envoy/extensions/filters/listener/original_dst/v3/original_dst.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "envoy/extensions/resource_monitors/downstream_connections/v3/downstream_connections.pb.h"
@@ -53,6 +54,8 @@ const std::vector<Expected>& expected() {
       {"config.core.v3.SocketAddress", "ipv4_compat", 6, "bool"},
       {"config.core.v3.Address", "socket_address", 1, "envoy.config.core.v3.SocketAddress"},
       {"config.core.v3.Address", "pipe", 2, "envoy.config.core.v3.Pipe"},
+      {"config.core.v3.BindConfig", "source_address", 1, "envoy.config.core.v3.SocketAddress"},
+      {"config.core.v3.BindConfig", "freebind", 2, "google.protobuf.BoolValue"},
       {"config.core.v3.CidrRange", "address_prefix", 1, "string"},
       {"config.core.v3.CidrRange", "prefix_len", 2, "google.protobuf.UInt32Value"},
       {"config.core.v3.Locality", "region", 1, "string"},
@@ -112,6 +115,7 @@ const std::vector<Expected>& expected() {
       {"config.listener.v3.Listener", "name", 1, "string"},
       {"config.listener.v3.Listener", "address", 2, "envoy.config.core.v3.Address"},
       {"config.listener.v3.Listener", "filter_chains", 3, "envoy.config.listener.v3.FilterChain"},
+      {"config.listener.v3.Listener", "use_original_dst", 4, "google.protobuf.BoolValue"},
       {"config.listener.v3.Listener", "per_connection_buffer_limit_bytes", 5, "google.protobuf.UInt32Value"},
       {"config.listener.v3.Listener", "metadata", 6, "envoy.config.core.v3.Metadata"},
       {"config.listener.v3.Listener", "drain_type", 8, "envoy.config.listener.v3.Listener.DrainType"},
@@ -143,6 +147,7 @@ const std::vector<Expected>& expected() {
       {"config.cluster.v3.Cluster", "circuit_breakers", 10, "envoy.config.cluster.v3.CircuitBreakers"},
       {"config.cluster.v3.Cluster", "dns_refresh_rate", 16, "google.protobuf.Duration"},
       {"config.cluster.v3.Cluster", "dns_lookup_family", 17, "envoy.config.cluster.v3.Cluster.DnsLookupFamily"},
+      {"config.cluster.v3.Cluster", "upstream_bind_config", 21, "envoy.config.core.v3.BindConfig"},
       {"config.cluster.v3.Cluster", "metadata", 25, "envoy.config.core.v3.Metadata"},
       {"config.cluster.v3.Cluster", "alt_stat_name", 28, "string"},
       {"config.cluster.v3.Cluster", "load_assignment", 33, "envoy.config.endpoint.v3.ClusterLoadAssignment"},
@@ -471,6 +476,8 @@ TEST(ApiFieldNumbersTest, EveryDeclaredFieldIsChecked) {
         envoy::config::core::v3::SocketAddress::descriptor(),
         envoy::config::core::v3::Pipe::descriptor(),
         envoy::config::core::v3::CidrRange::descriptor(),
+        envoy::config::core::v3::BindConfig::descriptor(),
+        envoy::extensions::filters::listener::original_dst::v3::OriginalDst::descriptor(),
         envoy::config::core::v3::ConfigSource::descriptor(),
         envoy::config::core::v3::ApiConfigSource::descriptor(),
         envoy::config::core::v3::RateLimitSettings::descriptor(),

@@ -332,7 +332,8 @@ std::vector<BadConfig> badConfigs() {
                     "    filter_chains:\n"),
            c),
        {"static_resources.listeners[0].listener_filters[0] (name "
-        "\"envoy.filters.listener.tls_inspector\"): listener filters are not supported"}},
+        "\"envoy.filters.listener.tls_inspector\"): listener filter not supported; skiff supports "
+        "only envoy.filters.listener.original_dst"}},
       {"StaticClusterWithoutEndpoints",
        bootstrapWith(l, "  - name: backend\n    type: STATIC\n"),
        {"static_resources.clusters[0].load_assignment: a STATIC cluster needs load_assignment with "

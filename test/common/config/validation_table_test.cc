@@ -190,14 +190,27 @@ const std::vector<Case>& cases() {
       {{f(L, "drain_type")}, Resource::Listener,
        [](Bootstrap& b) { listener(b).set_drain_type(static_cast<Listener::DrainType>(5)); },
        "drain_type", "unknown value 5"},
-      {{f(L, "listener_filters"), "envoy.config.listener.v3.ListenerFilter.name",
-        "envoy.config.listener.v3.ListenerFilter.typed_config"},
+      {{f(L, "listener_filters"), "envoy.config.listener.v3.ListenerFilter.name"},
        Resource::Listener,
        [](Bootstrap& b) {
          listener(b).add_listener_filters()->set_name("envoy.filters.listener.tls_inspector");
        },
        "listener_filters[0] (name \"envoy.filters.listener.tls_inspector\")",
-       "listener filters are not supported"},
+       "listener filter not supported; skiff supports only envoy.filters.listener.original_dst"},
+      {{"envoy.config.listener.v3.ListenerFilter.typed_config"}, Resource::Listener,
+       [](Bootstrap& b) {
+         auto* filter = listener(b).add_listener_filters();
+         filter->set_name("tls");
+         filter->mutable_typed_config()->set_type_url(
+             "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector");
+       },
+       "listener_filters[0] (name \"tls\").typed_config", "unknown listener filter type"},
+      {{f(L, "bind_to_port")}, Resource::Listener,
+       [](Bootstrap& b) {
+         listener(b).mutable_bind_to_port()->set_value(false);
+         socketAddress(b).set_port_value(0);
+       },
+       "address.socket_address.port_value", "required with bind_to_port: false"},
       {{f(L, "listener_filters_timeout")}, Resource::Listener,
        [](Bootstrap& b) { setDuration(*listener(b).mutable_listener_filters_timeout(), -1); },
        "listener_filters_timeout", "invalid duration"},
@@ -373,6 +386,14 @@ const std::vector<Case>& cases() {
       {{f(C, "load_assignment")}, Resource::Cluster,
        [](Bootstrap& b) { cluster(b).clear_load_assignment(); }, "load_assignment",
        "a STATIC cluster needs load_assignment with at least one endpoint"},
+      {{f(C, "upstream_bind_config")}, Resource::Cluster,
+       [](Bootstrap& b) { cluster(b).mutable_upstream_bind_config(); },
+       "upstream_bind_config.source_address", "required"},
+      {{"envoy.config.core.v3.BindConfig.source_address"}, Resource::Cluster,
+       [](Bootstrap& b) {
+         cluster(b).mutable_upstream_bind_config()->mutable_source_address()->set_address("x");
+       },
+       "upstream_bind_config.source_address.address", "\"x\" is not a valid IPv4 or IPv6 address"},
       {{f(C, "circuit_breakers"), "envoy.config.cluster.v3.CircuitBreakers.thresholds",
         "envoy.config.cluster.v3.CircuitBreakers.Thresholds.priority"},
        Resource::Cluster,
@@ -675,7 +696,7 @@ const std::map<std::string, std::string>& noInvalidValue() {
       {f(L, "metadata"), "opaque"},
       {f(L, "continue_on_listener_filters_timeout"), "bool"},
       {f(L, "tcp_backlog_size"), "any uint32 (accepted, the backlog is 1024)"},
-      {f(L, "bind_to_port"), "bool"},
+      {f(L, "use_original_dst"), "bool"},
       {f(L, "enable_reuse_port"), "bool (skiff always uses one reuse-port socket per worker)"},
       {f(FC, "metadata"), "opaque"},
       {f(SA, "ipv4_compat"), "bool"},
@@ -696,6 +717,7 @@ const std::map<std::string, std::string>& noInvalidValue() {
       {f(C, "alt_stat_name"), "any string"},
       {f(C, "per_connection_buffer_limit_bytes"), "any uint32 (0: no limit)"},
       {f(C, "metadata"), "opaque"},
+      {"envoy.config.core.v3.BindConfig.freebind", "bool"},
       {"envoy.config.cluster.v3.Cluster.EdsClusterConfig.service_name", "any string"},
       {"envoy.config.cluster.v3.CircuitBreakers.Thresholds.max_connections", "any uint32"},
       {"envoy.config.cluster.v3.CircuitBreakers.Thresholds.max_pending_requests", "any uint32"},

@@ -142,6 +142,112 @@ TEST(ValidationTest, OriginalDstCluster) {
               HasSubstr("lb_policy: CLUSTER_PROVIDED is only valid for ORIGINAL_DST clusters"));
 }
 
+// The ways Envoy refuses an ORIGINAL_DST cluster, with its wording where it has one.
+TEST(ValidationTest, OriginalDstClusterMisuse) {
+  auto round_robin = fromYaml<Cluster>("name: passthrough\ntype: ORIGINAL_DST\n");
+  EXPECT_THAT(std::string(validateCluster(round_robin, "c").message()),
+              HasSubstr("c.lb_policy: LB policy ROUND_ROBIN is not valid for Cluster type "
+                        "ORIGINAL_DST. Only 'CLUSTER_PROVIDED' is allowed with cluster type "
+                        "'ORIGINAL_DST'"));
+
+  auto with_endpoints = fromYaml<Cluster>(R"(
+name: passthrough
+type: ORIGINAL_DST
+lb_policy: CLUSTER_PROVIDED
+load_assignment:
+  cluster_name: passthrough
+  endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 10.0.0.1, port_value: 80}}}}]}]
+)");
+  EXPECT_THAT(std::string(validateCluster(with_endpoints).message()),
+              HasSubstr("load_assignment: ORIGINAL_DST clusters must have no load assignment "
+                        "configured (has 1 endpoints)"));
+  // Even an empty one, as in Envoy.
+  auto empty_assignment = fromYaml<Cluster>(
+      "name: p\ntype: ORIGINAL_DST\nlb_policy: CLUSTER_PROVIDED\nload_assignment: {cluster_name: "
+      "p}\n");
+  EXPECT_FALSE(validateCluster(empty_assignment).ok());
+
+  auto with_eds = fromYaml<Cluster>(
+      "name: p\ntype: ORIGINAL_DST\nlb_policy: CLUSTER_PROVIDED\neds_cluster_config: {eds_config: "
+      "{ads: {}}}\n");
+  EXPECT_THAT(std::string(validateCluster(with_eds).message()),
+              HasSubstr("eds_cluster_config: only valid for EDS clusters"));
+}
+
+TEST(ValidationTest, UpstreamBindConfig) {
+  auto inbound = fromYaml<Cluster>(R"(
+name: inbound_passthrough
+type: ORIGINAL_DST
+lb_policy: CLUSTER_PROVIDED
+upstream_bind_config: {source_address: {address: 127.0.0.6, port_value: 0}, freebind: true}
+)");
+  EXPECT_TRUE(validateCluster(inbound).ok()) << validateCluster(inbound);
+
+  auto bad = inbound;
+  bad.mutable_upstream_bind_config()->mutable_source_address()->set_address("localhost");
+  EXPECT_THAT(std::string(validateCluster(bad).message()),
+              HasSubstr("upstream_bind_config.source_address.address: \"localhost\" is not a "
+                        "valid IPv4 or IPv6 address"));
+  bad.mutable_upstream_bind_config()->clear_source_address();
+  EXPECT_THAT(std::string(validateCluster(bad).message()),
+              HasSubstr("upstream_bind_config.source_address: required"));
+}
+
+// Istio's virtualOutbound: use_original_dst plus the original_dst listener filter (by type, and
+// by name only, which Envoy also accepts for a filter with an empty config).
+TEST(ValidationTest, CaptureListener) {
+  const auto listener = fromYaml<Listener>(R"(
+name: virtualOutbound
+address: {socket_address: {address: 0.0.0.0, port_value: 15001}}
+use_original_dst: true
+listener_filters:
+- name: envoy.filters.listener.original_dst
+  typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst}
+- name: envoy.filters.listener.original_dst
+filter_chains:
+- filters:
+  - name: tcp
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+      stat_prefix: PassthroughCluster
+      cluster: PassthroughCluster
+)");
+  EXPECT_TRUE(validateListener(listener, KnownClusters::any()).ok())
+      << validateListener(listener, KnownClusters::any());
+
+  Listener other = listener;
+  other.mutable_listener_filters(1)->set_name("envoy.filters.listener.tls_inspector");
+  EXPECT_THAT(std::string(validateListener(other, KnownClusters::any()).message()),
+              HasSubstr("listener_filters[1] (name \"envoy.filters.listener.tls_inspector\"): "
+                        "listener filter not supported; skiff supports only "
+                        "envoy.filters.listener.original_dst"));
+  other = listener;
+  other.mutable_listener_filters(0)->mutable_typed_config()->set_type_url(
+      "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector");
+  EXPECT_THAT(std::string(validateListener(other, KnownClusters::any()).message()),
+              HasSubstr("listener_filters[0] (name \"envoy.filters.listener.original_dst\")."
+                        "typed_config: unknown listener filter type"));
+}
+
+TEST(ValidationTest, BindToPortFalseNeedsAPort) {
+  auto listener = fromYaml<Listener>(R"(
+name: svc
+address: {socket_address: {address: 10.96.0.10, port_value: 0}}
+bind_to_port: false
+filter_chains:
+- filters:
+  - name: tcp
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+      stat_prefix: svc
+      cluster: svc
+)");
+  EXPECT_THAT(std::string(validateListener(listener, KnownClusters::any()).message()),
+              HasSubstr("address.socket_address.port_value: required with bind_to_port: false"));
+  listener.mutable_address()->mutable_socket_address()->set_port_value(80);
+  EXPECT_TRUE(validateListener(listener, KnownClusters::any()).ok());
+}
+
 TEST(ValidationTest, UnknownEnumValueFromTheWire) {
   Cluster cluster = fromYaml<Cluster>(R"(
 name: c

@@ -275,6 +275,38 @@ TEST_F(ConnectionTest, ConnectRefusedIsRemoteCloseWithReason) {
   EXPECT_FALSE(client_->connectTimedOut());
 }
 
+TEST_F(ConnectionTest, BindsTheSourceAddressBeforeConnecting) {
+  BindOptions bind;
+  bind.source_address = *Address::Instance::parse("127.0.0.6", 0);
+  client_ = createClientConnection(dispatcher_, address_, 5s, bind);
+  client_->addConnectionCallbacks(client_callbacks_);
+  on_accept_ = [this] { dispatcher_.exit(); };
+  client_->connect();
+  run();
+  ASSERT_NE(server_, nullptr);
+  EXPECT_EQ(server_->remoteAddress()->ip(), "127.0.0.6");
+}
+
+// A bind that cannot work fails the connect; the fresh socket (which polls writable with no
+// error) must not be taken for a connected one meanwhile.
+TEST_F(ConnectionTest, UnusableSourceAddressIsAConnectFailureNotAConnection) {
+  for (const char* source : {"::1", "192.0.2.1"}) {  // Wrong family; not configured here.
+    BindOptions bind;
+    bind.source_address = *Address::Instance::parse(source, 0);
+    RecordingCallbacks callbacks;
+    auto client = createClientConnection(dispatcher_, address_, 5s, bind);
+    client->addConnectionCallbacks(callbacks);
+    callbacks.on_event = [this](ConnectionEvent) { dispatcher_.exit(); };
+    client->connect();
+    run();
+    ASSERT_EQ(callbacks.events.size(), 1u) << source;
+    EXPECT_EQ(callbacks.events[0], ConnectionEvent::RemoteClose) << source;
+    EXPECT_NE(client->transportFailureReason().find(source), std::string::npos)
+        << client->transportFailureReason();
+    EXPECT_EQ(server_, nullptr);
+  }
+}
+
 TEST_F(ConnectionTest, CloseFlushWriteDeliversEverythingFirst) {
   on_accept_ = [this] {
     std::string big(4 * 1024 * 1024, 'z');

@@ -117,7 +117,7 @@ bool Filter::connectUpstream() {
   }
   // The upstream keeps the cluster config it was opened with, whatever updates follow.
   cluster_info_ = cluster_->info();
-  const Upstream::Host* host = cluster_->chooseHost();
+  const Upstream::Host* host = cluster_->chooseHost(this);
   if (host == nullptr) {
     cluster_info_->stats->upstream_cx_none_healthy.inc();
     downstream.close(Network::ConnectionCloseType::NoFlush);
@@ -125,8 +125,9 @@ bool Filter::connectUpstream() {
   }
   ++connect_attempts_;
   connect_start_ = std::chrono::steady_clock::now();
-  upstream_ = Network::createClientConnection(downstream.dispatcher(), host->address,
-                                              cluster_info_->connect_timeout);
+  upstream_ =
+      Network::createClientConnection(downstream.dispatcher(), host->address,
+                                      cluster_info_->connect_timeout, cluster_info_->upstream_bind);
   upstream_callbacks_ = std::make_shared<UpstreamCallbacks>(*this);
   upstream_->addConnectionCallbacks(*upstream_callbacks_);
   upstream_->addReadFilter(upstream_callbacks_);

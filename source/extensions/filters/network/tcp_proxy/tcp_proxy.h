@@ -49,6 +49,7 @@ using TcpProxyConfigConstSharedPtr = std::shared_ptr<const TcpProxyConfig>;
  */
 class Filter : public Network::ReadFilter,
                public Network::ConnectionCallbacks,
+               public Upstream::LoadBalancerContext,
                public std::enable_shared_from_this<Filter> {
  public:
   explicit Filter(TcpProxyConfigConstSharedPtr config);
@@ -63,6 +64,11 @@ class Filter : public Network::ReadFilter,
   void onEvent(Network::ConnectionEvent event) override;
   void onAboveWriteBufferHighWatermark() override;
   void onBelowWriteBufferLowWatermark() override;
+
+  // Upstream::LoadBalancerContext
+  const Network::Connection* downstreamConnection() const override {
+    return read_callbacks_ != nullptr ? &read_callbacks_->connection() : nullptr;
+  }
 
  private:
   // Callbacks and read filter for the upstream connection.
