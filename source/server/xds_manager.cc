@@ -106,6 +106,12 @@ void XdsManager::onClusters(ConfigUpdate update, UpdateDoneCb done) {
       errors.push_back(std::string(status.message()));
       continue;
     }
+    // Built here too (pure, no side effect), so what main could not build is NACKed rather than
+    // ACKed and never applied: a STRICT_DNS hostname, which the sidecar cannot resolve yet.
+    if (auto built = Upstream::buildClusterInfo(cluster); !built.ok()) {
+      errors.push_back(std::string(built.status().message()));
+      continue;
+    }
     parsed.push_back(std::move(cluster));
   }
   if (!errors.empty()) {

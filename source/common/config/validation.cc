@@ -576,6 +576,31 @@ void checkCluster(const Cluster& cluster, const std::string& path, Errors& error
   }
 }
 
+// The sidecar does not resolve DNS yet: a STRICT_DNS or LOGICAL_DNS cluster works with IP
+// endpoints only. (validateCluster allows hostnames: skiff-control serves such clusters to Envoy
+// and gRPC clients, which resolve them.)
+void checkNoHostnames(const Cluster& cluster, const std::string& path, Errors& errors) {
+  if (cluster.type() != Cluster::STRICT_DNS && cluster.type() != Cluster::LOGICAL_DNS) {
+    return;
+  }
+  const auto& endpoints = cluster.load_assignment().endpoints();
+  for (int i = 0; i < endpoints.size(); ++i) {
+    for (int j = 0; j < endpoints[i].lb_endpoints_size(); ++j) {
+      const auto& sa = endpoints[i].lb_endpoints(j).endpoint().address().socket_address();
+      if (!sa.address().empty() && ipFamily(sa.address()) == IpFamily::None) {
+        errors.add(absl::StrFormat("%s.load_assignment.endpoints[%d].lb_endpoints[%d].endpoint."
+                                   "address.socket_address.address",
+                                   path, i, j),
+                   absl::StrFormat("hostname \"%s\" needs DNS resolution, which the skiff "
+                                   "sidecar does not do yet (use an IP address; for the "
+                                   "management server, google_grpc.target_uri "
+                                   "\"dns:///%s:%d\")",
+                                   sa.address(), sa.address(), sa.port_value()));
+      }
+    }
+  }
+}
+
 std::string addressKey(const Address& address) {
   if (!address.has_socket_address()) {
     return "";
@@ -762,6 +787,7 @@ absl::Status validateBootstrap(const Bootstrap& bootstrap) {
     const Cluster& cluster = resources.clusters(i);
     const std::string path = index("static_resources.clusters", i);
     checkCluster(cluster, path, errors);
+    checkNoHostnames(cluster, path, errors);
     if (cluster.name().empty()) {
       continue;
     }

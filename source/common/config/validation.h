@@ -74,7 +74,8 @@ absl::Status validateTcpProxy(
     const envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy& tcp_proxy,
     const KnownClusters& clusters, absl::string_view path = "");
 
-// Everything above for each static resource, plus: unique listener and cluster names, distinct
+// Everything above for each static resource, plus what only the sidecar cannot do: STRICT_DNS
+// and LOGICAL_DNS clusters must list IP endpoints (it does not resolve DNS yet). Plus: unique listener and cluster names, distinct
 // listener addresses, a valid admin address, dynamic_resources config sources that skiff can use
 // (gRPC to a static cluster; `ads` only together with ads_config). tcp_proxy clusters must be
 // static clusters unless dynamic_resources.cds_config is set.
