@@ -44,6 +44,11 @@ class InstanceImpl {
   // Stops accepting, lets connections finish for up to the drain time, then stops. Main thread.
   void startDrainAndShutdown(const std::string& reason);
 
+  // For tests and fuzzers that drive the main loop themselves (after initialize(), without
+  // run()): the main dispatcher and the admin server (null without one). Main thread.
+  Event::DispatcherImpl& dispatcherForTest() { return *dispatcher_; }
+  Http::Admin::AdminServer* adminForTest() { return admin_.get(); }
+
  private:
   void registerAdminHandlers();
   void onInitialized();
