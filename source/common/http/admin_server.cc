@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -219,7 +220,19 @@ void AdminServer::serve(evhttp_request* request) {
   Response response;
   const evhttp_cmd_type command = evhttp_request_get_command(request);
   const evhttp_uri* uri = evhttp_request_get_evhttp_uri(request);
-  if (command != EVHTTP_REQ_GET && command != EVHTTP_REQ_HEAD && command != EVHTTP_REQ_POST) {
+  // evhttp accepts any "HTTP/x.y" and answers with the client's version ("HTTP/0.1 200 OK",
+  // "HTTP/1.9 200 OK": found by the admin fuzzer). Only 1.0 and 1.1 are served; anything else
+  // gets 505 in an HTTP/1.1 status line, and the connection closes.
+  const bool supported_version =
+      request->major == 1 && (request->minor == 0 || request->minor == 1);
+  if (!supported_version) {
+    request->major = 1;
+    request->minor = 1;
+    response = Response{505, "text/plain; charset=UTF-8",
+                        "admin endpoints speak HTTP/1.0 and HTTP/1.1 only\n"};
+    response.headers.emplace_back("Connection", "close");
+  } else if (command != EVHTTP_REQ_GET && command != EVHTTP_REQ_HEAD &&
+             command != EVHTTP_REQ_POST) {
     response = Response{405, "text/plain; charset=UTF-8",
                         "admin endpoints accept only GET and POST (method not allowed)\n"};
     response.headers.emplace_back("Allow", "GET, POST");

@@ -251,6 +251,40 @@ TEST_F(AdminServerTest, AcceptOutOfDescriptorsBacksOffAndRecovers) {
   EXPECT_TRUE(absl::EndsWith(response, "LIVE\n")) << response;
 }
 
+// evhttp used to answer in whatever version the client named ("HTTP/0.1 200 OK", "HTTP/1.9 200
+// OK"); found by the admin fuzzer. Only 1.0 and 1.1 are served.
+TEST_F(AdminServerTest, OtherHttpVersionsAre505InAnHttp11StatusLine) {
+  admin_->addHandler("/ready", "readiness", Method::Get, [](const Request&) {
+    return Response{200, "text/plain", "LIVE\n"};
+  });
+  start();
+  for (const char* version : {"HTTP/0.1", "HTTP/1.9", "HTTP/3.0"}) {
+    SCOPED_TRACE(version);
+    std::string raw = absl::StrCat("GET /ready ", version, "\r\nHost: x\r\n\r\n");
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(admin_->port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    timeval timeout{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    send(fd, raw.data(), raw.size(), MSG_NOSIGNAL);
+    std::string response;
+    char buffer[1024];
+    for (ssize_t n; (n = recv(fd, buffer, sizeof(buffer), 0)) > 0;) {
+      response.append(buffer, static_cast<size_t>(n));
+    }
+    close(fd);
+    // Rejected outright (400) or answered 505, but never in the client's version.
+    EXPECT_TRUE(absl::StartsWith(response, "HTTP/1.1 505") ||
+                absl::StartsWith(response, "HTTP/1.1 400"))
+        << response;
+  }
+  EXPECT_EQ(get(admin_->port(), "/ready").code, 200);
+  EXPECT_EQ(rawRequest(admin_->port(), "GET /ready HTTP/1.0\r\n\r\n").code, 200);
+}
+
 TEST_F(AdminServerTest, GarbageIs400) {
   start();
   EXPECT_EQ(rawRequest(admin_->port(), "GARBAGE\r\n\r\n").code, 400);
