@@ -70,11 +70,14 @@ AdminServer::AdminServer(event_base& base, AdminServerOptions options)
   evhttp_set_max_headers_size(http_.get(), static_cast<ev_ssize_t>(options.max_headers_bytes));
   evhttp_set_max_body_size(http_.get(), static_cast<ev_ssize_t>(options.max_body_bytes));
   evhttp_set_timeout(http_.get(), options.timeout_seconds);
-  // Let other methods reach serve() so they get a 405 with an Allow header instead of evhttp's
-  // 501.
+  // Let every method evhttp knows reach serve() so it gets a 405 with an Allow header (and the
+  // version check) instead of evhttp's 501. Method names evhttp does not know, malformed request
+  // lines and oversized requests are still answered by evhttp itself (501, 400, 413), in the
+  // version the client named: libevent 2.1 has no hook for those replies.
   evhttp_set_allowed_methods(http_.get(), EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                               EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                              EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
   evhttp_set_gencb(http_.get(), &AdminServer::onRequest, this);
 
   auto help = [this](const Request&) {
