@@ -63,3 +63,36 @@ system_libs = repository_rule(
     },
     local = True,
 )
+
+def _llhttp_impl(ctx):
+    """llhttp (the HTTP/1 parser of Node.js) compiled from the C sources Debian's node-llhttp ships."""
+    files = {
+        "llhttp.c": "/usr/share/llhttp/llhttp.c",
+        "api.c": "/usr/share/llhttp/api.c",
+        "http.c": "/usr/share/llhttp/http.c",
+        "include/llhttp.h": "/usr/share/include/llhttp/llhttp.h",
+    }
+    for dst, src in files.items():
+        if not ctx.path(src).exists:
+            fail("%s is missing (run tools/setup to install node-llhttp)" % src)
+        ctx.symlink(src, dst)
+    ctx.file("WORKSPACE", "")
+    ctx.file("BUILD", """package(default_visibility = ["//visibility:public"])
+
+# LLHTTP_STRICT_MODE rejects what the loose mode lets through for old peers: whitespace before a
+# header colon, a chunk without its CRLF, data after `Connection: close`. A proxy must parse
+# exactly as strictly as it can to leave no room for request smuggling.
+cc_library(
+    name = "llhttp",
+    srcs = ["llhttp.c", "api.c", "http.c"],
+    hdrs = ["include/llhttp.h"],
+    includes = ["include"],
+    copts = ["-O3", "-w"],
+    defines = ["LLHTTP_STRICT_MODE=1"],
+)
+""")
+
+llhttp_repository = repository_rule(
+    implementation = _llhttp_impl,
+    local = True,
+)

@@ -329,35 +329,59 @@ class SotwStream final : public StreamBase<DiscoveryRequest, DiscoveryResponse> 
     std::string version_acked;
     std::string last_nack;
     std::string last_nack_version;  // the version that was rejected
-    ResourceMap sent;               // what the last response carried
+    // What the last response carried. For a wildcard subscription this is the snapshot's own
+    // map, shared: a per-stream copy would cost every stream a map node per resource (1,000
+    // sidecars x 1,000 resources = a million nodes, ~100 MB).
+    std::shared_ptr<const ResourceMap> sent = emptyMap();
   };
 
-  // What a response for `type_url` would carry now.
-  ResourceMap desiredLocked(const std::string& type_url, const TypeState& state) const
+  // A non-owning pointer to the shared empty map.
+  static std::shared_ptr<const ResourceMap> emptyMap() {
+    return std::shared_ptr<const ResourceMap>(std::shared_ptr<const ResourceMap>(),
+                                              &emptyResources());
+  }
+
+  // What a response for `type_url` would carry now: for a wildcard subscription the snapshot's
+  // own map (sharing ownership of the snapshot), else a subset.
+  std::shared_ptr<const ResourceMap> desiredLocked(const std::string& type_url,
+                                                   const TypeState& state) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     const ResourceMap& all = resourcesLocked(type_url);
     if (state.wildcard) {
-      return all;
+      return snapshot_ == nullptr ? emptyMap()
+                                  : std::shared_ptr<const ResourceMap>(snapshot_, &all);
     }
-    ResourceMap subset;
+    auto subset = std::make_shared<ResourceMap>();
     for (const auto& name : state.names) {
       const auto it = all.find(name);
       if (it != all.end()) {
-        subset.emplace(it->first, it->second);
+        subset->emplace(it->first, it->second);
       }
     }
     return subset;
   }
 
-  void sendLocked(const std::string& type_url, TypeState& state, ResourceMap resources)
+  // resourceSetVersion(resources), taken from the snapshot when `resources` is its own map
+  // (computed once per snapshot instead of once per stream).
+  std::string versionOfLocked(const std::string& type_url, const ResourceMap& resources) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    if (snapshot_ != nullptr && !resources.empty() &&
+        &resources == &snapshot_->resources(type_url)) {
+      return snapshot_->typeVersion(type_url);
+    }
+    return resourceSetVersion(resources);
+  }
+
+  void sendLocked(const std::string& type_url, TypeState& state,
+                  std::shared_ptr<const ResourceMap> resources)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     auto response = std::make_unique<DiscoveryResponse>();
-    const std::string version = isKnownType(type_url) ? resourceSetVersion(resources) : "";
+    const std::string version = isKnownType(type_url) ? versionOfLocked(type_url, *resources) : "";
     response->set_version_info(version);
     response->set_type_url(type_url);
     response->set_nonce(server_.nextNonce());
     response->mutable_control_plane()->set_identifier(std::string(kControlPlaneId));
-    for (const auto& [name, resource] : resources) {
+    for (const auto& [name, resource] : *resources) {
       *response->add_resources() = resource->any;
     }
     state.responded = true;
@@ -380,15 +404,15 @@ class SotwStream final : public StreamBase<DiscoveryRequest, DiscoveryResponse> 
     const bool known = isKnownType(type_url);
     if (!known) {
       if (!state.responded) {
-        sendLocked(type_url, state, {});
+        sendLocked(type_url, state, emptyMap());
       }
       return;
     }
     if (snapshot_ == nullptr) {
       return;  // Answered when the group gets a snapshot.
     }
-    ResourceMap desired = desiredLocked(type_url, state);
-    if (state.responded && !force && resourceSetVersion(desired) == state.version_sent) {
+    auto desired = desiredLocked(type_url, state);
+    if (state.responded && !force && versionOfLocked(type_url, *desired) == state.version_sent) {
       return;
     }
     sendLocked(type_url, state, std::move(desired));
@@ -438,8 +462,8 @@ class SotwStream final : public StreamBase<DiscoveryRequest, DiscoveryResponse> 
 
     if (first && isKnownType(type_url) && snapshot_ != nullptr && !request.version_info().empty()) {
       // A reconnecting client that already holds exactly what we would send gets nothing.
-      ResourceMap desired = desiredLocked(type_url, state);
-      if (resourceSetVersion(desired) == request.version_info()) {
+      auto desired = desiredLocked(type_url, state);
+      if (versionOfLocked(type_url, *desired) == request.version_info()) {
         state.responded = true;
         state.version_sent = request.version_info();
         state.version_acked = request.version_info();
@@ -458,7 +482,8 @@ class SotwStream final : public StreamBase<DiscoveryRequest, DiscoveryResponse> 
       return false;
     }
     return !it->second.responded ||
-           resourceSetVersion(desiredLocked(type_url, it->second)) != it->second.version_sent;
+           versionOfLocked(type_url, *desiredLocked(type_url, it->second)) !=
+               it->second.version_sent;
   }
 
   void pushSnapshotLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
@@ -471,16 +496,19 @@ class SotwStream final : public StreamBase<DiscoveryRequest, DiscoveryResponse> 
       // Listeners and routes still in use may refer to clusters this snapshot removes until
       // their own update arrives: keep the removed clusters until after it.
       TypeState& cds = clusters->second;
-      ResourceMap next_clusters = desiredLocked(cluster_type, cds);
-      ResourceMap kept = next_clusters;
-      for (const auto& [name, resource] : cds.sent) {
-        if (!next_clusters.contains(name)) {
-          kept.emplace(name, resource);
+      const auto next_clusters = desiredLocked(cluster_type, cds);
+      std::shared_ptr<ResourceMap> kept;  // next_clusters plus the removed ones, if any
+      for (const auto& [name, resource] : *cds.sent) {
+        if (!next_clusters->contains(name)) {
+          if (kept == nullptr) {
+            kept = std::make_shared<ResourceMap>(*next_clusters);
+          }
+          kept->emplace(name, resource);
         }
       }
-      if (kept.size() != next_clusters.size()) {
+      if (kept != nullptr) {
         drop_stale_clusters_last = true;
-        if (resourceSetVersion(kept) != cds.version_sent) {
+        if (resourceSetVersion(*kept) != cds.version_sent) {
           sendLocked(cluster_type, cds, std::move(kept));
         }
       }
@@ -508,7 +536,7 @@ class SotwStream final : public StreamBase<DiscoveryRequest, DiscoveryResponse> 
           ",\"last_nack\":", Json::quote(state.last_nack), ",\"last_nack_version\":",
           Json::quote(state.last_nack_version), ",\"nonce\":", Json::quote(state.nonce),
           ",\"wildcard\":", state.wildcard ? "true" : "false", ",\"resource_names\":",
-          Json::quoteList(state.names), ",\"resources_sent\":", state.sent.size(), "}"));
+          Json::quoteList(state.names), ",\"resources_sent\":", state.sent->size(), "}"));
     }
     return absl::StrJoin(entries, ",");
   }

@@ -16,7 +16,6 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "envoy/service/discovery/v3/discovery.pb.h"
 #include "source/common/common/logger.h"
 #include "source/common/config/message_loader.h"
 #include "source/control/json.h"
@@ -34,7 +33,8 @@ bool isConfigFile(const std::string& name) {
          absl::EndsWith(name, ".json");
 }
 
-// Sorted names of the entries of `dir` for which `keep` holds (symlinks followed).
+// Sorted names of the entries of `dir` that are directories or, for !directories, config files
+// (symlinks followed).
 absl::StatusOr<std::vector<std::string>> listDirectory(const std::string& dir, bool directories) {
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
@@ -71,41 +71,6 @@ absl::StatusOr<std::string> readFile(const std::string& path) {
   return content.str();
 }
 
-// 1-based line of each block-style item of the top-level `resources:` list, in order; empty when
-// the file is JSON or uses flow style. Good enough to point at the right item in error messages.
-std::vector<int> resourceItemLines(absl::string_view content) {
-  std::vector<int> lines;
-  const std::vector<absl::string_view> text = absl::StrSplit(content, '\n');
-  bool in_resources = false;
-  int item_indent = -1;
-  for (size_t i = 0; i < text.size(); ++i) {
-    absl::string_view line = text[i];
-    const size_t indent = line.find_first_not_of(' ');
-    if (indent == absl::string_view::npos || line[indent] == '#') {
-      continue;
-    }
-    if (indent == 0 && !absl::StartsWith(line, "- ") && line != "-") {
-      // `resources:`, also with the key quoted as YAML generators often write it.
-      absl::string_view rest = line;
-      in_resources = (absl::ConsumePrefix(&rest, "resources:") ||
-                      absl::ConsumePrefix(&rest, "\"resources\":") ||
-                      absl::ConsumePrefix(&rest, "'resources':")) &&
-                     absl::StripAsciiWhitespace(rest).empty();
-      continue;
-    }
-    if (!in_resources || line[indent] != '-') {
-      continue;
-    }
-    if (item_indent < 0) {
-      item_indent = static_cast<int>(indent);
-    }
-    if (static_cast<int>(indent) == item_indent) {
-      lines.push_back(static_cast<int>(i) + 1);
-    }
-  }
-  return lines;
-}
-
 // Accumulates error lines.
 class Errors {
  public:
@@ -121,17 +86,58 @@ class Errors {
   std::vector<std::string> lines_;
 };
 
+// Identifies the applied layer's content (keys, locations and bytes) in a load's fingerprint.
+void appendAppliedFingerprint(const AppliedResources& applied, std::string& fingerprint) {
+  for (const auto& [key, resource] : applied) {
+    absl::StrAppend(&fingerprint, "applied:", key.first.size(), ":", key.first, key.second.size(),
+                    ":", key.second, resource.where.size(), ":", resource.where, "=",
+                    resource.any.value().size(), "/", contentHash(resource.any.value()), ";");
+  }
+}
+
+// Packs a validated set into a snapshot, noting where each resource came from.
+LoadedGroup buildLoadedGroup(const Config::ResourceSet& set) {
+  Snapshot::Builder builder;
+  auto origins = std::make_shared<ResourceOrigins>();
+  const auto add = [&](const auto& by_name, absl::string_view type_url) {
+    for (const auto& [name, entry] : by_name) {
+      (void)builder.add(entry.resource);  // names are unique and the types known: cannot fail
+      origins->emplace(Config::ResourceKey(type_url, name), entry.where);
+    }
+  };
+  add(set.clusters, TypeUrl::kCluster);
+  add(set.assignments, TypeUrl::kEndpoint);
+  add(set.listeners, TypeUrl::kListener);
+  add(set.routes, TypeUrl::kRoute);
+  return LoadedGroup{std::move(builder).build(), std::move(origins)};
+}
+
 }  // namespace
 
-absl::StatusOr<SnapshotConstSharedPtr> GroupLoader::load(const std::string& group_dir) {
-  keepResourceTypesLinked();
-  auto names = listDirectory(group_dir, /*directories=*/false);
-  if (!names.ok()) {
-    return names.status();
+absl::StatusOr<LoadedGroup> GroupLoader::load(const std::string& group_dir,
+                                              const AppliedResources& applied) {
+  return loadImpl(group_dir, applied, /*remember_rejection=*/true);
+}
+
+absl::StatusOr<LoadedGroup> GroupLoader::tryLoad(const std::string& group_dir,
+                                                 const AppliedResources& applied) {
+  return loadImpl(group_dir, applied, /*remember_rejection=*/false);
+}
+
+absl::StatusOr<LoadedGroup> GroupLoader::loadImpl(const std::string& group_dir,
+                                                  const AppliedResources& applied,
+                                                  bool remember_rejection) {
+  std::vector<std::string> names;
+  if (!group_dir.empty()) {
+    auto listed = listDirectory(group_dir, /*directories=*/false);
+    if (!listed.ok()) {
+      return listed.status();
+    }
+    names = std::move(*listed);
   }
   std::map<std::string, ParsedFile> files;
-  std::string fingerprint;
-  for (const auto& name : *names) {
+  std::string fingerprint = group_dir.empty() ? "no directory;" : "";
+  for (const auto& name : names) {
     const std::string path = absl::StrCat(group_dir, "/", name);
     auto content = readFile(path);  // follows symlinks: a ConfigMap swap changes the content
     if (!content.ok()) {
@@ -153,29 +159,50 @@ absl::StatusOr<SnapshotConstSharedPtr> GroupLoader::load(const std::string& grou
     files.emplace(name, parseFile(path, *content, hash));
   }
   files_ = std::move(files);
+  appendAppliedFingerprint(applied, fingerprint);
   if (last_result_.has_value() && fingerprint == last_fingerprint_) {
     return *last_result_;  // Nothing changed: the same snapshot (or the same errors).
   }
 
   Errors errors;
-  std::vector<LocatedResource> resources;
+  std::vector<Config::SourcedResource> resources;
   for (const auto& [name, file] : files_) {
     if (!file.error.empty()) {
       errors.addRaw(file.error);
       continue;
     }
-    resources.insert(resources.end(), file.resources.begin(), file.resources.end());
+    for (const auto& resource : file.resources) {
+      // An applied resource replaces the file's resource of the same type and name.
+      if (applied.empty() ||
+          !applied.contains({resource.any.type_url(), Config::resourceName(resource.any)})) {
+        resources.push_back(resource);
+      }
+    }
   }
-  absl::StatusOr<SnapshotConstSharedPtr> result = absl::InternalError("unset");
+  for (const auto& [key, resource] : applied) {
+    resources.push_back(resource);
+  }
+  absl::StatusOr<LoadedGroup> result = absl::InternalError("unset");
   if (!errors.empty()) {
     // Parse errors first; the group checks of what did parse would add noise about references
     // into the broken file.
     result = absl::InvalidArgumentError(errors.joined());
   } else {
-    result = buildGroupSnapshot(resources);
+    ++validations_;
+    auto set = Config::validateResourceSet(resources);
+    if (!set.ok()) {
+      result = set.status();
+    } else {
+      for (const auto& warning : set->warnings) {
+        SKIFF_LOG(warn, "%s", warning);
+      }
+      result = buildLoadedGroup(*set);
+    }
   }
-  last_fingerprint_ = std::move(fingerprint);
-  last_result_ = result;
+  if (result.ok() || remember_rejection) {
+    last_fingerprint_ = std::move(fingerprint);
+    last_result_ = result;
+  }
   return result;
 }
 
@@ -184,29 +211,27 @@ GroupLoader::ParsedFile GroupLoader::parseFile(const std::string& path, const st
   ParsedFile parsed;
   parsed.hash = hash;
   parsed.size = content.size();
-  if (absl::StripAsciiWhitespace(content).empty()) {
-    return parsed;  // An empty file (e.g. being written) holds no resources.
-  }
-  envoy::service::discovery::v3::DiscoveryResponse file;
   const auto status =
-      Config::loadMessageFromString(content, Config::formatFromPath(path), path, file);
+      Config::parseResourcesDocument(content, Config::formatFromPath(path), path, parsed.resources);
   if (!status.ok()) {
     parsed.error = std::string(status.message());
-    return parsed;
-  }
-  const std::vector<int> lines = resourceItemLines(content);
-  const bool lines_match = lines.size() == static_cast<size_t>(file.resources_size());
-  for (int i = 0; i < file.resources_size(); ++i) {
-    std::string where = lines_match ? absl::StrCat(path, ":", lines[i])
-                                    : absl::StrCat(path, ": resources[", i, "]");
-    parsed.resources.push_back({std::move(where), std::move(*file.mutable_resources(i))});
+    parsed.resources.clear();
   }
   return parsed;
 }
 
-absl::StatusOr<SnapshotConstSharedPtr> loadGroupDirectory(const std::string& group_dir) {
+absl::StatusOr<SnapshotConstSharedPtr> loadGroupDirectory(const std::string& group_dir,
+                                                          const AppliedResources& applied,
+                                                          ResourceOrigins* origins) {
   GroupLoader loader;
-  return loader.load(group_dir);
+  auto loaded = loader.load(group_dir, applied);
+  if (!loaded.ok()) {
+    return loaded.status();
+  }
+  if (origins != nullptr) {
+    *origins = *loaded->origins;
+  }
+  return std::move(loaded->snapshot);
 }
 
 ConfigDirSource::ConfigDirSource(std::string dir, SnapshotCache& cache, Stats::Store& store)
@@ -225,21 +250,66 @@ ConfigDirSource::~ConfigDirSource() {
   }
 }
 
+bool ConfigDirSource::publish(const std::string& group, GroupState& state, LoadedGroup loaded) {
+  if (!state.last_error.empty()) {
+    SKIFF_LOG(info, "group \"%s\": configuration valid again", group);
+  }
+  state.last_error.clear();
+  state.origins = std::move(loaded.origins);
+  if (loaded.snapshot->version() == state.version) {
+    return false;
+  }
+  SKIFF_LOG(info, "group \"%s\": version %s (%d resources)%s", group, loaded.snapshot->version(),
+            loaded.snapshot->resourceCount(),
+            state.version.empty() ? "" : absl::StrCat(", was ", state.version));
+  state.version = loaded.snapshot->version();
+  state.resources = loaded.snapshot->resourceCount();
+  state.updated = absl::Now();
+  updates_.inc();
+  cache_.setSnapshot(group, std::move(loaded.snapshot));
+  return true;
+}
+
+std::string ConfigDirSource::groupDirectory(const std::string& group) const {
+  std::string path = absl::StrCat(dir_, "/", group);
+  std::error_code ec;
+  return fs::is_directory(path, ec) ? path : "";
+}
+
+void ConfigDirSource::removeGroup(const std::string& group, absl::string_view why) {
+  loaders_.erase(group);
+  const auto it = groups_.find(group);
+  if (it == groups_.end()) {
+    return;
+  }
+  SKIFF_LOG(info, "group \"%s\" removed (%s); its sidecars move to the next matching group", group,
+            why);
+  if (!it->second.version.empty()) {
+    cache_.clearSnapshot(group);
+  }
+  groups_.erase(it);
+}
+
 absl::Status ConfigDirSource::reload() {
   auto names = listDirectory(dir_, /*directories=*/true);
   if (!names.ok()) {
     SKIFF_LOG(error, "config dir: %s", names.status().message());
     return names.status();
   }
-  const std::set<std::string> present(names->begin(), names->end());
+  const std::set<std::string> directories(names->begin(), names->end());
+  std::set<std::string> present = directories;
+  for (const auto& [group, resources] : applied_) {
+    present.insert(group);  // A group may exist through applied resources alone.
+  }
   for (const auto& group : present) {
     GroupState& state = groups_[group];
     GroupLoader& loader = loaders_[group];
     const uint64_t parsed_before = loader.filesParsed();
-    auto snapshot = loader.load(absl::StrCat(dir_, "/", group));
+    auto loaded = loader.load(directories.contains(group) ? absl::StrCat(dir_, "/", group) : "",
+                              applied(group));
     files_parsed_.add(loader.filesParsed() - parsed_before);
-    if (!snapshot.ok()) {
-      const std::string message(snapshot.status().message());
+    if (!loaded.ok()) {
+      const std::string message(loaded.status().message());
       if (message != state.last_error) {
         rejected_.inc();
         if (state.version.empty()) {
@@ -253,38 +323,64 @@ absl::Status ConfigDirSource::reload() {
       state.last_error = message;
       continue;
     }
-    if (!state.last_error.empty()) {
-      SKIFF_LOG(info, "group \"%s\": configuration valid again", group);
-    }
-    state.last_error.clear();
-    if ((*snapshot)->version() == state.version) {
-      continue;
-    }
-    SKIFF_LOG(info, "group \"%s\": version %s (%d resources)%s", group, (*snapshot)->version(),
-              (*snapshot)->resourceCount(),
-              state.version.empty() ? "" : absl::StrCat(", was ", state.version));
-    state.version = (*snapshot)->version();
-    state.resources = (*snapshot)->resourceCount();
-    state.updated = absl::Now();
-    updates_.inc();
-    cache_.setSnapshot(group, *snapshot);
+    publish(group, state, std::move(*loaded));
   }
-  for (auto it = groups_.begin(); it != groups_.end();) {
-    if (present.contains(it->first)) {
-      ++it;
-      continue;
+  std::vector<std::string> gone;
+  for (const auto& [group, state] : groups_) {
+    if (!present.contains(group)) {
+      gone.push_back(group);
     }
-    SKIFF_LOG(info, "group \"%s\" removed; its sidecars move to the next matching group",
-              it->first);
-    if (!it->second.version.empty()) {
-      cache_.clearSnapshot(it->first);
-    }
-    loaders_.erase(it->first);
-    it = groups_.erase(it);
+  }
+  for (const auto& group : gone) {
+    removeGroup(group, "its directory is gone");
   }
   groups_gauge_.set(static_cast<int64_t>(groups_.size()));
   ready_ = true;
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ConfigDirSource::setApplied(const std::string& group,
+                                                        AppliedResources applied) {
+  const std::string directory = groupDirectory(group);
+  if (applied.empty() && directory.empty()) {
+    // Nothing left: the group goes, as when its directory is deleted.
+    applied_.erase(group);
+    removeGroup(group, "no directory, nothing applied");
+    groups_gauge_.set(static_cast<int64_t>(groups_.size()));
+    return std::string();
+  }
+  GroupLoader& loader = loaders_[group];
+  const uint64_t parsed_before = loader.filesParsed();
+  auto loaded = loader.tryLoad(directory, applied);
+  files_parsed_.add(loader.filesParsed() - parsed_before);
+  if (!loaded.ok()) {
+    rejected_.inc();
+    SKIFF_LOG(warn, "group \"%s\": admin change rejected:\n%s", group, loaded.status().message());
+    if (!groups_.contains(group)) {
+      loaders_.erase(group);  // a group the rejected change would have created
+    }
+    return loaded.status();
+  }
+  if (applied.empty()) {
+    applied_.erase(group);
+  } else {
+    applied_[group] = std::move(applied);
+  }
+  GroupState& state = groups_[group];
+  publish(group, state, std::move(*loaded));
+  groups_gauge_.set(static_cast<int64_t>(groups_.size()));
+  return state.version;
+}
+
+const AppliedResources& ConfigDirSource::applied(const std::string& group) const {
+  static const auto* empty = new AppliedResources();
+  const auto it = applied_.find(group);
+  return it == applied_.end() ? *empty : it->second;
+}
+
+const ResourceOrigins* ConfigDirSource::origins(const std::string& group) const {
+  const auto it = groups_.find(group);
+  return it == groups_.end() || it->second.version.empty() ? nullptr : it->second.origins.get();
 }
 
 absl::Status ConfigDirSource::watch(Event::Dispatcher& dispatcher,
@@ -357,8 +453,8 @@ std::string ConfigDirSource::statusJson() const {
   for (const auto& [name, state] : groups_) {
     entries.push_back(absl::StrCat(
         "{\"name\":", Json::quote(name), ",\"version\":", Json::quote(state.version),
-        ",\"resources\":", state.resources, ",\"last_error\":", Json::quote(state.last_error),
-        ",\"updated\":",
+        ",\"resources\":", state.resources, ",\"applied\":", applied(name).size(),
+        ",\"last_error\":", Json::quote(state.last_error), ",\"updated\":",
         Json::quote(state.version.empty()
                         ? ""
                         : absl::FormatTime(absl::RFC3339_sec, state.updated, absl::UTCTimeZone())),

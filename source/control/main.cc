@@ -1,6 +1,7 @@
 // skiff-control: the xDS management server sidecars point at. Serves ADS and the per-type
-// services (SotW and delta; plaintext, TLS or mutual TLS) from a watched config directory, with an
-// admin HTTP server for readiness, stats and connected nodes.
+// services (SotW and delta; plaintext, TLS or mutual TLS) from a watched config directory plus
+// the resources applied through the admin API, with an admin HTTP server for readiness, stats,
+// connected nodes and those resources, and optionally the sidecar-injection admission webhook.
 //
 // Threads: main runs the dispatcher (config directory watch, admin server, signals) and so also
 // delivers snapshot changes to the ADS streams; gRPC's own threads run the streams' reads and
@@ -15,6 +16,8 @@
 #include "source/common/http/admin_server.h"
 #include "source/common/http/stats_handlers.h"
 #include "source/common/stats/stats_impl.h"
+#include "source/control/admin_api.h"
+#include "source/control/admin_auth.h"
 #include "source/control/ads_server.h"
 #include "source/control/config_dir.h"
 #include "source/control/options.h"
@@ -63,7 +66,15 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  auto admin = std::make_unique<Http::Admin::AdminServer>(dispatcher.base());
+  auto credentials = Control::AdminCredentials::create(options->admin_token_file, stats);
+  if (!credentials.ok()) {
+    SKIFF_LOG(critical, "cannot start: %s", credentials.status().message());
+    (*grpc_server)->Shutdown();
+    return 1;
+  }
+  // POST /apply carries whole resource documents.
+  auto admin = std::make_unique<Http::Admin::AdminServer>(
+      dispatcher.base(), Http::Admin::AdminServerOptions{.max_body_bytes = 16 << 20});
   std::string admin_host;
   uint16_t admin_port = 0;
   (void)Control::splitHostPort(options->admin_address, admin_host, admin_port);
@@ -71,6 +82,13 @@ int main(int argc, char** argv) {
     SKIFF_LOG(critical, "cannot start: admin: %s", status.message());
     (*grpc_server)->Shutdown();
     return 1;
+  }
+  if (!(*credentials)->configured() && admin_host != "127.0.0.1" && admin_host != "::1" &&
+      admin_host != "localhost") {
+    SKIFF_LOG(warn,
+              "admin on %s without --admin-token-file: anyone who can reach it can read "
+              "every group's configuration",
+              options->admin_address);
   }
   std::unique_ptr<Control::WebhookServer> webhook;
   if (!options->webhook_address.empty()) {
@@ -91,6 +109,8 @@ int main(int argc, char** argv) {
               webhook->port());
   }
   bool draining = false;
+  admin->setRequestFilter([&](const Request& request) { return (*credentials)->check(request); });
+  Control::registerResourceApi(*admin, config, cache, **credentials);
   Http::Admin::registerStatsHandlers(*admin, stats);
   admin->addHandler("/ready", "200 LIVE once the config directory was read, else 503", Method::Get,
                     [&](const Request&) {
@@ -119,10 +139,13 @@ int main(int argc, char** argv) {
     }));
   }
 
-  SKIFF_LOG(info, "skiff-control: xDS on %s (port %d, %s), admin on %s:%d, config dir %s",
-            options->xds_address, xds_port,
-            grpc_options.mutualTls() ? "mutual TLS" : (grpc_options.tls() ? "TLS" : "plaintext"),
-            admin_host, admin->port(), options->config_dir);
+  SKIFF_LOG(
+      info, "skiff-control: xDS on %s (port %d, %s), admin on %s:%d (%s), config dir %s",
+      options->xds_address, xds_port,
+      grpc_options.mutualTls() ? "mutual TLS" : (grpc_options.tls() ? "TLS" : "plaintext"),
+      admin_host, admin->port(),
+      (*credentials)->configured() ? "token required" : "no token: read-only, changes refused",
+      options->config_dir);
   dispatcher.run(Event::Dispatcher::RunType::Block);
 
   // Streams end with UNAVAILABLE so sidecars reconnect (they keep their config meanwhile).

@@ -18,8 +18,12 @@ std::string usage() {
       --xds-tls-client-ca FILE
                               mutual TLS: require client certificates that chain to a CA in
                               this PEM file
-      --admin-address H:P     admin HTTP address: /ready /nodes /config /stats /stats/prometheus
-                              (default 127.0.0.1:18001)
+      --admin-address H:P     admin HTTP address (default 127.0.0.1:18001): /ready /nodes /config
+                              /listeners /clusters /endpoints /routes, POST /apply, DELETE
+                              /resources, /stats /stats/prometheus
+      --admin-token-file FILE bearer token the admin API requires (all but /ready, /stats*);
+                              without it, reads are open and changes (POST /apply, DELETE
+                              /resources) are refused
       --webhook-address H:P   serve the sidecar-injection admission webhook (HTTPS, POST /inject)
                               here, e.g. 0.0.0.0:15017 (default: off)
       --webhook-cert FILE     its PEM certificate chain; --webhook-key FILE its key (both
@@ -111,6 +115,8 @@ absl::StatusOr<Options> parseOptions(int argc, const char* const* argv) {
       options.xds_tls_key = value;
     } else if (arg == "--xds-tls-client-ca") {
       options.xds_tls_client_ca = value;
+    } else if (arg == "--admin-token-file") {
+      options.admin_token_file = value;
     } else if (arg == "-l" || arg == "--log-level") {
       if (!Logger::parseLevel(value, options.log_level)) {
         return fail(absl::StrCat("unknown log level \"", value, "\""));

@@ -18,6 +18,7 @@ struct Options {
   std::string xds_tls_cert;
   std::string xds_tls_key;
   std::string xds_tls_client_ca;
+  std::string admin_token_file;  // empty: no token, the admin API is read-only
   Logger::Level log_level = Logger::Level::info;
   // The admission webhook (webhook.h): off unless an address is given; then cert and key are
   // required. `inject` is what it injects (the --inject-* flags, skiffctl inject's defaults).

@@ -114,9 +114,16 @@ const ResourceMap& Snapshot::resources(absl::string_view type_url) const {
   return it == resources_.end() ? *empty : it->second;
 }
 
+Snapshot::Snapshot(std::string version, std::map<std::string, ResourceMap, std::less<>> resources)
+    : version_(std::move(version)), resources_(std::move(resources)) {
+  for (const auto& [type_url, by_name] : resources_) {
+    type_versions_.emplace(type_url, resourceSetVersion(by_name));
+  }
+}
+
 std::string Snapshot::typeVersion(absl::string_view type_url) const {
-  const auto it = resources_.find(type_url);
-  return it == resources_.end() ? "" : resourceSetVersion(it->second);
+  const auto it = type_versions_.find(type_url);
+  return it == type_versions_.end() ? "" : it->second;
 }
 
 size_t Snapshot::resourceCount() const {

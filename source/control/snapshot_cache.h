@@ -96,11 +96,12 @@ class Snapshot {
   size_t resourceCount() const;
 
  private:
-  Snapshot(std::string version, std::map<std::string, ResourceMap, std::less<>> resources)
-      : version_(std::move(version)), resources_(std::move(resources)) {}
+  Snapshot(std::string version, std::map<std::string, ResourceMap, std::less<>> resources);
 
   const std::string version_;
   const std::map<std::string, ResourceMap, std::less<>> resources_;
+  // typeVersion() of each type present, computed once: every stream serving the snapshot asks.
+  std::map<std::string, std::string, std::less<>> type_versions_;
 };
 
 // Content hash over (name, version) pairs of `resources`, in map order. "" for an empty map would

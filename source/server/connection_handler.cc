@@ -209,6 +209,19 @@ void ConnectionHandlerImpl::addOrUpdateListener(
   }
   if (drain_old_connections.has_value()) {
     ActiveListener* raw = &listener;
+    // Filters with a clean end point (HTTP: after the current response) end there; the timer
+    // below closes whatever is left.
+    std::vector<Network::Connection*> stale;
+    for (auto& connection : raw->connections_) {
+      if (connection->config_->tag != raw->config_->tag) {
+        stale.push_back(connection->connection_.get());
+      }
+    }
+    for (Network::Connection* connection : stale) {
+      if (connection->state() == Network::Connection::State::Open) {
+        connection->startDrain();
+      }
+    }
     listener.update_drain_timer_ = dispatcher_.createTimer([this, raw] {
       // Close what was accepted under an older config; collect first, since closing unlinks.
       std::vector<Network::Connection*> stale;
@@ -240,6 +253,7 @@ void ConnectionHandlerImpl::removeListener(const std::string& name,
     return;
   }
   ActiveListener* raw = listener.get();
+  drainConnections(raw->connections_);
   draining_.push_back(std::move(listener));
   raw->drain_timer_ = dispatcher_.createTimer([this, raw] { closeConnections(raw->connections_); });
   raw->drain_timer_->enableTimer(drain_time);
@@ -249,6 +263,21 @@ void ConnectionHandlerImpl::stopListeners() {
   for (auto& [name, listener] : listeners_) {
     listener->accepting_ = false;
     listener->listener_.reset();
+    drainConnections(listener->connections_);
+  }
+}
+
+void ConnectionHandlerImpl::drainConnections(ActiveConnectionList& connections) {
+  // A filter may close its connection right away (an idle HTTP connection), which unlinks it from
+  // the list: collect first.
+  std::vector<Network::Connection*> open;
+  for (auto& connection : connections) {
+    open.push_back(connection->connection_.get());
+  }
+  for (Network::Connection* connection : open) {
+    if (connection->state() == Network::Connection::State::Open) {
+      connection->startDrain();
+    }
   }
 }
 

@@ -71,6 +71,8 @@ class ConnectionHandlerImpl {
   // (and the overflow counted) if either limit is reached.
   bool admitConnection(const ListenerConfig& config, Overload::ConnectionLimit::Slot& global,
                        Overload::ConnectionLimit::Slot& listener);
+  // Asks every connection's filters to end at their next clean point (ReadFilter::onDrainStart).
+  void drainConnections(ActiveConnectionList& connections);
 
   // The listener a connection to `destination` is handed to: the one whose address is exactly
   // `destination`, else the one on 0.0.0.0 (IPv4) or [::] (IPv6) with its port; nullptr if none

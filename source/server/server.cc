@@ -17,7 +17,9 @@
 #include "source/common/config/utility.h"
 #include "source/common/http/stats_handlers.h"
 #include "source/common/network/connection_impl.h"
+#include "source/common/router/config_impl.h"
 #include "source/common/stats/stats_impl.h"
+#include "source/common/upstream/http_conn_pool_impl.h"
 
 namespace Skiff::Server {
 namespace {
@@ -83,16 +85,36 @@ absl::Status InstanceImpl::initialize() {
     workers.push_back(workers_.back().get());
   }
 
-  cluster_manager_ =
-      std::make_unique<Upstream::ClusterManager>(*stats_, worker_dispatchers, *dispatcher_);
+  // Access logs write through per-thread buffers drained by one flush thread.
+  access_log_manager_ = std::make_unique<AccessLog::AccessLogManagerImpl>(stats_.get());
+  cluster_manager_ = std::make_unique<Upstream::ClusterManager>(
+      *stats_, worker_dispatchers, *dispatcher_,
+      [](Event::Dispatcher& dispatcher, const Upstream::Host& host,
+         const Upstream::ClusterInfoConstSharedPtr& cluster) -> Upstream::HttpConnPoolPtr {
+        return std::make_unique<Upstream::HttpConnPoolImpl>(dispatcher, cluster, host);
+      });
   for (const auto& cluster : bootstrap_.static_resources().clusters()) {
     if (auto status = cluster_manager_->addOrUpdateCluster(cluster); !status.ok()) {
       return status;
     }
   }
 
-  factory_context_.reset(
-      new Extensions::NetworkFilters::FactoryContext{*stats_, *cluster_manager_});
+  // Route tables. Inline route_configs check their clusters against the cluster manager (as
+  // Envoy's validate_clusters default does); RDS ones do not (a cluster may arrive later).
+  route_manager_ = std::make_unique<
+      Extensions::NetworkFilters::HttpConnectionManager::RouteConfigProviderManagerImpl>(
+      worker_dispatchers, *dispatcher_,
+      [this](const envoy::config::route::v3::RouteConfiguration& config,
+             bool from_rds) -> absl::StatusOr<Router::RouteTableConstSharedPtr> {
+        Router::RouteTableOptions options;
+        options.validate_clusters_default = !from_rds;
+        options.cluster_exists = [this](absl::string_view name) {
+          return cluster_manager_->find(std::string(name)) != nullptr;
+        };
+        return Router::RouteTable::create(config, options);
+      });
+  factory_context_.reset(new Extensions::NetworkFilters::FactoryContext{
+      *stats_, *cluster_manager_, route_manager_.get(), access_log_manager_.get()});
   listener_manager_ =
       std::make_unique<ListenerManagerImpl>(workers, *dispatcher_, *stats_, *factory_context_);
   if (auto status = createOverloadManager(); !status.ok()) {
@@ -138,6 +160,9 @@ absl::Status InstanceImpl::initialize() {
       startDrainAndShutdown(signum == SIGTERM ? "SIGTERM" : "SIGINT");
     }));
   }
+  // Log rotation, as Envoy: reopen every access log file by its path.
+  signals_.push_back(
+      dispatcher_->listenForSignal(SIGUSR1, [this] { access_log_manager_->reopen(); }));
   return absl::OkStatus();
 }
 
@@ -209,6 +234,7 @@ int InstanceImpl::run() {
   for (auto& worker : workers_) {
     worker->stop();
   }
+  access_log_manager_->flush();
   SKIFF_LOG(info, "skiff exited cleanly");
   return 0;
 }
@@ -266,8 +292,9 @@ absl::Status InstanceImpl::createXdsClient() {
       .expect_cds = dynamic.cds_config().has_ads(),
       .expect_lds = dynamic.lds_config().has_ads(),
   };
-  xds_manager_ = std::make_unique<XdsManager>(*dispatcher_, *control_dispatcher_,
-                                              *listener_manager_, *cluster_manager_, xds_options);
+  xds_manager_ =
+      std::make_unique<XdsManager>(*dispatcher_, *control_dispatcher_, *listener_manager_,
+                                   *cluster_manager_, xds_options, route_manager_.get());
   Config::Xds::AdsClientOptions client_options;
   client_options.target = *target;
   const auto api_type = dynamic.ads_config().api_type();
@@ -313,10 +340,14 @@ void InstanceImpl::startDrainAndShutdown(const std::string& reason) {
   shutting_down_ = true;
   state_ = ServerState::Draining;
   state_gauge_->set(static_cast<int64_t>(state_));
+  cluster_manager_->stopHealthChecks();  // Their connections would hold the drain open.
   SKIFF_LOG(info, "%s: stopped accepting; draining %d connections for up to %ds", reason,
             listener_manager_->numConnections(), options_.drain_time.count());
   drain_deadline_ = std::chrono::steady_clock::now() + options_.drain_time;
   listener_manager_->stopListeners([this] {
+    // HTTP connections finish their current response and close (stopListeners drained them);
+    // pooled upstream connections follow as they go idle.
+    cluster_manager_->drainConnPools();
     drain_timer_ = dispatcher_->createTimer([this] { onDrainTick(); });
     onDrainTick();
   });
@@ -380,6 +411,11 @@ void InstanceImpl::registerAdminHandlers() {
     quit_timer_->enableTimer(std::chrono::milliseconds(50));
     return Response{200, "text/plain", "OK\n"};
   });
+  admin_->addHandler("/reopen_logs", "reopen access log files (after rotation)", Method::Post,
+                     [this](const Request&) {
+                       access_log_manager_->reopen();
+                       return Response{200, "text/plain", "OK\n"};
+                     });
   admin_->addHandler(
       "/logging", "set the log level: POST /logging?level=debug", Method::Post,
       [](const Request& request) {
@@ -437,14 +473,16 @@ std::string InstanceImpl::clustersText(bool json) const {
     std::vector<std::string> hosts;
     for (const auto& host : cluster->hosts) {
       if (json) {
-        hosts.push_back(absl::StrCat("{\"address\":{\"socket_address\":{\"address\":\"",
-                                     host.address->ip(), "\",\"port_value\":", host.address->port(),
-                                     "}},\"weight\":", host.weight,
-                                     ",\"health_status\":{\"eds_health_status\":\"HEALTHY\"}}"));
+        hosts.push_back(
+            absl::StrCat("{\"address\":{\"socket_address\":{\"address\":\"", host.address->ip(),
+                         "\",\"port_value\":", host.address->port(), "}},\"weight\":", host.weight,
+                         ",\"health_status\":",
+                         Upstream::healthStatusJson(host.health ? host.health->flags() : 0), "}"));
       } else {
         const std::string prefix = absl::StrCat(cluster->name, "::", host.address->asString());
-        absl::StrAppend(&out, prefix, "::weight::", host.weight, "\n", prefix,
-                        "::health_flags::healthy\n");
+        absl::StrAppend(&out, prefix, "::weight::", host.weight, "\n", prefix, "::health_flags::",
+                        Upstream::healthFlagsToString(host.health ? host.health->flags() : 0),
+                        "\n");
       }
     }
     if (json) {
@@ -488,6 +526,19 @@ std::string InstanceImpl::configDumpJson() const {
           "{\"version_info\":\"", Json::escape(cluster->version_info), "\",", entry, "}"));
     }
   }
+  std::vector<std::string> static_routes;
+  std::vector<std::string> dynamic_routes;
+  for (const auto& entry : route_manager_->staticConfigs()) {
+    static_routes.push_back(absl::StrCat("{\"route_config\":", toJson(entry.config),
+                                         ",\"last_updated\":\"", timestamp(entry.last_updated),
+                                         "\"}"));
+  }
+  for (const auto& entry : route_manager_->dynamicConfigs()) {
+    dynamic_routes.push_back(absl::StrCat("{\"version_info\":\"", Json::escape(entry.version_info),
+                                          "\",\"route_config\":", toJson(entry.config),
+                                          ",\"last_updated\":\"", timestamp(entry.last_updated),
+                                          "\"}"));
+  }
   // How long each worker took to apply the last changes (post to applied).
   std::vector<std::string> updates;
   for (const auto& update : listener_manager_->recentUpdates()) {
@@ -521,7 +572,11 @@ std::string InstanceImpl::configDumpJson() const {
       "]},{\"@type\":\"type.googleapis.com/envoy.admin.v3.ListenersConfigDump\","
       "\"static_listeners\":[",
       absl::StrJoin(static_listeners, ","), "],\"dynamic_listeners\":[",
-      absl::StrJoin(dynamic_listeners, ","), "]}],\"recent_worker_updates\":[",
+      absl::StrJoin(dynamic_listeners, ","),
+      "]},{\"@type\":\"type.googleapis.com/envoy.admin.v3.RoutesConfigDump\","
+      "\"static_route_configs\":[",
+      absl::StrJoin(static_routes, ","), "],\"dynamic_route_configs\":[",
+      absl::StrJoin(dynamic_routes, ","), "]}],\"recent_worker_updates\":[",
       absl::StrJoin(updates, ","), "],\"recent_xds_updates\":[", absl::StrJoin(xds_updates, ","),
       "]}\n");
 }

@@ -7,12 +7,14 @@
 #include <vector>
 
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
+#include "source/common/access_log/access_log_manager_impl.h"
 #include "source/common/config/xds/ads_client.h"
 #include "source/common/event/dispatcher_impl.h"
 #include "source/common/http/admin_server.h"
 #include "source/common/stats/stats.h"
 #include "source/common/upstream/cluster_manager.h"
 #include "source/extensions/filters/network/common/factory.h"
+#include "source/extensions/filters/network/http_connection_manager/rds.h"
 #include "source/server/listener_manager.h"
 #include "source/server/options.h"
 #include "source/server/overload_manager.h"
@@ -73,7 +75,10 @@ class InstanceImpl {
   std::vector<WorkerPtr> workers_;
   std::unique_ptr<OverloadManagerImpl> overload_manager_;  // Only with overload_manager set.
   Config::RuntimeSnapshot runtime_;
+  std::unique_ptr<AccessLog::AccessLogManagerImpl> access_log_manager_;
   std::unique_ptr<Upstream::ClusterManager> cluster_manager_;
+  std::unique_ptr<Extensions::NetworkFilters::HttpConnectionManager::RouteConfigProviderManagerImpl>
+      route_manager_;
   std::unique_ptr<Extensions::NetworkFilters::FactoryContext> factory_context_;
   std::unique_ptr<ListenerManagerImpl> listener_manager_;
   std::unique_ptr<Http::Admin::AdminServer> admin_;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/config/route/v3/route.pb.h"
 #include "source/common/common/logger.h"
 #include "source/common/config/validation.h"
 
@@ -18,14 +19,16 @@ using Config::Xds::UpdateDoneCb;
 using envoy::config::cluster::v3::Cluster;
 using envoy::config::endpoint::v3::ClusterLoadAssignment;
 
-XdsManager::XdsManager(Event::Dispatcher& main, Event::Dispatcher& control,
-                       ListenerManagerImpl& listeners, Upstream::ClusterManager& clusters,
-                       Options options)
+XdsManager::XdsManager(
+    Event::Dispatcher& main, Event::Dispatcher& control, ListenerManagerImpl& listeners,
+    Upstream::ClusterManager& clusters, Options options,
+    Extensions::NetworkFilters::HttpConnectionManager::RouteConfigProviderManagerImpl* routes)
     : main_(main),
       control_(control),
       listeners_(listeners),
       clusters_(clusters),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      routes_(routes) {
   if (!options_.expect_cds) {
     cds_applied_ = true;
   }
@@ -45,6 +48,8 @@ void XdsManager::onConfigUpdate(ConfigUpdate update, UpdateDoneCb done) {
     onEndpoints(std::move(update), std::move(done));
   } else if (update.type_url == Config::Xds::kListenerType) {
     onListeners(std::move(update), std::move(done));
+  } else if (update.type_url == Config::Xds::kRouteType) {
+    onRoutes(std::move(update), std::move(done));
   } else {
     done(absl::InvalidArgumentError(absl::StrCat("unsupported type ", update.type_url)));
   }
@@ -248,6 +253,33 @@ void XdsManager::onListeners(ConfigUpdate update, UpdateDoneCb done) {
     done(absl::InvalidArgumentError(absl::StrJoin(errors, "\n")));
     return;
   }
+  // Subscribe to the routes these listeners use (the old ones' too, until they are replaced),
+  // and hold the update back until the routes it needs are here.
+  std::map<std::string, std::vector<std::string>> pending;
+  for (const auto& listener : upserts) {
+    pending[listener.name()] = Config::rdsRouteNames(listener);
+  }
+  updateRdsSubscription(pending);
+  if (!route_wait_expired_ && !missingRoutes(update).empty()) {
+    if (route_wait_timer_ == nullptr) {
+      route_wait_timer_ = control_.createTimer([this] {
+        SKIFF_LOG(warn, "xds: no RouteConfiguration after %d ms for a listener; using it without",
+                  options_.initial_fetch_timeout.count());
+        route_wait_expired_ = true;
+        releaseParkedListeners();
+      });
+      route_wait_timer_->enableTimer(options_.initial_fetch_timeout);
+    }
+    parked_listeners_.emplace_back(std::move(update), std::move(done));
+    return;
+  }
+  for (auto& [name, routes] : pending) {
+    listener_routes_[name] = std::move(routes);
+  }
+  for (const auto& name : update.removes) {
+    listener_routes_.erase(name);
+  }
+  updateRdsSubscription({});
   main_.post([this, upserts = std::move(upserts), removes = update.removes,
               version = update.version, done] {
     // Main thread: bind, build, hand to the workers; a bind failure is a NACK.
@@ -263,11 +295,111 @@ void XdsManager::onListeners(ConfigUpdate update, UpdateDoneCb done) {
 }
 
 void XdsManager::releaseParkedListeners() {
-  while (!parked_listeners_.empty() && warming_.empty()) {
+  while (!parked_listeners_.empty() && warming_.empty() &&
+         (route_wait_expired_ || missingRoutes(parked_listeners_.front().first).empty())) {
     auto [update, done] = std::move(parked_listeners_.front());
     parked_listeners_.pop_front();
     onListeners(std::move(update), std::move(done));
   }
+  if (parked_listeners_.empty()) {
+    route_wait_timer_.reset();
+  }
+}
+
+std::vector<std::string> XdsManager::missingRoutes(const ConfigUpdate& update) const {
+  std::vector<std::string> missing;
+  for (const auto& resource : update.upserts) {
+    envoy::config::listener::v3::Listener listener;
+    if (!resource.resource.UnpackTo(&listener)) {
+      continue;
+    }
+    for (auto& name : Config::rdsRouteNames(listener)) {
+      if (!routes_received_.count(name)) {
+        missing.push_back(std::move(name));
+      }
+    }
+  }
+  return missing;
+}
+
+void XdsManager::updateRdsSubscription(
+    const std::map<std::string, std::vector<std::string>>& extra) {
+  if (ads_client_ == nullptr) {
+    return;
+  }
+  std::vector<std::string> names;
+  using RouteMap = std::map<std::string, std::vector<std::string>>;
+  const RouteMap* sources[] = {&listener_routes_, &extra};
+  for (const RouteMap* source : sources) {
+    for (const auto& [listener, routes] : *source) {
+      names.insert(names.end(), routes.begin(), routes.end());
+    }
+  }
+  ads_client_->updateResourceNames(Config::Xds::kRouteType, std::move(names));
+}
+
+void XdsManager::onRoutes(ConfigUpdate update, UpdateDoneCb done) {
+  std::vector<std::string> errors;
+  std::vector<envoy::config::route::v3::RouteConfiguration> parsed;
+  for (const auto& resource : update.upserts) {
+    envoy::config::route::v3::RouteConfiguration route;
+    resource.resource.UnpackTo(&route);
+    // RDS routes may name clusters that arrive later (validate_clusters defaults to false).
+    if (auto status = Config::validateRouteConfiguration(route, Config::KnownClusters::any(),
+                                                         /*validate_clusters_default=*/false);
+        !status.ok()) {
+      errors.push_back(std::string(status.message()));
+      continue;
+    }
+    parsed.push_back(std::move(route));
+  }
+  if (!errors.empty()) {
+    done(absl::InvalidArgumentError(absl::StrJoin(errors, "\n")));
+    return;
+  }
+  if (routes_ == nullptr) {
+    done(absl::InvalidArgumentError("RouteConfiguration received but HTTP routing is not set up"));
+    return;
+  }
+  main_.post([this, parsed = std::move(parsed), version = update.version, done] {
+    // Main thread: build every table first, so a bad one NACKs the whole response with nothing
+    // changed; then hand them to the workers and ACK once every worker has every table.
+    std::vector<Router::RouteTableConstSharedPtr> tables;
+    std::vector<std::string> failures;
+    for (const auto& route : parsed) {
+      auto table = routes_->buildTable(route);
+      if (!table.ok()) {
+        failures.push_back(
+            absl::StrCat("route_configuration '", route.name(), "': ", table.status().message()));
+        continue;
+      }
+      tables.push_back(std::move(*table));
+    }
+    if (!failures.empty()) {
+      done(absl::InvalidArgumentError(absl::StrJoin(failures, "\n")));
+      return;
+    }
+    std::vector<std::string> arrived;
+    for (const auto& route : parsed) {
+      arrived.push_back(route.name());
+    }
+    auto remaining = std::make_shared<size_t>(parsed.size() + 1);
+    auto one_done = [this, remaining, done, arrived] {
+      if (--*remaining != 0) {
+        return;
+      }
+      done(absl::OkStatus());
+      // Listeners waiting for these routes may go live now that every worker has them.
+      control_.post([this, arrived] {
+        routes_received_.insert(arrived.begin(), arrived.end());
+        releaseParkedListeners();
+      });
+    };
+    for (size_t i = 0; i < parsed.size(); ++i) {
+      routes_->install(parsed[i], version, std::move(tables[i]), one_done);
+    }
+    one_done();
+  });
 }
 
 void XdsManager::markApplied(const std::string& type_url) {

@@ -4,8 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "source/skiffctl/apply_command.h"
 #include "source/skiffctl/command.h"
+#include "source/skiffctl/get_command.h"
 #include "source/skiffctl/inject_command.h"
+#include "source/skiffctl/validate_command.h"
 #include "source/skiffctl/version_command.h"
 
 namespace Skiff::Ctl {
@@ -13,8 +16,8 @@ namespace {
 
 // One row per subcommand, in the order `skiffctl help` shows them.
 const Command kCommands[] = {
-    injectCommand(),
-    versionCommand(),
+    applyCommand(),  deleteCommand(),   getCommand(),
+    injectCommand(), validateCommand(), versionCommand(),
 };
 
 void printUsage(FILE* out) {

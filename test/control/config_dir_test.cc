@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "gtest/gtest.h"
 #include "source/common/event/dispatcher_impl.h"
 #include "source/common/stats/stats_impl.h"
@@ -329,6 +331,138 @@ TEST_F(ConfigDirTest, ReparsesOnlyChangedFiles) {
   EXPECT_EQ(parsed.value(), 7);
   EXPECT_EQ(store_.counter("control_plane.config.rejected").value(), 1);
   EXPECT_NE(source.statusJson().find("c.yaml"), std::string::npos) << source.statusJson();
+}
+
+AppliedResources appliedFrom(const std::string& yaml, const std::string& source = "request") {
+  std::vector<Config::SourcedResource> resources;
+  EXPECT_TRUE(
+      Config::parseResourcesDocument(yaml, Config::ConfigFormat::Yaml, source, resources).ok());
+  AppliedResources applied;
+  for (auto& resource : resources) {
+    Config::ResourceKey key(resource.any.type_url(), Config::resourceName(resource.any));
+    applied.emplace(std::move(key), std::move(resource));
+  }
+  return applied;
+}
+
+std::string listenerCluster(const SnapshotConstSharedPtr& snapshot, const std::string& name) {
+  envoy::config::listener::v3::Listener listener;
+  snapshot->resources(TypeUrl::kListener).at(name)->any.UnpackTo(&listener);
+  envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy tcp_proxy;
+  listener.filter_chains(0).filters(0).typed_config().UnpackTo(&tcp_proxy);
+  return tcp_proxy.cluster();
+}
+
+TEST_F(ConfigDirTest, AppliedResourceOverridesTheFileOneUntilRemoved) {
+  write("default/clusters.yaml", kClusters);
+  write("default/listeners.yaml", listenerYaml("backend_a"));
+  ConfigDirSource source(root_.string(), cache_, store_);
+  ASSERT_TRUE(source.reload().ok());
+  const std::string files_only = groupVersion("default");
+  const Config::ResourceKey ingress(std::string(TypeUrl::kListener), "ingress");
+  EXPECT_EQ(source.origins("default")->at(ingress), (root_ / "default/listeners.yaml:2").string());
+
+  auto version = source.setApplied("default", appliedFrom(listenerYaml("backend_b"), "mine.yaml"));
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(*version, groupVersion("default"));
+  EXPECT_NE(*version, files_only);
+  EXPECT_EQ(listenerCluster(cache_.getSnapshot("default"), "ingress"), "backend_b");
+  EXPECT_EQ(source.origins("default")->at(ingress), "mine.yaml:2");
+  EXPECT_EQ(source.applied("default").size(), 1);
+  EXPECT_NE(source.statusJson().find("\"applied\":1"), std::string::npos) << source.statusJson();
+
+  // A file change is validated together with the applied layer, which still wins.
+  write("default/listeners.yaml", listenerYaml("backend_a", 10001));
+  ASSERT_TRUE(source.reload().ok());
+  EXPECT_EQ(listenerCluster(cache_.getSnapshot("default"), "ingress"), "backend_b");
+  // A file change that breaks an applied resource's reference is rejected as a whole.
+  const std::string before = groupVersion("default");
+  write("default/clusters.yaml", "resources: []\n");
+  ASSERT_TRUE(source.reload().ok());
+  EXPECT_EQ(groupVersion("default"), before);
+  write("default/clusters.yaml", kClusters);
+  ASSERT_TRUE(source.reload().ok());
+
+  // Removing the applied resource brings the file's back.
+  version = source.setApplied("default", {});
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(listenerCluster(cache_.getSnapshot("default"), "ingress"), "backend_a");
+  EXPECT_EQ(source.origins("default")->at(ingress), (root_ / "default/listeners.yaml:2").string());
+}
+
+TEST_F(ConfigDirTest, InvalidAppliedChangeChangesNothing) {
+  write("default/clusters.yaml", kClusters);
+  ConfigDirSource source(root_.string(), cache_, store_);
+  ASSERT_TRUE(source.reload().ok());
+  const std::string good = groupVersion("default");
+  auto version = source.setApplied("default", appliedFrom(listenerYaml("backend_x"), "bad.yaml"));
+  ASSERT_FALSE(version.ok());
+  EXPECT_EQ(version.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(version.status().message());
+  EXPECT_NE(message.find("bad.yaml:2: listener \"ingress\""), std::string::npos) << message;
+  EXPECT_NE(message.find("backend_x"), std::string::npos) << message;
+  EXPECT_EQ(groupVersion("default"), good);
+  EXPECT_TRUE(source.applied("default").empty());
+  EXPECT_EQ(store_.counter("control_plane.config.rejected").value(), 1);
+}
+
+TEST_F(ConfigDirTest, GroupMadeOfAppliedResourcesOnly) {
+  write("default/clusters.yaml", kClusters);
+  ConfigDirSource source(root_.string(), cache_, store_);
+  ASSERT_TRUE(source.reload().ok());
+  auto version = source.setApplied("payments", appliedFrom(kClusters));
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(cache_.groups(), (std::vector<std::string>{"default", "payments"}));
+  // A re-scan of the directory keeps it.
+  ASSERT_TRUE(source.reload().ok());
+  EXPECT_EQ(groupVersion("payments"), *version);
+  // Nothing applied and no directory: the group goes.
+  version = source.setApplied("payments", {});
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, "");
+  EXPECT_EQ(cache_.groups(), (std::vector<std::string>{"default"}));
+  EXPECT_EQ(source.origins("payments"), nullptr);
+}
+
+// A group is validated once per change of its files or of its applied layer, and a proposed
+// layer that is refused leaves the loader as it was.
+TEST_F(ConfigDirTest, FilesAndAppliedLayerAreValidatedOncePerChange) {
+  write("default/clusters.yaml", kClusters);
+  write("default/listeners.yaml", listenerYaml("backend_a"));
+  const std::string dir = (root_ / "default").string();
+  GroupLoader loader;
+  ASSERT_TRUE(loader.load(dir, {}).ok());
+  ASSERT_TRUE(loader.load(dir, {}).ok());
+  EXPECT_EQ(loader.validations(), 1);
+  EXPECT_EQ(loader.filesParsed(), 2);
+
+  // A new applied layer: validated once, the files not parsed again.
+  const AppliedResources to_b = appliedFrom(listenerYaml("backend_b"), "mine.yaml");
+  auto loaded = loader.tryLoad(dir, to_b);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->origins->at({std::string(TypeUrl::kListener), "ingress"}), "mine.yaml:2");
+  ASSERT_TRUE(loader.load(dir, to_b).ok());
+  EXPECT_EQ(loader.validations(), 2);
+  EXPECT_EQ(loader.filesParsed(), 2);
+
+  // A refused layer: validated, not remembered; the layer in force is not validated again.
+  EXPECT_FALSE(loader.tryLoad(dir, appliedFrom(listenerYaml("nope"), "bad.yaml")).ok());
+  EXPECT_EQ(loader.validations(), 3);
+  ASSERT_TRUE(loader.load(dir, to_b).ok());
+  EXPECT_EQ(loader.validations(), 3);
+
+  // A file change: one parse, one validation together with the layer, which still wins.
+  write("default/listeners.yaml", listenerYaml("backend_a", 10001));
+  loaded = loader.load(dir, to_b);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(listenerCluster(loaded->snapshot, "ingress"), "backend_b");
+  ASSERT_TRUE(loader.load(dir, to_b).ok());
+  EXPECT_EQ(loader.validations(), 4);
+  EXPECT_EQ(loader.filesParsed(), 3);
+
+  // The same layer applied again (same bytes, same source) is no change.
+  ASSERT_TRUE(loader.load(dir, appliedFrom(listenerYaml("backend_b"), "mine.yaml")).ok());
+  EXPECT_EQ(loader.validations(), 4);
 }
 
 // Runs `dispatcher` until `done` or the deadline.

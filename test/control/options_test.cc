@@ -16,10 +16,12 @@ TEST(OptionsTest, DefaultsAndFlags) {
   EXPECT_EQ(options->config_dir, "/etc/skiff");
   EXPECT_EQ(options->xds_address, "127.0.0.1:18000");
   EXPECT_EQ(options->admin_address, "127.0.0.1:18001");
+  EXPECT_EQ(options->admin_token_file, "");
 
-  options = parse(
-      {"--config-dir=d", "--xds-address", "127.0.0.1:0", "--admin-address=[::1]:9", "-l", "debug"});
+  options = parse({"--config-dir=d", "--xds-address", "127.0.0.1:0", "--admin-address=[::1]:9",
+                   "-l", "debug", "--admin-token-file", "/run/secrets/token"});
   ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->admin_token_file, "/run/secrets/token");
   EXPECT_EQ(options->xds_address, "127.0.0.1:0");
   EXPECT_EQ(options->log_level, Logger::Level::debug);
   std::string host;

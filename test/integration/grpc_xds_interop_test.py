@@ -4,7 +4,8 @@ A gRPC client dials `xds:///echo`; gRPC's xDS resolver reads the bootstrap file 
 GRPC_XDS_BOOTSTRAP, opens an ADS stream to skiff-control and follows listener `echo` (an API
 listener whose HTTP connection manager names route configuration `echo-routes` over ADS) to the
 route, the EDS cluster and its endpoints. Two test echo backends answer with their names, so the
-client's output shows where each RPC went. Editing the config directory moves the traffic.
+client's output shows where each RPC went. Editing the config directory, or applying a route
+configuration with skiffctl (skiff-control's admin API), moves the traffic.
 
     bazel test //test/integration:grpc_xds_interop_test
     SKIFF_CONTROL_BIN=... python3 test/integration/grpc_xds_interop_test.py [name-substring]
@@ -306,6 +307,67 @@ class GrpcXdsInteropTest(harness.SkiffTestCase):
         self.assertEqual(after["types"][TYPES[1]]["version_sent"],
                          before["types"][TYPES[1]]["version_sent"])
 
+
+    def test_applied_route_is_checked_like_a_file_and_served_over_rds(self):
+        """`skiffctl validate` (offline) and `skiffctl apply` (POST /apply) reject a route
+        configuration whose route names an unknown cluster and accept a valid one; the applied
+        one overrides the file's, reaches gRPC's xDS client over RDS and moves the RPCs; deleting
+        it serves the file's again."""
+        a, b = self.backends["backend-a"], self.backends["backend-b"]
+        self.write("listener.yaml", [api_listener("echo", "echo-routes")])
+        self.write("routes.yaml", [route_config("echo-routes", "blue")])
+        self.write("clusters.yaml", [eds_cluster("blue"), endpoints("blue", a),
+                                     eds_cluster("green"), endpoints("green", b)])
+        token_file = os.path.join(self.outdir, "admin-token")
+        with open(token_file, "w") as f:
+            f.write("interop-test-token-0123456789\n")
+        control = self.start_control(self.config_dir, token_file=token_file)
+        client = self.start_client(control)
+        client.wait_for("ok backend-a", 30)
+        before = self.wait_acked(control)
+        api = ["--control-plane", control.url(), "--token-file", token_file, "--group", NODE_ID]
+        clusters_file = os.path.join(self.group_dir, "clusters.yaml")
+
+        bad = os.path.join(self.outdir, "bad-routes.yaml")
+        harness.write_yaml_atomic(bad, {"resources": [route_config("echo-routes", "nope")]})
+        reason = ("%s:2: route configuration \"echo-routes\".virtual_hosts[0].routes[0].route."
+                  "cluster: unknown cluster \"nope\"" % bad)
+        rc, out, err = self.run_skiffctl(["validate", "-f", clusters_file, "-f", bad])
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn(reason, err)
+        rc, out, err = self.run_skiffctl(["apply", "-f", bad] + api)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("nothing was applied", err)
+        self.assertIn(reason, err)
+        after = control.node(NODE_ID)
+        self.assertEqual(after["types"][TYPES[1]]["version_sent"],
+                         before["types"][TYPES[1]]["version_sent"])
+
+        good = os.path.join(self.outdir, "good-routes.yaml")
+        harness.write_yaml_atomic(good, {"resources": [route_config("echo-routes", "green")]})
+        rc, out, err = self.run_skiffctl(["validate", "-f", clusters_file, "-f", good])
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("valid: 0 listeners, 2 clusters, 2 endpoints, 1 routes", out)
+        start = len(client.snapshot())
+        rc, out, err = self.run_skiffctl(["apply", "-f", good] + api)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("route/echo-routes configured (overrides %s"
+                      % os.path.join(self.group_dir, "routes.yaml:2"), out)
+        self.assert_moves(client, start, "backend-a", "backend-b")
+        node = self.wait_acked(control)
+        self.assertNotEqual(node["types"][TYPES[1]]["version_acked"],
+                            before["types"][TYPES[1]]["version_acked"])
+        self.assertEqual(node["types"][TYPES[1]]["last_nack"], "")
+        rc, out, err = self.run_skiffctl(["get", "routes"] + api)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("applied (%s:2)" % good, out)
+
+        # Deleting the applied route configuration serves the file's again.
+        start = len(client.snapshot())
+        rc, out, err = self.run_skiffctl(["delete", "route", "echo-routes"] + api)
+        self.assertEqual(rc, 0, out + err)
+        self.assert_moves(client, start, "backend-b", "backend-a")
+        self.assertEqual(control.stats().get("control_plane.ads.nacks", 0), 0)
 
 if __name__ == "__main__":
     harness.main()

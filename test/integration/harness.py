@@ -88,6 +88,25 @@ def find_control():
                        % ", ".join(candidates))
 
 
+def find_skiffctl():
+    """The skiffctl binary: the Bazel runfiles copy, then $SKIFFCTL_BIN, then bazel-bin."""
+    candidates = []
+    for var in ("TEST_SRCDIR", "RUNFILES_DIR"):
+        base = os.environ.get(var)
+        if base:
+            workspace = os.environ.get("TEST_WORKSPACE", "skiff")
+            candidates.append(os.path.join(base, workspace, "source", "skiffctl", "skiffctl"))
+    if os.environ.get("SKIFFCTL_BIN"):
+        candidates.append(os.environ["SKIFFCTL_BIN"])
+    here = os.path.dirname(os.path.abspath(__file__))
+    candidates.append(os.path.join(here, "..", "..", "bazel-bin", "source", "skiffctl", "skiffctl"))
+    for path in candidates:
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return os.path.abspath(path)
+    raise HarnessError("skiffctl binary not found; tried: %s (set SKIFFCTL_BIN)"
+                       % ", ".join(candidates))
+
+
 _OUTPUT_BASE = None
 
 
@@ -318,11 +337,13 @@ def write_yaml_atomic(path, obj):
 # HTTP to the admin port.
 
 
-def http_request(port, method, path, body=None, timeout=5.0):
+def http_request(port, method, path, body=None, timeout=5.0, headers=None):
     """Returns (status, headers dict with lower-case names, body bytes)."""
     conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
     try:
-        conn.request(method, path, body=body, headers={"Connection": "close"})
+        sent_headers = {"Connection": "close"}
+        sent_headers.update(headers or {})
+        conn.request(method, path, body=body, headers=sent_headers)
         response = conn.getresponse()
         data = response.read()
         headers = {k.lower(): v for k, v in response.getheaders()}
@@ -583,8 +604,9 @@ class Control:
     it again on the same ports (the sidecars' bootstrap names the xDS port)."""
 
     def __init__(self, config_dir, outdir, name="control", xds_port=None, admin_port=None,
-                 log_level="info"):
+                 log_level="info", token_file=None):
         self.config_dir = config_dir
+        self.token_file = token_file
         self.outdir = outdir
         self.name = name
         self.xds_port = xds_port or free_port()
@@ -599,7 +621,8 @@ class Control:
         return [find_control(), "--config-dir", self.config_dir,
                 "--xds-address", "%s:%d" % (LOOPBACK, self.xds_port),
                 "--admin-address", "%s:%d" % (LOOPBACK, self.admin_port),
-                "--log-level", self.log_level]
+                "--log-level", self.log_level] + (
+                    ["--admin-token-file", self.token_file] if self.token_file else [])
 
     @property
     def pid(self):
@@ -635,14 +658,26 @@ class Control:
         raise HarnessError("skiff-control not ready after %.1fs (last: %s); stderr:\n%s"
                            % (timeout, last, self.stderr_tail()))
 
+    def auth_headers(self):
+        """The Authorization header for the admin API when skiff-control has a token."""
+        if not self.token_file:
+            return {}
+        with open(self.token_file) as f:
+            return {"Authorization": "Bearer " + f.read().strip()}
+
     def get(self, path, timeout=5.0):
-        return http_request(self.admin_port, "GET", path, timeout=timeout)
+        return http_request(self.admin_port, "GET", path, timeout=timeout,
+                            headers=self.auth_headers())
 
     def get_json(self, path, timeout=5.0):
         status, _, body = self.get(path, timeout=timeout)
         if status != 200:
             raise HarnessError("skiff-control %s returned %d: %r" % (path, status, body[:200]))
         return json.loads(body.decode("utf-8"))
+
+    def url(self):
+        """What skiffctl's --control-plane takes."""
+        return "http://%s:%d" % (LOOPBACK, self.admin_port)
 
     def nodes(self):
         """The open streams from /nodes (a list of dicts)."""
@@ -1179,6 +1214,22 @@ class SkiffTestCase(unittest.TestCase):
             f.write(out)
         with open(os.path.join(self.outdir, name + ".stderr"), "w") as f:
             f.write(err)
+        return proc.returncode, out, err
+
+    def run_skiffctl(self, args, timeout=20.0, name="skiffctl", stdin=None):
+        """Runs skiffctl with the given arguments; returns (rc, stdout, stderr) as text."""
+        proc = subprocess.Popen([find_skiffctl()] + list(args), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _register(proc)
+        try:
+            out, err = proc.communicate(input=(stdin or "").encode(), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate(timeout=5)
+            raise AssertionError("skiffctl %s did not finish within %.1fs" % (args, timeout))
+        out, err = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+        with open(os.path.join(self.outdir, name + ".log"), "a") as f:
+            f.write("$ skiffctl %s\n[rc %d]\n%s%s\n" % (" ".join(args), proc.returncode, out, err))
         return proc.returncode, out, err
 
     def write_config(self, config, name="config.yaml", text=None):

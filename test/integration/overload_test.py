@@ -7,6 +7,7 @@ Run: python3 test/integration/overload_test.py [test-name-substring ...]   (SKIF
 under Bazel).
 """
 
+import http.client
 import os
 import resource
 import socket
@@ -23,6 +24,9 @@ HEAP = "envoy.resource_monitors.fixed_heap"
 CONNECTIONS = "envoy.resource_monitors.global_downstream_max_connections"
 STOP_ACCEPTING = "envoy.overload_actions.stop_accepting_connections"
 STOP_REQUESTS = "envoy.overload_actions.stop_accepting_requests"
+KEEPALIVE = "envoy.overload_actions.disable_http_keepalive"
+HCM_TYPE = ("type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
+            "HttpConnectionManager")
 HEAP_TYPE = "type.googleapis.com/envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig"
 CONNECTIONS_TYPE = ("type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections."
                     "v3.DownstreamConnectionsConfig")
@@ -209,6 +213,48 @@ class OverloadActionTest(OverloadTestCase):
         self.hold(port, 2)
         self.assertEqual(skiff.stat("overload.%s.active" % STOP_ACCEPTING), 0)
         self.assertEqual(skiff.stat("overload.%s.pressure" % HEAP), 0)
+
+    def http_config(self, port, actions):
+        hcm = {"@type": HCM_TYPE, "stat_prefix": "ingress",
+               "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {
+                   "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}],
+               "route_config": {"name": "local", "virtual_hosts": [{
+                   "name": "all", "domains": ["*"], "routes": [{
+                       "match": {"prefix": "/"},
+                       "direct_response": {"status": 200, "body": {"inline_string": "ok\n"}}}]}]}}
+        config = harness.bootstrap(free_port(), [{
+            "name": "ingress", "address": harness.socket_address(port),
+            "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
+                                            "typed_config": hcm}]}]}], [])
+        config["overload_manager"] = {"refresh_interval": "0.05s",
+                                      "resource_monitors": [heap_monitor(1)],
+                                      "actions": [action(name, HEAP, 0.5) for name in actions]}
+        return config
+
+    def test_http_requests_shed_with_503_and_keepalive_disabled(self):
+        """Heap over its (1-byte) maximum: with stop_accepting_requests every HTTP request is
+        answered 503 "envoy overloaded" at once (connections are still accepted); with only
+        disable_http_keepalive requests are served and each response closes its connection."""
+        port = free_port()
+        skiff = self.start_skiff(self.http_config(port, [STOP_REQUESTS]), concurrency=2)
+        skiff.wait_stat("overload.%s.active" % STOP_REQUESTS, lambda v: v == 1)
+        for _ in range(5):
+            status, headers, body = harness.http_request(port, "GET", "/")
+            self.assertEqual((status, body), (503, b"envoy overloaded"))
+        skiff.wait_stat("http.ingress.downstream_rq_overload_close", lambda v: v == 5)
+        skiff.stop()
+
+        port = free_port()
+        skiff = self.start_skiff(self.http_config(port, [KEEPALIVE]), concurrency=2)
+        skiff.wait_stat("overload.%s.active" % KEEPALIVE, lambda v: v == 1)
+        conn = http.client.HTTPConnection(harness.LOOPBACK, port, timeout=5)
+        self.addCleanup(conn.close)
+        conn.request("GET", "/")
+        response = conn.getresponse()
+        self.assertEqual((response.status, response.read()), (200, b"ok\n"))
+        self.assertEqual(response.getheader("connection"), "close")
+        skiff.wait_stat("http.ingress.downstream_cx_overload_disable_keepalive",
+                        lambda v: v == 1)
 
     def test_invalid_overload_config_is_rejected(self):
         """--mode validate names every bad overload/runtime field."""

@@ -42,6 +42,39 @@ std::string OwnedImpl::toString() const {
   return out;
 }
 
+RawSlice OwnedImpl::frontSlice() const {
+  evbuffer_iovec vec;
+  if (evbuffer_peek(buffer_.get(), -1, nullptr, &vec, 1) <= 0) {
+    return {};
+  }
+  return {vec.iov_base, vec.iov_len};
+}
+
+uint64_t OwnedImpl::getRawSlices(RawSlice* out, uint64_t max) const {
+  evbuffer_iovec vec[kMaxIovecs];
+  const int n = evbuffer_peek(buffer_.get(), -1, nullptr, vec,
+                              static_cast<int>(std::min<uint64_t>(max, kMaxIovecs)));
+  const uint64_t filled = std::min<uint64_t>(std::max(n, 0), std::min<uint64_t>(max, kMaxIovecs));
+  for (uint64_t i = 0; i < filled; ++i) {
+    out[i] = {vec[i].iov_base, vec[i].iov_len};
+  }
+  return filled;
+}
+
+char* OwnedImpl::reserveContiguous(uint64_t size) {
+  // One iovec: libevent then guarantees a single extent of at least `size` bytes.
+  const int n = evbuffer_reserve_space(buffer_.get(), size, &reservation_, 1);
+  RELEASE_ASSERT(n == 1, "oom");
+  return static_cast<char*>(reservation_.iov_base);
+}
+
+void OwnedImpl::commit(uint64_t length) {
+  ASSERT(length <= reservation_.iov_len);
+  reservation_.iov_len = length;
+  evbuffer_commit_space(buffer_.get(), &reservation_, 1);
+  reservation_ = {};
+}
+
 int64_t OwnedImpl::readFromFd(int fd, uint64_t max_length) {
   // Reserve free space (possibly in two slices) and read into it directly: no ioctl(FIONREAD)
   // per read, unlike evbuffer_read().

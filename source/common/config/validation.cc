@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <chrono>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -10,9 +12,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "source/common/access_log/access_log_config.h"
 #include "source/common/config/overload_validation.h"
 #include "source/common/config/runtime.h"
 #include "source/common/config/utility.h"
+#include "source/common/router/config_impl.h"
 
 namespace Skiff::Config {
 namespace {
@@ -30,6 +34,8 @@ using envoy::config::listener::v3::FilterChainMatch;
 using envoy::config::listener::v3::Listener;
 using envoy::extensions::filters::listener::original_dst::v3::OriginalDst;
 using envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy;
+using HttpConnectionManager =
+    envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager;
 
 constexpr uint32_t kMaxPort = 65535;
 
@@ -287,12 +293,25 @@ void checkFilterChain(const FilterChain& chain, const KnownClusters& clusters,
                    absl::StrFormat("terminal filter \"%s\" must be the last filter in the chain",
                                    filter.name()));
       }
+    } else if (type_name == HttpConnectionManager::descriptor()->full_name()) {
+      auto hcm = parseTypedConfig<HttpConnectionManager>(filter.typed_config(), config_path);
+      if (!hcm.ok()) {
+        errors.merge(hcm.status());
+      } else {
+        errors.merge(validateHttpConnectionManager(*hcm, config_path));
+      }
+      if (i + 1 != chain.filters_size()) {
+        errors.add(filter_path,
+                   absl::StrFormat("terminal filter \"%s\" must be the last filter in the chain",
+                                   filter.name()));
+      }
     } else {
       errors.add(config_path,
                  absl::StrFormat("unknown network filter type \"%s\" (filter \"%s\"); skiff "
-                                 "supports only %s (%s)",
+                                 "supports %s (%s) and %s (%s)",
                                  filter.typed_config().type_url(), filter.name(),
-                                 kTcpProxyFilterName, kTcpProxyTypeUrl));
+                                 kTcpProxyFilterName, kTcpProxyTypeUrl,
+                                 kHttpConnectionManagerFilterName, kHttpConnectionManagerTypeUrl));
     }
   }
 }
@@ -453,6 +472,177 @@ int endpointCount(const ClusterLoadAssignment& cla) {
   return count;
 }
 
+void checkPercent(bool has, uint32_t value, const std::string& path, Errors& errors) {
+  if (has && value > 100) {
+    errors.add(path, absl::StrFormat("%d is not a percentage (0-100)", value));
+  }
+}
+
+void checkRanges(const google::protobuf::RepeatedPtrField<envoy::type::v3::Int64Range>& ranges,
+                 const std::string& path, Errors& errors) {
+  for (int i = 0; i < ranges.size(); ++i) {
+    const auto& r = ranges[i];
+    if (r.start() < 100 || r.end() > 600 || r.start() >= r.end()) {
+      errors.add(index(path, i), absl::StrFormat("[%d, %d) is not a status range within [100, 600)",
+                                                 r.start(), r.end()));
+    }
+  }
+}
+
+void checkPayload(const envoy::config::core::v3::HealthCheck::Payload& payload,
+                  const std::string& path, Errors& errors) {
+  using Payload = envoy::config::core::v3::HealthCheck::Payload;
+  if (payload.payload_case() == Payload::kBinary) {
+    if (payload.binary().empty()) {
+      errors.add(sub(path, "binary"), "must not be empty");
+    }
+    return;
+  }
+  const std::string& text = payload.text();
+  bool hex = !text.empty() && text.size() % 2 == 0;
+  for (char c : text) {
+    hex = hex && absl::ascii_isxdigit(static_cast<unsigned char>(c));
+  }
+  if (!hex) {
+    errors.add(sub(path, "text"),
+               absl::StrFormat("\"%s\" is not hex (an even number of hex digits)", text));
+  }
+}
+
+// A request-line or field value: visible characters and spaces, no CR/LF.
+bool isHeaderValue(absl::string_view value, bool allow_space) {
+  for (char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || (!allow_space && u == ' ')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void checkHealthCheck(const envoy::config::core::v3::HealthCheck& hc, const std::string& path,
+                      Errors& errors) {
+  using HealthCheck = envoy::config::core::v3::HealthCheck;
+  for (const auto& [field, has, d] :
+       {std::make_tuple("timeout", hc.has_timeout(), &hc.timeout()),
+        std::make_tuple("interval", hc.has_interval(), &hc.interval())}) {
+    if (!has) {
+      errors.add(sub(path, field), "required");
+    } else {
+      checkDuration(*d, sub(path, field), true, errors);
+    }
+  }
+  for (const auto& [field, has, d] :
+       {std::make_tuple("no_traffic_interval", hc.has_no_traffic_interval(),
+                        &hc.no_traffic_interval()),
+        std::make_tuple("no_traffic_healthy_interval", hc.has_no_traffic_healthy_interval(),
+                        &hc.no_traffic_healthy_interval()),
+        std::make_tuple("unhealthy_interval", hc.has_unhealthy_interval(),
+                        &hc.unhealthy_interval()),
+        std::make_tuple("unhealthy_edge_interval", hc.has_unhealthy_edge_interval(),
+                        &hc.unhealthy_edge_interval()),
+        std::make_tuple("healthy_edge_interval", hc.has_healthy_edge_interval(),
+                        &hc.healthy_edge_interval())}) {
+    if (has) {
+      checkDuration(*d, sub(path, field), true, errors);
+    }
+  }
+  for (const auto& [field, has, d] :
+       {std::make_tuple("initial_jitter", hc.has_initial_jitter(), &hc.initial_jitter()),
+        std::make_tuple("interval_jitter", hc.has_interval_jitter(), &hc.interval_jitter())}) {
+    if (has) {
+      checkDuration(*d, sub(path, field), false, errors);
+    }
+  }
+  if (!hc.has_unhealthy_threshold()) {
+    errors.add(sub(path, "unhealthy_threshold"), "required");
+  }
+  if (!hc.has_healthy_threshold()) {
+    errors.add(sub(path, "healthy_threshold"), "required");
+  }
+  switch (hc.health_checker_case()) {
+    case HealthCheck::kHttpHealthCheck: {
+      const auto& http = hc.http_health_check();
+      const std::string http_path = sub(path, "http_health_check");
+      if (http.path().empty() || http.path()[0] != '/' || !isHeaderValue(http.path(), false)) {
+        errors.add(sub(http_path, "path"),
+                   absl::StrFormat("\"%s\" is not an origin-form path (\"/...\", no spaces)",
+                                   http.path()));
+      }
+      if (!isHeaderValue(http.host(), false)) {
+        errors.add(sub(http_path, "host"), "must be a valid Host value");
+      }
+      for (int i = 0; i < http.request_headers_to_add_size(); ++i) {
+        const auto& header = http.request_headers_to_add(i).header();
+        if (header.key().empty() || !isHeaderValue(header.key(), false) ||
+            !isHeaderValue(header.value(), true)) {
+          errors.add(index(sub(http_path, "request_headers_to_add"), i),
+                     "needs a header name and a value without control characters");
+        }
+      }
+      checkRanges(http.expected_statuses(), sub(http_path, "expected_statuses"), errors);
+      checkRanges(http.retriable_statuses(), sub(http_path, "retriable_statuses"), errors);
+      break;
+    }
+    case HealthCheck::kTcpHealthCheck: {
+      const auto& tcp = hc.tcp_health_check();
+      const std::string tcp_path = sub(path, "tcp_health_check");
+      if (tcp.has_send()) {
+        checkPayload(tcp.send(), sub(tcp_path, "send"), errors);
+      }
+      for (int i = 0; i < tcp.receive_size(); ++i) {
+        checkPayload(tcp.receive(i), index(sub(tcp_path, "receive"), i), errors);
+      }
+      break;
+    }
+    case HealthCheck::kGrpcHealthCheck:
+      errors.add(sub(path, "grpc_health_check"),
+                 "is not supported (use http_health_check or tcp_health_check)");
+      break;
+    case HealthCheck::kCustomHealthCheck:
+      errors.add(sub(path, "custom_health_check"),
+                 "is not supported (use http_health_check or tcp_health_check)");
+      break;
+    default:
+      errors.add(path, "needs http_health_check or tcp_health_check");
+  }
+}
+
+void checkOutlierDetection(const envoy::config::cluster::v3::OutlierDetection& od,
+                           const std::string& path, Errors& errors) {
+  for (const auto& [field, has, d] :
+       {std::make_tuple("interval", od.has_interval(), &od.interval()),
+        std::make_tuple("base_ejection_time", od.has_base_ejection_time(),
+                        &od.base_ejection_time()),
+        std::make_tuple("max_ejection_time", od.has_max_ejection_time(),
+                        &od.max_ejection_time())}) {
+    if (has) {
+      checkDuration(*d, sub(path, field), true, errors);
+    }
+  }
+  if (od.has_max_ejection_time_jitter()) {
+    checkDuration(od.max_ejection_time_jitter(), sub(path, "max_ejection_time_jitter"), false,
+                  errors);
+  }
+  if (od.has_max_ejection_time()) {
+    const auto base = durationToMillisecondsOr(od.base_ejection_time(), std::chrono::seconds(30));
+    const auto max = durationToMillisecondsOr(od.max_ejection_time(), base);
+    if (max < (od.has_base_ejection_time() ? base : std::chrono::milliseconds(30000))) {
+      errors.add(sub(path, "max_ejection_time"), "must not be smaller than base_ejection_time");
+    }
+  }
+  checkPercent(od.has_max_ejection_percent(), od.max_ejection_percent().value(),
+               sub(path, "max_ejection_percent"), errors);
+  checkPercent(od.has_enforcing_consecutive_5xx(), od.enforcing_consecutive_5xx().value(),
+               sub(path, "enforcing_consecutive_5xx"), errors);
+  checkPercent(od.has_enforcing_consecutive_gateway_failure(),
+               od.enforcing_consecutive_gateway_failure().value(),
+               sub(path, "enforcing_consecutive_gateway_failure"), errors);
+  checkPercent(od.has_enforcing_consecutive_local_origin_failure(),
+               od.enforcing_consecutive_local_origin_failure().value(),
+               sub(path, "enforcing_consecutive_local_origin_failure"), errors);
+}
+
 void checkCluster(const Cluster& cluster, const std::string& path, Errors& errors) {
   if (cluster.name().empty()) {
     errors.add(sub(path, "name"), "must not be empty");
@@ -548,6 +738,16 @@ void checkCluster(const Cluster& cluster, const std::string& path, Errors& error
                                : AddressUse::UpstreamIp;
     checkLoadAssignment(cluster.load_assignment(), la_path, use, errors);
   }
+  if (cluster.has_common_http_protocol_options()) {
+    const auto& options = cluster.common_http_protocol_options();
+    const std::string options_path = sub(path, "common_http_protocol_options");
+    if (options.has_idle_timeout()) {
+      checkDuration(options.idle_timeout(), sub(options_path, "idle_timeout"), false, errors);
+    }
+    if (options.has_max_headers_count() && options.max_headers_count().value() == 0) {
+      errors.add(sub(options_path, "max_headers_count"), "must be at least 1");
+    }
+  }
   if (cluster.has_upstream_bind_config()) {
     const std::string bind_path = sub(path, "upstream_bind_config");
     const auto& bind = cluster.upstream_bind_config();
@@ -556,6 +756,22 @@ void checkCluster(const Cluster& cluster, const std::string& path, Errors& error
     } else {
       checkSocketAddress(bind.source_address(), sub(bind_path, "source_address"), AddressUse::Bind,
                          errors);
+    }
+  }
+  if (cluster.health_checks_size() > 1) {
+    errors.add(sub(path, "health_checks"), "at most one health check per cluster is supported");
+  }
+  for (int i = 0; i < cluster.health_checks_size(); ++i) {
+    checkHealthCheck(cluster.health_checks(i), index(sub(path, "health_checks"), i), errors);
+  }
+  if (cluster.has_outlier_detection()) {
+    checkOutlierDetection(cluster.outlier_detection(), sub(path, "outlier_detection"), errors);
+  }
+  if (cluster.has_common_lb_config() && cluster.common_lb_config().has_healthy_panic_threshold()) {
+    const double percent = cluster.common_lb_config().healthy_panic_threshold().value();
+    if (!(percent >= 0.0 && percent <= 100.0)) {
+      errors.add(sub(sub(path, "common_lb_config"), "healthy_panic_threshold"),
+                 absl::StrFormat("%g is not a percentage (0-100)", percent));
     }
   }
   if (cluster.has_circuit_breakers()) {
@@ -670,6 +886,100 @@ absl::Status validateTcpProxy(const TcpProxy& tcp_proxy, const KnownClusters& cl
   return errors.status();
 }
 
+absl::Status validateHttpConnectionManager(const HttpConnectionManager& hcm,
+                                           absl::string_view path_view) {
+  const std::string path(path_view);
+  Errors errors;
+  if (hcm.stat_prefix().empty()) {
+    errors.add(sub(path, "stat_prefix"), "must not be empty");
+  }
+  if (hcm.codec_type() != HttpConnectionManager::AUTO &&
+      hcm.codec_type() != HttpConnectionManager::HTTP1) {
+    const std::string& name = HttpConnectionManager::CodecType_Name(hcm.codec_type());
+    errors.add(sub(path, "codec_type"),
+               absl::StrFormat("%s is not supported (skiff speaks HTTP/1.1 only; use AUTO or "
+                               "HTTP1)",
+                               name.empty() ? absl::StrCat(hcm.codec_type()) : name));
+  }
+  const std::string filters_path = sub(path, "http_filters");
+  bool router_last = false;
+  for (int i = 0; i < hcm.http_filters_size(); ++i) {
+    const auto& filter = hcm.http_filters(i);
+    const bool is_router = filter.name() == "envoy.filters.http.router" ||
+                           typeNameFromUrl(filter.typed_config().type_url()) ==
+                               "envoy.extensions.filters.http.router.v3.Router";
+    if (is_router) {
+      router_last = i + 1 == hcm.http_filters_size();
+      if (!router_last) {
+        errors.add(index(filters_path, i), "the router must be the last HTTP filter");
+      }
+    } else if (!filter.is_optional() && !filter.disabled()) {
+      errors.add(index(filters_path, i),
+                 absl::StrFormat("HTTP filter \"%s\" is not supported (skiff has only "
+                                 "envoy.filters.http.router; mark the filter is_optional to skip "
+                                 "it)",
+                                 filter.name()));
+    }
+  }
+  if (!router_last && hcm.http_filters_size() == 0) {
+    errors.add(filters_path, "must end with envoy.filters.http.router");
+  } else if (!router_last) {
+    errors.add(filters_path, "must end with envoy.filters.http.router");
+  }
+  switch (hcm.route_specifier_case()) {
+    case HttpConnectionManager::kRds:
+      if (hcm.rds().route_config_name().empty()) {
+        errors.add(sub(sub(path, "rds"), "route_config_name"), "must not be empty");
+      }
+      if (!hcm.rds().config_source().has_ads()) {
+        errors.add(sub(sub(path, "rds"), "config_source"),
+                   "only ads is supported (routes come over the ADS stream)");
+      }
+      break;
+    case HttpConnectionManager::kRouteConfig:
+      break;
+    default:
+      errors.add(path, "must set route_config or rds");
+  }
+  if (hcm.has_max_request_headers_kb() &&
+      (hcm.max_request_headers_kb().value() < 1 || hcm.max_request_headers_kb().value() > 8192)) {
+    errors.add(
+        sub(path, "max_request_headers_kb"),
+        absl::StrFormat("%d is out of range (1-8192)", hcm.max_request_headers_kb().value()));
+  }
+  for (const auto& [field, d] :
+       {std::pair{"stream_idle_timeout", &hcm.stream_idle_timeout()},
+        std::pair{"request_timeout", &hcm.request_timeout()},
+        std::pair{"request_headers_timeout", &hcm.request_headers_timeout()},
+        std::pair{"delayed_close_timeout", &hcm.delayed_close_timeout()},
+        std::pair{"drain_timeout", &hcm.drain_timeout()},
+        std::pair{"common_http_protocol_options.idle_timeout",
+                  &hcm.common_http_protocol_options().idle_timeout()},
+        std::pair{"common_http_protocol_options.max_connection_duration",
+                  &hcm.common_http_protocol_options().max_connection_duration()}}) {
+    checkDuration(*d, sub(path, field), false, errors);
+  }
+  return errors.status();
+}
+
+std::vector<std::string> rdsRouteNames(const Listener& listener) {
+  std::vector<std::string> names;
+  for (const auto& chain : listener.filter_chains()) {
+    for (const auto& filter : chain.filters()) {
+      if (typeNameFromUrl(filter.typed_config().type_url()) !=
+          HttpConnectionManager::descriptor()->full_name()) {
+        continue;
+      }
+      HttpConnectionManager hcm;
+      if (filter.typed_config().UnpackTo(&hcm) && hcm.has_rds() &&
+          !hcm.rds().route_config_name().empty()) {
+        names.push_back(hcm.rds().route_config_name());
+      }
+    }
+  }
+  return names;
+}
+
 absl::Status validateListener(const Listener& listener, const KnownClusters& clusters,
                               absl::string_view path_view) {
   const std::string path(path_view);
@@ -773,6 +1083,21 @@ absl::Status validateClusterLoadAssignment(const ClusterLoadAssignment& assignme
   checkLoadAssignment(assignment, std::string(path),
                       require_ip ? AddressUse::UpstreamIp : AddressUse::UpstreamDns, errors);
   return errors.status();
+}
+
+absl::Status validateRouteConfiguration(const envoy::config::route::v3::RouteConfiguration& config,
+                                        const KnownClusters& clusters,
+                                        bool validate_clusters_default, absl::string_view path) {
+  Router::RouteTableOptions options;
+  options.validate_clusters_default = validate_clusters_default;
+  options.cluster_exists = [&clusters](absl::string_view name) { return clusters.contains(name); };
+  options.error_context = std::string(path);
+  return Router::RouteTable::create(config, options).status();
+}
+
+absl::Status validateAccessLog(const envoy::config::accesslog::v3::AccessLog& access_log,
+                               absl::string_view path) {
+  return AccessLog::validateAccessLog(access_log, path);
 }
 
 absl::Status validateBootstrap(const Bootstrap& bootstrap) {

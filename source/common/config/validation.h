@@ -12,16 +12,20 @@
 // Thread: pure functions; any thread.
 
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "envoy/config/accesslog/v3/accesslog.pb.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/core/v3/config_source.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/config/route/v3/route.pb.h"
 #include "envoy/extensions/filters/listener/original_dst/v3/original_dst.pb.h"
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 
 namespace Skiff::Config {
@@ -31,6 +35,11 @@ inline constexpr absl::string_view kTcpProxyFilterName = "envoy.filters.network.
 inline constexpr absl::string_view kTcpProxyTypeUrl =
     "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 
+inline constexpr absl::string_view kHttpConnectionManagerFilterName =
+    "envoy.filters.network.http_connection_manager";
+inline constexpr absl::string_view kHttpConnectionManagerTypeUrl =
+    "type.googleapis.com/"
+    "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 // The only listener filter skiff has.
 inline constexpr absl::string_view kOriginalDstFilterName = "envoy.filters.listener.original_dst";
 inline constexpr absl::string_view kOriginalDstTypeUrl =
@@ -74,8 +83,34 @@ absl::Status validateTcpProxy(
     const envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy& tcp_proxy,
     const KnownClusters& clusters, absl::string_view path = "");
 
-// Everything above for each static resource, plus what only the sidecar cannot do: STRICT_DNS
-// and LOGICAL_DNS clusters must list IP endpoints (it does not resolve DNS yet). Plus: unique listener and cluster names, distinct
+// The HttpConnectionManager fields skiff reads: stat_prefix, codec_type (HTTP/1.1 only),
+// http_filters ending with the router (others only if is_optional), route_config or rds (over
+// ADS), valid durations and limits. Route tables are checked in full when they are built.
+absl::Status validateHttpConnectionManager(
+    const envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager&
+        hcm,
+    absl::string_view path = "");
+
+// The RouteConfiguration names the listener's HTTP connection managers fetch over RDS.
+std::vector<std::string> rdsRouteNames(const envoy::config::listener::v3::Listener& listener);
+// A RouteConfiguration, by building the route table the workers would use (so regexes compile,
+// files and environment variables named by direct responses are read, header formats parse).
+// `validate_clusters_default` is what an unset validate_clusters means: true for an inline
+// route_config, false for one from RDS. Unknown clusters are errors only when clusters are
+// validated. Errors read `route_config "r1": virtual_hosts[0] "web": routes[2].match.safe_regex:
+// invalid regex "(": missing ): (`; a non-empty `path` replaces the leading `route_config "r1"`.
+absl::Status validateRouteConfiguration(const envoy::config::route::v3::RouteConfiguration& config,
+                                        const KnownClusters& clusters,
+                                        bool validate_clusters_default,
+                                        absl::string_view path = "");
+
+// An access log (file, stdout or stderr logger and its format), without opening its file.
+absl::Status validateAccessLog(const envoy::config::accesslog::v3::AccessLog& access_log,
+                               absl::string_view path = "access_log");
+
+// Everything above for each static resource, plus what only the sidecar cannot do (STRICT_DNS
+// and LOGICAL_DNS clusters must list IP endpoints: it does not resolve DNS yet), plus: unique
+// listener and cluster names, distinct
 // listener addresses, a valid admin address, dynamic_resources config sources that skiff can use
 // (gRPC to a static cluster; `ads` only together with ads_config). tcp_proxy clusters must be
 // static clusters unless dynamic_resources.cds_config is set.

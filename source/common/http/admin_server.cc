@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "source/common/common/assert.h"
@@ -35,7 +36,17 @@ std::string uriDecode(absl::string_view encoded, bool plus_is_space) {
   return out;
 }
 
-absl::string_view methodName(Method method) { return method == Method::Post ? "POST" : "GET"; }
+absl::string_view methodName(Method method) {
+  switch (method) {
+    case Method::Get:
+      return "GET";
+    case Method::Post:
+      return "POST";
+    case Method::Delete:
+      return "DELETE";
+  }
+  return "?";
+}
 
 // libevent calls a listener's error callback with the argument of its accept callback, which
 // evhttp owns (the evhttp*), so the error callback finds its AdminServer here. Touched only at
@@ -155,25 +166,38 @@ void AdminServer::addHandler(absl::string_view path, absl::string_view help, Met
 std::string AdminServer::helpText() const {
   std::string out = "admin commands are:\n";
   for (const auto& [path, endpoint] : endpoints_) {
-    absl::StrAppend(&out, "  ", path, endpoint.method == Method::Post ? " (POST)" : "", ": ",
-                    endpoint.help, "\n");
+    absl::StrAppend(
+        &out, "  ", path,
+        endpoint.method == Method::Get ? "" : absl::StrCat(" (", methodName(endpoint.method), ")"),
+        ": ", endpoint.help, "\n");
   }
   return out;
 }
 
 Response AdminServer::handle(const Request& request) const {
+  if (filter_) {
+    if (std::optional<Response> answer = filter_(request); answer.has_value()) {
+      return *std::move(answer);
+    }
+  }
   auto it = endpoints_.find(request.path);
   if (it == endpoints_.end()) {
     return Response{404, "text/plain; charset=UTF-8",
                     absl::StrCat("unknown admin endpoint: ", request.path, "\n", helpText())};
   }
   const Endpoint& endpoint = it->second;
-  if (endpoint.method == Method::Post && request.method != Method::Post) {
-    Response response{
-        405, "text/plain; charset=UTF-8",
-        absl::StrCat(request.path,
-                     " changes server state and requires POST (method not allowed)\n")};
-    response.headers.emplace_back("Allow", "POST");
+  if (endpoint.method != Method::Get && request.method != endpoint.method) {
+    const std::string allowed(methodName(endpoint.method));
+    Response response{405, "text/plain; charset=UTF-8",
+                      absl::StrCat(request.path, " changes server state and requires ", allowed,
+                                   " (method not allowed)\n")};
+    response.headers.emplace_back("Allow", allowed);
+    return response;
+  }
+  if (endpoint.method == Method::Get && request.method == Method::Delete) {
+    Response response{405, "text/plain; charset=UTF-8",
+                      absl::StrCat(request.path, " is read-only (method not allowed)\n")};
+    response.headers.emplace_back("Allow", "GET, POST");
     return response;
   }
   return endpoint.handler(request);
@@ -235,18 +259,25 @@ void AdminServer::serve(evhttp_request* request) {
                         "admin endpoints speak HTTP/1.0 and HTTP/1.1 only\n"};
     response.headers.emplace_back("Connection", "close");
   } else if (command != EVHTTP_REQ_GET && command != EVHTTP_REQ_HEAD &&
-             command != EVHTTP_REQ_POST) {
+             command != EVHTTP_REQ_POST && command != EVHTTP_REQ_DELETE) {
     response = Response{405, "text/plain; charset=UTF-8",
-                        "admin endpoints accept only GET and POST (method not allowed)\n"};
-    response.headers.emplace_back("Allow", "GET, POST");
+                        "admin endpoints accept only GET, POST and DELETE (method not allowed)\n"};
+    response.headers.emplace_back("Allow", "GET, POST, DELETE");
   } else if (uri == nullptr || evhttp_uri_get_path(uri) == nullptr) {
     response = Response{400, "text/plain; charset=UTF-8", "bad request URI\n"};
   } else {
     Request parsed;
-    parsed.method = command == EVHTTP_REQ_POST ? Method::Post : Method::Get;
+    parsed.method = command == EVHTTP_REQ_POST     ? Method::Post
+                    : command == EVHTTP_REQ_DELETE ? Method::Delete
+                                                   : Method::Get;
     parsed.path = uriDecode(evhttp_uri_get_path(uri), false);
     if (const char* query = evhttp_uri_get_query(uri); query != nullptr) {
       parsed.query = parseQueryString(query);
+    }
+    const evkeyvalq* in_headers = evhttp_request_get_input_headers(request);
+    for (const evkeyval* header = in_headers->tqh_first; header != nullptr;
+         header = header->next.tqe_next) {
+      parsed.headers.emplace(absl::AsciiStrToLower(header->key), header->value);
     }
     evbuffer* input = evhttp_request_get_input_buffer(request);
     if (const size_t length = evbuffer_get_length(input); length > 0) {

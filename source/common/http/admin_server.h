@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,7 +19,8 @@
 
 namespace Skiff::Http::Admin {
 
-enum class Method { Get, Post };
+// Get handlers answer GET, HEAD and POST; Post handlers only POST; Delete handlers only DELETE.
+enum class Method { Get, Post, Delete };
 
 // Decoded query parameters ("?usedonly&filter=a%2Eb" -> {"usedonly": "", "filter": "a.b"}). A key
 // given twice keeps its first value.
@@ -29,6 +31,9 @@ struct Request {
   std::string path;  // decoded, without the query string
   QueryParams query;
   std::string body;
+  // Request headers, names lower-cased ("authorization"). A header given twice keeps its first
+  // value.
+  std::map<std::string, std::string, std::less<>> headers;
 };
 
 struct Response {
@@ -42,11 +47,15 @@ struct Response {
 // Runs on the thread of the event_base the AdminServer was given (skiff: main).
 using Handler = std::function<Response(const Request&)>;
 
+// Runs before routing, on the same thread as handlers. Returning a Response answers the request
+// with it (no handler runs); nullopt lets the request through. Used for credentials.
+using RequestFilter = std::function<std::optional<Response>(const Request&)>;
+
 // Limits that keep a misbehaving client from holding memory or the connection. Admin requests are
 // small: a path and a few query parameters.
 struct AdminServerOptions {
   size_t max_headers_bytes = 8 * 1024;
-  size_t max_body_bytes = 64 * 1024;
+  size_t max_body_bytes = 64 * 1024;  // skiff-control raises it for POST /apply
   int timeout_seconds = 30;
 };
 
@@ -57,10 +66,11 @@ struct AdminServerOptions {
  * Thread: every method, and every handler, runs on the thread that runs `base` (or before that
  * loop starts). The AdminServer must be destroyed on that thread, and before `base` is freed.
  *
- * Routing is exact on the path. GET handlers also accept POST (as Envoy's do); POST handlers are
- * for endpoints that change state and answer GET with 405, so a crawler or a stray curl can't
- * trigger them. Unknown paths get 404 with the endpoint list; "/" and "/help" list the endpoints.
- * Requests evhttp cannot parse, or that exceed the size limits, get 400 / 413 from evhttp itself.
+ * Routing is exact on the path. GET handlers also accept POST (as Envoy's do); POST and DELETE
+ * handlers are for endpoints that change state and answer any other method with 405, so a crawler
+ * or a stray curl can't trigger them. Unknown paths get 404 with the endpoint list; "/" and "/help"
+ * list the endpoints. Requests evhttp cannot parse, or that exceed the size limits, get 400 / 413
+ * from evhttp itself.
  *
  * Bind to loopback (the default): admin endpoints expose internal state and mutate the server.
  */
@@ -82,6 +92,10 @@ class AdminServer {
   // by /help and 404s. Aborts on a duplicate path or a path not starting with '/': both are
   // programming errors found at startup.
   void addHandler(absl::string_view path, absl::string_view help, Method method, Handler handler);
+
+  // Installs `filter` in front of every endpoint, "/" and "/help" included (one filter; a second
+  // call replaces it).
+  void setRequestFilter(RequestFilter filter) { filter_ = std::move(filter); }
 
   // Routes a request as if it had arrived over HTTP (404/405 included). What the evhttp callback
   // calls; also handy in tests.
@@ -121,6 +135,7 @@ class AdminServer {
   std::atomic<uint64_t> accept_failures_{0};
   uint16_t port_ = 0;
   std::map<std::string, Endpoint, std::less<>> endpoints_;
+  RequestFilter filter_;
 };
 
 // Parses a raw query string ("a=1&b&c=%2F") into decoded parameters; '+' decodes to a space.

@@ -56,9 +56,11 @@ class CodecStatus {
  public:
   enum class Code {
     Ok,
-    // The peer broke HTTP framing or a limit. Server side: answer httpCode() (if the response
-    // has not started) and close; nothing of the request may be forwarded. Client side: the
-    // response is unusable; the connection is closed.
+    // The peer broke HTTP framing or a limit. Server side: answer httpCode() through the
+    // stream's encoder if the response has not started (the codec then closes the connection),
+    // otherwise reset it; nothing more of the request is delivered, and a request whose error
+    // arrived with its headers was never delivered at all. Client side: the codec has already
+    // reset the stream (ProtocolError) and closed the connection.
     ProtocolError,
     // Client side: the server sent data while no request was outstanding, or more than one
     // response. The connection is closed.
@@ -190,11 +192,14 @@ class StreamEncoder {
  *
  * Framing is the codec's: it writes `content-length` if the headers carry one, otherwise
  * `content-length: 0` when end_stream is set on the headers, otherwise chunked encoding (or, for
- * an HTTP/1.0 client, a close-delimited body). A `transfer-encoding` field in the map is never
- * written. A `connection: close` field makes the codec close the connection once the response
- * is sent; for an HTTP/1.0 client that asked for keep-alive, the codec adds
- * `connection: keep-alive`. A 101 response (or a 2xx to CONNECT) switches both directions to raw
- * bytes.
+ * an HTTP/1.0 client, a close-delimited body); never a body for HEAD, 1xx, 204, 304. A
+ * `transfer-encoding` field in the map is never written. The codec writes `connection: close`
+ * (replacing the map's connection fields) and closes the connection after the response when
+ * the connection cannot continue: the map says `connection: close`, the client asked to close
+ * or spoke HTTP/1.0 without keep-alive, disableKeepAlive() was called, the request is still
+ * arriving, or it failed to parse. For an HTTP/1.0 client that asked for keep-alive it writes
+ * `connection: keep-alive`. A 101 response to an Upgrade request (or a 2xx to CONNECT) switches
+ * both directions to raw bytes; any other answer to those closes the connection after it.
  */
 class ResponseEncoder : public StreamEncoder {
  public:
@@ -216,8 +221,8 @@ class ResponseEncoder : public StreamEncoder {
  */
 class RequestEncoder : public StreamEncoder {
  public:
-  // Fails (ProtocolError, nothing written) if method, path or host is empty or contains
-  // characters that cannot appear in a request line.
+  // Fails (ProtocolError "http1.invalid_request_line", nothing written) if method, path or host
+  // is empty or contains characters that cannot appear in a request line.
   virtual CodecStatus encodeHeaders(const RequestHeaderMap& headers, bool end_stream) = 0;
 };
 
@@ -266,10 +271,12 @@ class ResponseDecoder {
  */
 struct Http1Settings {
   // The request line plus header section (client side: status line plus headers) may take at
-  // most this many bytes; more is 431. HttpConnectionManager.max_request_headers_kb (default 60).
+  // most this many bytes; more is 431 (502 for a response). Server side:
+  // HttpConnectionManager.max_request_headers_kb (default 60); upstream pools use 60.
   uint32_t max_headers_kb = 60;
-  // At most this many header fields; more is 431.
-  // HttpConnectionManager.common_http_protocol_options.max_headers_count (default 100).
+  // At most this many header fields; more is 431 (502 for a response).
+  // HttpConnectionManager.common_http_protocol_options.max_headers_count (default 100); upstream
+  // pools use the Cluster's common_http_protocol_options.max_headers_count.
   uint32_t max_headers_count = 100;
   // Accept HTTP/1.0 requests (a missing Host is then allowed).
   bool accept_http_10 = true;
@@ -327,10 +334,12 @@ class ClientConnectionCallbacks {
  public:
   virtual ~ClientConnectionCallbacks() = default;
 
-  // The current stream completed normally: the request was fully encoded and the response fully
-  // decoded (after the decoder's end_stream). `reusable` says the connection may carry another
-  // request: keep-alive on both sides, clean framing, no stray bytes. Not called for resets
-  // (a reset closes the connection; watch the connection's events).
+  // The current stream completed normally: the response was fully decoded (after the decoder's
+  // end_stream) and the request fully encoded, or the response ended first (then `reusable` is
+  // false and the rest of the request must not be sent). `reusable` says the connection may
+  // carry another request: keep-alive on both sides, clean framing, no stray bytes. A new stream
+  // may be started from inside this callback. Not called for resets (a reset closes the
+  // connection; watch the connection's events).
   virtual void onStreamComplete(bool reusable) = 0;
 };
 

@@ -23,14 +23,56 @@ void HeaderMap::addLowerCase(std::string name, std::string value) {
   fields_.push_back(Field{std::move(name), std::move(value)});
 }
 
+namespace {
+
+bool hasUpper(absl::string_view s) {
+  for (const char c : s) {
+    if (c >= 'A' && c <= 'Z') {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 void HeaderMap::set(absl::string_view name, absl::string_view value) {
+  // The common case, one field of that name already there (or none), takes no allocation
+  // beyond the value's: the field is overwritten in place and keeps its position.
+  if (!hasUpper(name)) {
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      Field& field = fields_[i];
+      if (field.name != name) {
+        continue;
+      }
+      byte_size_ -= field.value.size();
+      field.value.assign(value.data(), value.size());
+      byte_size_ += field.value.size();
+      // Any later duplicates go.
+      for (size_t j = fields_.size(); j-- > i + 1;) {
+        if (fields_[j].name == name) {
+          byte_size_ -= fields_[j].name.size() + fields_[j].value.size();
+          fields_.erase(fields_.begin() + j);
+        }
+      }
+      return;
+    }
+    addLowerCase(std::string(name.data(), name.size()), std::string(value.data(), value.size()));
+    return;
+  }
   remove(name);
   add(name, value);
 }
 
 size_t HeaderMap::remove(absl::string_view name) {
-  std::string lower(name.data(), name.size());
-  toLowerAscii(lower);
+  // Callers nearly always pass a lower-case constant: compare it as it is, no copy.
+  std::string lowered;
+  absl::string_view lower = name;
+  if (hasUpper(name)) {
+    lowered.assign(name.data(), name.size());
+    toLowerAscii(lowered);
+    lower = lowered;
+  }
   const size_t before = fields_.size();
   auto end = std::remove_if(fields_.begin(), fields_.end(), [&](const Field& field) {
     if (field.name != lower) {

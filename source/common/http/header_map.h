@@ -31,6 +31,13 @@ class HeaderMap {
   // Appends a field whose name the caller guarantees is already lower-case (codecs that
   // lower-case while parsing, constants).
   void addLowerCase(std::string name, std::string value);
+  // For codecs that parse in place, without intermediate strings: appends an empty field whose
+  // name and value the caller fills (the name lower-case), then either finishLastField(), which
+  // counts it in byteSize(), or removeLastField().
+  Field& addEmptyField() { return fields_.emplace_back(); }
+  Field& lastField() { return fields_.back(); }
+  void finishLastField() { byte_size_ += fields_.back().name.size() + fields_.back().value.size(); }
+  void removeLastField() { fields_.pop_back(); }
   // Replaces every field named `name` with one field (appended if absent).
   void set(absl::string_view name, absl::string_view value);
   // Removes every field named `name`; returns how many were removed.

@@ -70,6 +70,9 @@ class Connection : public Event::DeferredDeletable {
   virtual void addReadFilter(ReadFilterSharedPtr filter) = 0;
   // Calls onNewConnection() on the read filters; done once filters are installed.
   virtual void initializeReadFilters() = 0;
+  // Tells the read filters that the connection should end at their next clean point
+  // (ReadFilter::onDrainStart). Idempotent per filter is the filter's business.
+  virtual void startDrain() {}
 
   // Queues `data` (moved out of the argument) for writing. With end_stream, the write side is
   // shut down (TCP FIN) once everything queued has been sent.

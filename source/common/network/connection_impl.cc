@@ -79,6 +79,17 @@ void ConnectionImpl::addReadFilter(ReadFilterSharedPtr filter) {
   read_filters_.push_back(std::move(filter));
 }
 
+void ConnectionImpl::startDrain() {
+  // A filter may close the connection from its callback; iterate over a copy of the pointers.
+  std::vector<ReadFilterSharedPtr> filters = read_filters_;
+  for (auto& filter : filters) {
+    if (state() != State::Open) {
+      return;
+    }
+    filter->onDrainStart();
+  }
+}
+
 void ConnectionImpl::initializeReadFilters() {
   for (auto& filter : read_filters_) {
     if (state_ != State::Open || filter->onNewConnection() == FilterStatus::StopIteration) {
@@ -105,7 +116,16 @@ void ConnectionImpl::onReadReady() {
     drainInputWhileLingering();
     return;
   }
-  if (connecting_ || read_disable_count_ > 0 || read_end_stream_ || state_ != State::Open) {
+  if (connecting_ || read_disable_count_ > 0 || state_ != State::Open) {
+    return;
+  }
+  if (read_end_stream_) {
+    // The peer already sent FIN, so there is nothing more to read; but a reader that paused
+    // with data left in the buffer (an HTTP/1 codec holding back a pipelined request) gets that
+    // data, and the end of stream, again once it resumes.
+    if (read_buffer_.length() > 0) {
+      dispatchRead();
+    }
     return;
   }
   bool hit_limit = false;

@@ -35,6 +35,7 @@ class ConnectionImpl : public virtual Connection, protected ReadFilterCallbacks 
   void removeConnectionCallbacks(ConnectionCallbacks& callbacks) override;
   void addReadFilter(ReadFilterSharedPtr filter) override;
   void initializeReadFilters() override;
+  void startDrain() override;
   void write(Buffer::Instance& data, bool end_stream) override;
   void readDisable(bool disable) override;
   bool readEnabled() const override { return read_disable_count_ == 0; }

@@ -35,6 +35,10 @@ class ReadFilter {
   // Bytes arrived. The filter drains (or moves) what it consumes. end_stream means the peer sent
   // FIN (only with half-close enabled).
   virtual FilterStatus onData(Buffer::Instance& data, bool end_stream) = 0;
+  // The listener that accepted the connection is draining (removed, replaced with draining on,
+  // or the server is shutting down): finish what is in flight and close at the next clean
+  // point. A filter that moves opaque bytes (tcp_proxy) has no such point and ignores it.
+  virtual void onDrainStart() {}
 };
 
 /**

@@ -1,15 +1,66 @@
 #include "source/common/upstream/cluster_manager.h"
 
+#include <algorithm>
+#include <optional>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "source/common/config/utility.h"
+#include "source/common/upstream/cluster_health.h"
+#include "source/common/upstream/http_conn_pool.h"
 
 namespace Skiff::Upstream {
 
-ThreadLocalCluster::ThreadLocalCluster(ClusterInfoConstSharedPtr info)
-    : info_(std::move(info)), random_state_(std::random_device{}()) {
+namespace {
+
+// How often a worker checks whether replaced clusters' pools have drained.
+constexpr std::chrono::milliseconds kDrainSweepInterval{1000};
+
+}  // namespace
+
+ThreadLocalCluster::ThreadLocalCluster(ClusterInfoConstSharedPtr info,
+                                       Event::Dispatcher* dispatcher,
+                                       const HttpConnPoolFactory* pool_factory)
+    : info_(std::move(info)),
+      dispatcher_(dispatcher),
+      pool_factory_(pool_factory),
+      random_state_(std::random_device{}() | 1) {
   current_weights_.assign(info_->hosts.size(), 0);
+  active_requests_.assign(info_->hosts.size(), 0);
+  pools_.resize(info_->hosts.size());
+}
+
+ThreadLocalCluster::~ThreadLocalCluster() = default;
+
+uint64_t ThreadLocalCluster::nextRandom() {
+  // xorshift64*: cheap, per worker, no shared state.
+  random_state_ ^= random_state_ >> 12;
+  random_state_ ^= random_state_ << 25;
+  random_state_ ^= random_state_ >> 27;
+  return random_state_ * 2685821657736338717ULL;
+}
+
+void ThreadLocalCluster::refreshHealthyHosts() {
+  const auto& hosts = info_->hosts;
+  health_generation_ = info_->health_state->generation.load(std::memory_order_acquire);
+  candidates_.clear();
+  for (uint32_t i = 0; i < hosts.size(); ++i) {
+    if (hosts[i].healthy()) {
+      candidates_.push_back(i);
+    }
+  }
+  // Envoy's panic threshold: with too few healthy hosts, spreading over all of them beats
+  // overloading the few that pass (and failing checks may be the checker's problem).
+  panic_ =
+      !hosts.empty() && candidates_.size() * 100 <
+                            static_cast<uint64_t>(info_->healthy_panic_threshold) * hosts.size();
+  if (panic_) {
+    candidates_.resize(hosts.size());
+    for (uint32_t i = 0; i < hosts.size(); ++i) {
+      candidates_[i] = i;
+    }
+  }
+  std::fill(current_weights_.begin(), current_weights_.end(), 0);
 }
 
 const Host* ThreadLocalCluster::chooseHost(const LoadBalancerContext* context) {
@@ -23,25 +74,50 @@ const Host* ThreadLocalCluster::chooseHost(const LoadBalancerContext* context) {
     return &original_dst_host_;
   }
   const auto& hosts = info_->hosts;
-  if (hosts.empty()) {
+  // One atomic load per pick: the list is rebuilt only when some host's health changed.
+  if (info_->health_state->generation.load(std::memory_order_acquire) != health_generation_) {
+    refreshHealthyHosts();
+  }
+  const size_t n = candidates_.size();
+  if (n == 0) {
     return nullptr;
   }
-  if (info_->lb_policy == LbPolicy::Random) {
-    // xorshift64*: cheap, per worker, no shared state.
-    random_state_ ^= random_state_ >> 12;
-    random_state_ ^= random_state_ << 25;
-    random_state_ ^= random_state_ >> 27;
-    return &hosts[(random_state_ * 2685821657736338717ULL) % hosts.size()];
+  if (panic_) {
+    info_->stats->lb_healthy_panic.inc();
+  }
+  switch (info_->lb_policy) {
+    case LbPolicy::Random:
+      return &hosts[candidates_[nextRandom() % n]];
+    case LbPolicy::LeastRequest: {
+      if (n == 1) {
+        return &hosts[candidates_[0]];
+      }
+      // Power of two choices (Envoy's default choice_count 2): two random hosts, the one with
+      // fewer requests in flight on this worker wins (relative to its weight when weighted).
+      const uint64_t r = nextRandom();
+      size_t a = (r >> 32) % n;
+      size_t b = (r & 0xffffffff) % (n - 1);
+      if (b >= a) {
+        ++b;  // Two distinct hosts.
+      }
+      a = candidates_[a];
+      b = candidates_[b];
+      const uint64_t load_a = static_cast<uint64_t>(active_requests_[a]) * hosts[b].weight;
+      const uint64_t load_b = static_cast<uint64_t>(active_requests_[b]) * hosts[a].weight;
+      return &hosts[load_b < load_a ? b : a];
+    }
+    case LbPolicy::RoundRobin:
+      break;
   }
   if (!info_->weighted) {
-    const Host& host = hosts[rr_index_ % hosts.size()];
+    const Host& host = hosts[candidates_[rr_index_ % n]];
     ++rr_index_;
     return &host;
   }
   // Smooth weighted round robin: spreads a heavy host's turns instead of bunching them.
   int64_t total = 0;
-  size_t best = 0;
-  for (size_t i = 0; i < hosts.size(); ++i) {
+  size_t best = candidates_[0];
+  for (const uint32_t i : candidates_) {
     current_weights_[i] += hosts[i].weight;
     total += hosts[i].weight;
     if (current_weights_[i] > current_weights_[best]) {
@@ -52,41 +128,182 @@ const Host* ThreadLocalCluster::chooseHost(const LoadBalancerContext* context) {
   return &hosts[best];
 }
 
+HttpConnPool* ThreadLocalCluster::httpConnPool(const Host& host) {
+  if (!ownsHost(host)) {
+    return nullptr;
+  }
+  HttpConnPoolPtr& pool = pools_[hostIndex(host)];
+  if (pool == nullptr) {
+    if (pool_factory_ == nullptr || !*pool_factory_ || dispatcher_ == nullptr) {
+      return nullptr;
+    }
+    pool = (*pool_factory_)(*dispatcher_, host, info_);
+  }
+  return pool.get();
+}
+
+void ThreadLocalCluster::drainConnPools() {
+  for (auto& pool : pools_) {
+    if (pool != nullptr) {
+      pool->drainConnections();
+    }
+  }
+}
+
+bool ThreadLocalCluster::hasActiveConnections() const {
+  for (const auto& pool : pools_) {
+    if (pool != nullptr && pool->hasActiveConnections()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+ThreadLocalClusterManager::~ThreadLocalClusterManager() {
+  // Pools go before the clusters they belong to; the draining ones first (oldest configs).
+  draining_.clear();
+  clusters_.clear();
+}
+
 ThreadLocalCluster* ThreadLocalClusterManager::get(const std::string& name) {
+  auto it = clusters_.find(name);
+  return it == clusters_.end() ? nullptr : it->second.get();
+}
+
+ThreadLocalCluster* ThreadLocalClusterManager::get(absl::string_view name) {
   auto it = clusters_.find(name);
   return it == clusters_.end() ? nullptr : it->second.get();
 }
 
 void ThreadLocalClusterManager::set(ClusterInfoConstSharedPtr info) {
   std::string name = info->name;
-  clusters_[name] = std::make_unique<ThreadLocalCluster>(std::move(info));
+  auto& slot = clusters_[name];
+  std::unique_ptr<ThreadLocalCluster> old = std::move(slot);
+  slot = std::make_unique<ThreadLocalCluster>(std::move(info), dispatcher_, pool_factory_);
+  if (old != nullptr) {
+    retire(std::move(old));
+  }
 }
 
-void ThreadLocalClusterManager::remove(const std::string& name) { clusters_.erase(name); }
+void ThreadLocalClusterManager::remove(const std::string& name) {
+  auto it = clusters_.find(name);
+  if (it == clusters_.end()) {
+    return;
+  }
+  std::unique_ptr<ThreadLocalCluster> old = std::move(it->second);
+  clusters_.erase(it);
+  retire(std::move(old));
+}
+
+void ThreadLocalClusterManager::retire(std::unique_ptr<ThreadLocalCluster> cluster) {
+  // Requests in flight on the old config finish on it; its idle connections close now.
+  cluster->drainConnPools();
+  if (!cluster->hasActiveConnections()) {
+    return;  // Nothing refers to it any more (see ThreadLocalCluster's lifetime rule).
+  }
+  draining_.push_back(std::move(cluster));
+  if (dispatcher_ == nullptr) {
+    return;
+  }
+  if (sweep_timer_ == nullptr) {
+    sweep_timer_ = dispatcher_->createTimer([this] { sweepDraining(); });
+  }
+  if (!sweep_timer_->enabled()) {
+    sweep_timer_->enableTimer(kDrainSweepInterval);
+  }
+}
+
+void ThreadLocalClusterManager::drainConnPools() {
+  for (auto& [name, cluster] : clusters_) {
+    cluster->drainConnPools();
+  }
+  for (auto& cluster : draining_) {
+    cluster->drainConnPools();
+  }
+}
+
+void ThreadLocalClusterManager::sweepDraining() {
+  for (auto it = draining_.begin(); it != draining_.end();) {
+    if (!(*it)->hasActiveConnections()) {
+      it = draining_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (!draining_.empty()) {
+    sweep_timer_->enableTimer(kDrainSweepInterval);
+  }
+}
 
 ClusterManager::ClusterManager(Stats::Store& stats, std::vector<Event::Dispatcher*> workers,
-                               Event::Dispatcher& main)
-    : stats_(stats), slot_(std::move(workers), main, [] {
-        return std::make_unique<ThreadLocalClusterManager>();
-      }) {}
+                               Event::Dispatcher& main, HttpConnPoolFactory pool_factory)
+    : stats_(stats),
+      pool_factory_(std::move(pool_factory)),
+      slot_(workers, main,
+            [this, workers, next = size_t{0}]() mutable {
+              return std::make_unique<ThreadLocalClusterManager>(workers[next++], &pool_factory_);
+            }),
+      main_(main) {}
+
+ClusterManager::~ClusterManager() {
+  // Checkers and detectors (timers, connections on main) go first.
+  health_.clear();
+}
+
+std::unique_ptr<ClusterStats> generateClusterStats(Stats::Store& store, const std::string& name) {
+  std::string p = absl::StrCat("cluster.", name, ".");
+  auto stats = std::unique_ptr<ClusterStats>(new ClusterStats{
+      store.counter(p + "upstream_cx_total"),
+      store.gauge(p + "upstream_cx_active"),
+      store.counter(p + "upstream_cx_connect_fail"),
+      store.counter(p + "upstream_cx_connect_timeout"),
+      store.counter(p + "upstream_cx_destroy"),
+      store.counter(p + "upstream_cx_none_healthy"),
+      store.counter(p + "upstream_cx_rx_bytes_total"),
+      store.counter(p + "upstream_cx_tx_bytes_total"),
+      store.histogram(p + "upstream_cx_connect_ms", Stats::Histogram::Unit::Milliseconds),
+      store.histogram(p + "upstream_cx_length_ms", Stats::Histogram::Unit::Milliseconds),
+      store.gauge(p + "membership_total"),
+      store.counter(p + "upstream_cx_http1_total"),
+      store.counter(p + "upstream_cx_overflow"),
+      store.counter(p + "upstream_cx_idle_timeout"),
+      store.counter(p + "upstream_cx_max_requests"),
+      store.counter(p + "upstream_cx_destroy_local"),
+      store.counter(p + "upstream_cx_destroy_remote"),
+      store.counter(p + "upstream_cx_destroy_with_active_rq"),
+      store.counter(p + "upstream_cx_protocol_error"),
+      store.counter(p + "upstream_rq_total"),
+      store.gauge(p + "upstream_rq_active"),
+      store.counter(p + "upstream_rq_pending_total"),
+      store.gauge(p + "upstream_rq_pending_active"),
+      store.counter(p + "upstream_rq_pending_overflow"),
+      store.counter(p + "upstream_rq_pending_failure_eject"),
+      store.counter(p + "upstream_rq_cancelled"),
+      store.counter(p + "upstream_rq_pool_retry"),
+      store.counter(p + "upstream_rq_timeout"),
+      store.counter(p + "upstream_rq_per_try_timeout"),
+      store.counter(p + "upstream_rq_rx_reset"),
+      store.counter(p + "upstream_rq_tx_reset"),
+      store.counter(p + "upstream_rq_retry"),
+      store.counter(p + "upstream_rq_retry_success"),
+      store.counter(p + "upstream_rq_retry_overflow"),
+      store.counter(p + "upstream_rq_retry_limit_exceeded"),
+      store.counter(p + "upstream_rq_completed"),
+      {},
+      store.histogram(p + "upstream_rq_time", Stats::Histogram::Unit::Milliseconds),
+      store.gauge(p + "membership_healthy"),
+      store.counter(p + "lb_healthy_panic"),
+  });
+  for (int i = 0; i < 5; ++i) {
+    stats->upstream_rq_class[i] = &store.counter(absl::StrCat(p, "upstream_rq_", i + 1, "xx"));
+  }
+  return stats;
+}
 
 ClusterStats& ClusterManager::statsFor(const std::string& name) {
   auto& entry = cluster_stats_[name];
   if (entry == nullptr) {
-    std::string p = absl::StrCat("cluster.", name, ".");
-    entry.reset(new ClusterStats{
-        stats_.counter(p + "upstream_cx_total"),
-        stats_.gauge(p + "upstream_cx_active"),
-        stats_.counter(p + "upstream_cx_connect_fail"),
-        stats_.counter(p + "upstream_cx_connect_timeout"),
-        stats_.counter(p + "upstream_cx_destroy"),
-        stats_.counter(p + "upstream_cx_none_healthy"),
-        stats_.counter(p + "upstream_cx_rx_bytes_total"),
-        stats_.counter(p + "upstream_cx_tx_bytes_total"),
-        stats_.histogram(p + "upstream_cx_connect_ms", Stats::Histogram::Unit::Milliseconds),
-        stats_.histogram(p + "upstream_cx_length_ms", Stats::Histogram::Unit::Milliseconds),
-        stats_.gauge(p + "membership_total"),
-    });
+    entry = generateClusterStats(stats_, name);
   }
   return *entry;
 }
@@ -100,8 +317,53 @@ absl::StatusOr<std::shared_ptr<ClusterInfo>> buildClusterInfo(
   if (config.has_per_connection_buffer_limit_bytes()) {
     info->per_connection_buffer_limit_bytes = config.per_connection_buffer_limit_bytes().value();
   }
+  // Circuit breakers: the DEFAULT priority's thresholds (HIGH is not routed to separately).
+  std::optional<uint32_t> max_connections, max_pending, max_requests, max_retries;
+  for (const auto& thresholds : config.circuit_breakers().thresholds()) {
+    if (thresholds.priority() != envoy::config::core::v3::DEFAULT) {
+      continue;
+    }
+    if (thresholds.has_max_connections()) {
+      max_connections = thresholds.max_connections().value();
+    }
+    if (thresholds.has_max_pending_requests()) {
+      max_pending = thresholds.max_pending_requests().value();
+    }
+    if (thresholds.has_max_requests()) {
+      max_requests = thresholds.max_requests().value();
+    }
+    if (thresholds.has_max_retries()) {
+      max_retries = thresholds.max_retries().value();
+    }
+  }
+  const ResourceManager& rm = *info->resource_manager;  // Envoy's defaults.
+  // A ResourceLimit's limit is fixed at construction: build a new manager if any is configured.
+  if (max_connections || max_pending || max_requests || max_retries) {
+    info->resource_manager.reset(new ResourceManager{
+        ResourceLimit(max_connections.value_or(rm.connections.max())),
+        ResourceLimit(max_pending.value_or(rm.pending_requests.max())),
+        ResourceLimit(max_requests.value_or(rm.requests.max())),
+        ResourceLimit(max_retries.value_or(rm.retries.max())),
+    });
+  }
+  if (config.has_common_http_protocol_options()) {
+    const auto& options = config.common_http_protocol_options();
+    info->http_idle_timeout =
+        SKIFF_PROTOBUF_GET_MS_OR_DEFAULT(options, idle_timeout, info->http_idle_timeout);
+    info->max_requests_per_connection =
+        SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(options, max_requests_per_connection, 0);
+    info->max_response_headers_count =
+        SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(options, max_headers_count, 100);
+  }
+  if (config.has_common_lb_config() && config.common_lb_config().has_healthy_panic_threshold()) {
+    // Truncated to whole percent, as in Envoy.
+    const double percent = config.common_lb_config().healthy_panic_threshold().value();
+    info->healthy_panic_threshold = static_cast<uint32_t>(std::clamp(percent, 0.0, 100.0));
+  }
   if (config.lb_policy() == envoy::config::cluster::v3::Cluster::RANDOM) {
     info->lb_policy = LbPolicy::Random;
+  } else if (config.lb_policy() == envoy::config::cluster::v3::Cluster::LEAST_REQUEST) {
+    info->lb_policy = LbPolicy::LeastRequest;
   }
   if (config.type() == envoy::config::cluster::v3::Cluster::ORIGINAL_DST) {
     info->type = ClusterType::OriginalDst;
@@ -128,7 +390,14 @@ absl::StatusOr<std::shared_ptr<ClusterInfo>> buildClusterInfo(
         return absl::InvalidArgumentError(
             absl::StrCat("cluster '", config.name(), "': endpoint: ", address.status().message()));
       }
-      Host host{*address, 1};
+      Host host{*address, 1, std::make_shared<HostHealth>()};
+      // Envoy treats UNHEALTHY, DRAINING and TIMEOUT from the control plane as unhealthy.
+      const auto status = lb_endpoint.health_status();
+      if (status == envoy::config::core::v3::UNHEALTHY ||
+          status == envoy::config::core::v3::DRAINING ||
+          status == envoy::config::core::v3::TIMEOUT) {
+        host.health->setFlags(HealthFlag::kFailedEdsHealth);
+      }
       if (lb_endpoint.has_load_balancing_weight()) {
         host.weight = std::max<uint32_t>(1, lb_endpoint.load_balancing_weight().value());
         info->weighted |= host.weight != 1;
@@ -151,6 +420,9 @@ absl::Status ClusterManager::addOrUpdateCluster(const envoy::config::cluster::v3
   (*info)->last_updated = std::chrono::system_clock::now();
   (*info)->stats = &statsFor(config.name());
   (*info)->stats->membership_total.set((*info)->hosts.size());
+  if (auto status = applyHealth(**info, config); !status.ok()) {
+    return status;
+  }
   ClusterInfoConstSharedPtr shared = std::move(*info);
   clusters_[shared->name] = shared;
   slot_.runOnAllWorkers([shared](ThreadLocalClusterManager& tls) { tls.set(shared); },
@@ -158,10 +430,64 @@ absl::Status ClusterManager::addOrUpdateCluster(const envoy::config::cluster::v3
   return absl::OkStatus();
 }
 
+absl::Status ClusterManager::applyHealth(ClusterInfo& info,
+                                         const envoy::config::cluster::v3::Cluster& config) {
+  auto old = clusters_.find(info.name);
+  if (old != clusters_.end()) {
+    // Hosts that stay (same address) keep their health; only the control plane's own verdict
+    // (EDS health_status) is taken from the new config.
+    info.health_state = old->second->health_state;
+    absl::flat_hash_map<std::string, HostHealthSharedPtr> kept;
+    for (const Host& host : old->second->hosts) {
+      kept.emplace(host.address->asString(), host.health);
+    }
+    for (Host& host : info.hosts) {
+      auto it = kept.find(host.address->asString());
+      if (it == kept.end() || it->second == nullptr) {
+        continue;
+      }
+      if (host.health->flags() & HealthFlag::kFailedEdsHealth) {
+        it->second->setFlags(HealthFlag::kFailedEdsHealth);
+      } else {
+        it->second->clearFlags(HealthFlag::kFailedEdsHealth);
+      }
+      host.health = it->second;
+      kept.erase(it);  // An address listed twice gets its own state the second time.
+    }
+  }
+  auto& health = health_[info.name];
+  if (health == nullptr) {
+    ClusterStats& stats = *info.stats;
+    health = std::make_unique<ClusterHealth>(main_, stats_, info.name, info.health_state,
+                                             stats.membership_healthy, stats.upstream_cx_total);
+    if (health_checks_stopped_) {
+      health->stopHealthChecks();
+    }
+  }
+  return health->update(info, config);
+}
+
+ClusterHealth* ClusterManager::health(const std::string& name) {
+  auto it = health_.find(name);
+  return it == health_.end() ? nullptr : it->second.get();
+}
+
+void ClusterManager::stopHealthChecks() {
+  health_checks_stopped_ = true;
+  for (auto& [name, health] : health_) {
+    health->stopHealthChecks();
+  }
+}
+
 void ClusterManager::removeCluster(const std::string& name, std::function<void()> applied) {
   clusters_.erase(name);
+  health_.erase(name);
   slot_.runOnAllWorkers([name](ThreadLocalClusterManager& tls) { tls.remove(name); },
                         std::move(applied));
+}
+
+void ClusterManager::drainConnPools() {
+  slot_.runOnAllWorkers([](ThreadLocalClusterManager& tls) { tls.drainConnPools(); }, nullptr);
 }
 
 std::vector<ClusterInfoConstSharedPtr> ClusterManager::clusters() const {

@@ -1,23 +1,30 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <list>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
+#include "source/common/event/dispatcher.h"
 #include "source/common/network/address.h"
 #include "source/common/network/connection_impl.h"
 #include "source/common/stats/stats.h"
 #include "source/common/thread_local/thread_local.h"
+#include "source/common/upstream/host_health.h"
 #include "source/common/upstream/load_balancer_context.h"
 
 namespace Skiff::Upstream {
 
-// Envoy's cluster stats (`cluster.<name>.*`) that the TCP proxy updates.
+// Envoy's cluster stats (`cluster.<name>.*`) that the TCP proxy, the HTTP connection pools and
+// the router update.
 struct ClusterStats {
   Stats::Counter& upstream_cx_total;
   Stats::Gauge& upstream_cx_active;
@@ -30,14 +37,83 @@ struct ClusterStats {
   Stats::Histogram& upstream_cx_connect_ms;
   Stats::Histogram& upstream_cx_length_ms;
   Stats::Gauge& membership_total;
+  // HTTP connection pools.
+  Stats::Counter& upstream_cx_http1_total;
+  Stats::Counter& upstream_cx_overflow;  // max_connections refused a connection
+  Stats::Counter& upstream_cx_idle_timeout;
+  Stats::Counter& upstream_cx_max_requests;  // closed after max_requests_per_connection
+  Stats::Counter& upstream_cx_destroy_local;
+  Stats::Counter& upstream_cx_destroy_remote;
+  Stats::Counter& upstream_cx_destroy_with_active_rq;
+  Stats::Counter& upstream_cx_protocol_error;
+  Stats::Counter& upstream_rq_total;
+  Stats::Gauge& upstream_rq_active;
+  Stats::Counter& upstream_rq_pending_total;
+  Stats::Gauge& upstream_rq_pending_active;
+  Stats::Counter& upstream_rq_pending_overflow;  // max_pending_requests or max_requests refused
+  Stats::Counter& upstream_rq_pending_failure_eject;  // failed while waiting (connect failure)
+  Stats::Counter& upstream_rq_cancelled;
+  // Requests moved to a fresh connection after their reused one closed before any response.
+  Stats::Counter& upstream_rq_pool_retry;
+  // Router.
+  Stats::Counter& upstream_rq_timeout;
+  Stats::Counter& upstream_rq_per_try_timeout;
+  Stats::Counter& upstream_rq_rx_reset;
+  Stats::Counter& upstream_rq_tx_reset;
+  Stats::Counter& upstream_rq_retry;
+  Stats::Counter& upstream_rq_retry_success;
+  Stats::Counter& upstream_rq_retry_overflow;
+  Stats::Counter& upstream_rq_retry_limit_exceeded;
+  Stats::Counter& upstream_rq_completed;
+  // upstream_rq_1xx .. upstream_rq_5xx, indexed by status / 100 - 1.
+  Stats::Counter* upstream_rq_class[5];
+  Stats::Histogram& upstream_rq_time;
+  // Health (upstream-health): hosts not failing a check or ejected, and load-balancer picks made
+  // in panic mode (too few healthy hosts, so all were used).
+  Stats::Gauge& membership_healthy;
+  Stats::Counter& lb_healthy_panic;
+};
+
+/**
+ * One circuit-breaker resource: a limit and how much of it is in use, cluster-wide. Any thread:
+ * every worker's pools of a cluster share it. The check and the increment are separate relaxed
+ * operations, so workers racing for the last unit may pass the limit by at most one each, which
+ * is what Envoy accepts too.
+ */
+class ResourceLimit {
+ public:
+  explicit ResourceLimit(uint64_t max) : max_(max) {}
+  bool canCreate() const { return count_.load(std::memory_order_relaxed) < max_; }
+  void inc() { count_.fetch_add(1, std::memory_order_relaxed); }
+  void dec() { count_.fetch_sub(1, std::memory_order_relaxed); }
+  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  uint64_t max() const { return max_; }
+
+ private:
+  const uint64_t max_;
+  std::atomic<uint64_t> count_{0};
+};
+
+// The cluster's CircuitBreakers (DEFAULT priority thresholds; Envoy's defaults when unset).
+struct ResourceManager {
+  ResourceLimit connections{1024};
+  ResourceLimit pending_requests{1024};
+  ResourceLimit requests{1024};
+  ResourceLimit retries{3};
 };
 
 struct Host {
   Network::Address::InstanceConstSharedPtr address;
   uint32_t weight{1};
+  // Shared with the main thread's health checker and outlier detector, and with the next
+  // ClusterInfo of this cluster if it keeps this address (see host_health.h). Null in tests that
+  // build hosts by hand: such a host is healthy.
+  HostHealthSharedPtr health;
+
+  bool healthy() const { return health == nullptr || health->healthy(); }
 };
 
-enum class LbPolicy { RoundRobin, Random };
+enum class LbPolicy { RoundRobin, Random, LeastRequest };
 
 // Where a cluster's hosts come from. ORIGINAL_DST has no host list: each connection goes to the
 // original destination of its downstream connection (passthrough).
@@ -58,6 +134,20 @@ struct ClusterInfo {
   Network::BindOptions upstream_bind;  // upstream_bind_config: source address of connections.
   bool weighted{false};                // Some host has a weight other than 1.
   ClusterStats* stats;                 // Points into the stats store, which outlives every cluster.
+  // Circuit breakers: mutable counts shared by every worker (atomics) behind the immutable info.
+  std::shared_ptr<ResourceManager> resource_manager = std::make_shared<ResourceManager>();
+  // common_http_protocol_options, for the HTTP/1.1 pools. 0 disables the idle timeout and the
+  // per-connection request limit.
+  std::chrono::milliseconds http_idle_timeout{3600 * 1000};
+  uint32_t max_requests_per_connection{0};
+  uint32_t max_response_headers_count{100};
+  // Health: carried across updates of this cluster (see host_health.h). `outlier` is where
+  // workers report upstream results (null without outlier_detection). Below
+  // healthy_panic_threshold percent of healthy hosts the load balancer uses all hosts (Envoy's
+  // panic mode; 0 disables it).
+  ClusterHealthStateSharedPtr health_state = std::make_shared<ClusterHealthState>();
+  OutlierReporterConstSharedPtr outlier;
+  uint32_t healthy_panic_threshold{50};
   envoy::config::cluster::v3::Cluster proto;  // As configured, for /config_dump.
   std::string version_info;                   // The CDS/EDS version it came with ("" if static).
   std::chrono::system_clock::time_point last_updated;
@@ -65,39 +155,129 @@ struct ClusterInfo {
 
 using ClusterInfoConstSharedPtr = std::shared_ptr<const ClusterInfo>;
 
+// Worker thread (router, tcp_proxy): how an attempt on `host` (one of cluster.hosts; null is
+// ignored) went, for outlier detection. No-op when the cluster has no outlier_detection. Cheap:
+// a relaxed atomic per host; only a count reaching its threshold posts to main.
+inline void reportOutlierResult(const ClusterInfo& cluster, const Host* host,
+                                OutlierResult result) {
+  if (cluster.outlier != nullptr && host != nullptr) {
+    cluster.outlier->putResult(host->health, result);
+  }
+}
+inline void reportOutlierHttpStatus(const ClusterInfo& cluster, const Host* host, uint32_t status) {
+  if (cluster.outlier != nullptr && host != nullptr) {
+    cluster.outlier->putHttpStatus(host->health, status);
+  }
+}
+
+class ClusterHealth;
+class HttpConnPool;
+using HttpConnPoolPtr = std::unique_ptr<HttpConnPool>;
+
+// Makes the HTTP connection pool for one host of a cluster on one worker. Set once at start-up
+// (the HTTP pool implementation lives above this layer); called on the worker.
+using HttpConnPoolFactory = std::function<HttpConnPoolPtr(
+    Event::Dispatcher& dispatcher, const Host& host, const ClusterInfoConstSharedPtr& cluster)>;
+
 /**
- * A worker's view of one cluster: the shared info plus this worker's load-balancer state. Owned
- * and used by one worker thread only, so picking a host takes no lock.
+ * A worker's view of one cluster: the shared info plus this worker's load-balancer state and its
+ * HTTP connection pools (one per host, made on first use). Owned and used by one worker thread
+ * only, so picking a host takes no lock.
+ *
+ * Lifetime: when the cluster is updated or removed, the worker's ThreadLocalClusterManager
+ * replaces this object but keeps it (draining its pools) until none of its pools has a
+ * connection or a waiting request. So a caller that holds a stream or a pending request from one
+ * of its pools may keep using the host it got; anything else must look the cluster up again.
  */
 class ThreadLocalCluster {
  public:
-  explicit ThreadLocalCluster(ClusterInfoConstSharedPtr info);
+  ThreadLocalCluster(ClusterInfoConstSharedPtr info, Event::Dispatcher* dispatcher = nullptr,
+                     const HttpConnPoolFactory* pool_factory = nullptr);
+  ~ThreadLocalCluster();
 
   const ClusterInfoConstSharedPtr& info() const { return info_; }
-  // Next host by the cluster's policy, or nullptr if the cluster has no hosts. For ORIGINAL_DST,
-  // the original destination of context->downstreamConnection() (nullptr without a context or
-  // when that connection's destination was not restored from a redirect, since connecting to the
-  // proxy's own listen address would loop); that Host stays valid until the next chooseHost() on
-  // this ThreadLocalCluster, so callers copy what they need from it at once.
+  // Next host by the cluster's policy among the healthy ones (all of them in panic mode), or
+  // nullptr if there is none (no hosts, or none healthy with panic mode disabled). For
+  // ORIGINAL_DST, the original destination of context->downstreamConnection() (nullptr without a
+  // context or when that connection's destination was not restored from a redirect, since
+  // connecting to the proxy's own listen address would loop); that Host stays valid until the next
+  // chooseHost() on this ThreadLocalCluster, so callers copy what they need from it at once.
   const Host* chooseHost(const LoadBalancerContext* context = nullptr);
 
+  // The HTTP pool for `host` (one of info()->hosts), made on first use; nullptr if no pool
+  // factory was configured.
+  HttpConnPool* httpConnPool(const Host& host);
+
+  // Requests in flight to `host` from this worker, for LEAST_REQUEST. The router counts a
+  // request from pool assignment until it is done with the host.
+  // (An ORIGINAL_DST cluster's host is not in the list: not counted, and it has no HTTP pool.)
+  void onRequestStart(const Host& host) {
+    if (ownsHost(host)) ++active_requests_[hostIndex(host)];
+  }
+  void onRequestDone(const Host& host) {
+    if (ownsHost(host)) --active_requests_[hostIndex(host)];
+  }
+  uint32_t activeRequests(const Host& host) const {
+    return ownsHost(host) ? active_requests_[hostIndex(host)] : 0;
+  }
+
+  // Closes idle pooled connections now and busy ones when their stream ends.
+  void drainConnPools();
+  // Some pool still has a connection or a waiting request.
+  bool hasActiveConnections() const;
+
  private:
+  size_t hostIndex(const Host& host) const { return &host - info_->hosts.data(); }
+  bool ownsHost(const Host& host) const {
+    return &host >= info_->hosts.data() && &host < info_->hosts.data() + info_->hosts.size();
+  }
+  uint64_t nextRandom();
+  // Rebuilds candidates_ from the hosts' health when the cluster's health generation moved.
+  void refreshHealthyHosts();
+
   ClusterInfoConstSharedPtr info_;
+  Event::Dispatcher* dispatcher_;
+  const HttpConnPoolFactory* pool_factory_;
   Host original_dst_host_;
   size_t rr_index_{0};
-  std::vector<int64_t> current_weights_;  // Smooth weighted round robin state.
+  // Indexes of the hosts the load balancer picks from, and the health generation they reflect.
+  std::vector<uint32_t> candidates_;
+  uint64_t health_generation_{0};
+  bool panic_{false};
+  std::vector<int64_t> current_weights_;   // Smooth weighted round robin state.
+  std::vector<uint32_t> active_requests_;  // Per host, this worker's requests in flight.
+  std::vector<HttpConnPoolPtr> pools_;     // Per host, made on first use.
   uint64_t random_state_;
 };
 
 // The clusters one worker can see, by name. Worker thread only.
 class ThreadLocalClusterManager {
  public:
+  ThreadLocalClusterManager(Event::Dispatcher* dispatcher = nullptr,
+                            const HttpConnPoolFactory* pool_factory = nullptr)
+      : dispatcher_(dispatcher), pool_factory_(pool_factory) {}
+  ~ThreadLocalClusterManager();
+
   ThreadLocalCluster* get(const std::string& name);
+  ThreadLocalCluster* get(absl::string_view name);
   void set(ClusterInfoConstSharedPtr info);
   void remove(const std::string& name);
 
+  // Clusters replaced or removed whose pools still had connections, kept until they drain.
+  size_t drainingForTest() const { return draining_.size(); }
+  // Drains every pool (current clusters' too).
+  void drainConnPools();
+
  private:
+  // Moves `cluster` to the draining list (or frees it if its pools are idle).
+  void retire(std::unique_ptr<ThreadLocalCluster> cluster);
+  void sweepDraining();
+
+  Event::Dispatcher* dispatcher_;
+  const HttpConnPoolFactory* pool_factory_;
   absl::flat_hash_map<std::string, std::unique_ptr<ThreadLocalCluster>> clusters_;
+  std::list<std::unique_ptr<ThreadLocalCluster>> draining_;
+  Event::TimerPtr sweep_timer_;
 };
 
 /**
@@ -106,8 +286,10 @@ class ThreadLocalClusterManager {
  */
 class ClusterManager {
  public:
+  // `pool_factory` makes the workers' HTTP connection pools (may be empty: no HTTP upstreams).
   ClusterManager(Stats::Store& stats, std::vector<Event::Dispatcher*> workers,
-                 Event::Dispatcher& main);
+                 Event::Dispatcher& main, HttpConnPoolFactory pool_factory = nullptr);
+  ~ClusterManager();
 
   // Main thread. Builds the cluster (the proto must already be validated) and hands it to every
   // worker; `applied` runs on main once all workers have it.
@@ -119,18 +301,37 @@ class ClusterManager {
   // Main thread: the current clusters, for the admin server.
   std::vector<ClusterInfoConstSharedPtr> clusters() const;
   ClusterInfoConstSharedPtr find(const std::string& name) const;
+  // Main thread: the cluster's health checker and outlier detector (null if none; tests, admin).
+  ClusterHealth* health(const std::string& name);
+  // Main thread, server drain: stop active health checks (their connections would hold the
+  // drain open).
+  void stopHealthChecks();
 
   // Worker thread: this worker's clusters.
   ThreadLocalClusterManager& threadLocal() { return slot_.get(); }
 
+  // Main thread: every worker closes its idle pooled connections and the busy ones as their
+  // streams end (shutdown: nothing keeps an upstream connection open once traffic stopped).
+  void drainConnPools();
+
  private:
   ClusterStats& statsFor(const std::string& name);
+  // Carries health over from the cluster's previous config and updates its checker/detector.
+  absl::Status applyHealth(ClusterInfo& info, const envoy::config::cluster::v3::Cluster& config);
 
   Stats::Store& stats_;
+  // Declared before the slot, which points to it, so it outlives every worker's pools.
+  const HttpConnPoolFactory pool_factory_;
   ThreadLocal::Slot<ThreadLocalClusterManager> slot_;
   absl::flat_hash_map<std::string, ClusterInfoConstSharedPtr> clusters_;
   absl::flat_hash_map<std::string, std::unique_ptr<ClusterStats>> cluster_stats_;
+  Event::Dispatcher& main_;
+  absl::flat_hash_map<std::string, std::unique_ptr<ClusterHealth>> health_;
+  bool health_checks_stopped_{false};
 };
+
+// Looks up (creating on first use) the `cluster.<name>.*` stats in `store`. Main thread.
+std::unique_ptr<ClusterStats> generateClusterStats(Stats::Store& store, const std::string& name);
 
 // Builds a ClusterInfo from a validated Cluster proto; stats is left for the caller to set.
 absl::StatusOr<std::shared_ptr<ClusterInfo>> buildClusterInfo(

@@ -57,8 +57,11 @@ class HttpConnPoolCallbacks {
   virtual void onPoolFailure(PoolFailureReason reason,
                              absl::string_view transport_failure_reason) = 0;
   // A connection is ready and `encoder` belongs to this request until its response ended (the
-  // decoder got end_stream) or the stream was reset. `host` is the pool's host (valid for the
-  // pool's life).
+  // decoder got end_stream) or the stream was reset; register StreamCallbacks on
+  // encoder.getStream() to hear of resets (a reset you cause yourself is reported to them too).
+  // The pool keeps a pointer to the headers given to encodeHeaders until the response starts,
+  // to send them again on a fresh connection (see HttpConnPool): they must live that long, as
+  // the downstream request's headers do. `host` is the pool's host (valid for the pool's life).
   virtual void onPoolReady(Http::RequestEncoder& encoder, const Host& host) = 0;
 };
 

@@ -80,5 +80,46 @@ TEST(BufferImplTest, WriteToFdDrainsWhatWasWritten) {
   close(fds[0]);
 }
 
+TEST(BufferImplTest, SlicesPeekInPlace) {
+  OwnedImpl buffer;
+  EXPECT_EQ(buffer.frontSlice().len, 0u);
+  RawSlice slices[4];
+  EXPECT_EQ(buffer.getRawSlices(slices, 4), 0u);
+
+  OwnedImpl a("hello ");
+  OwnedImpl b("world");
+  buffer.move(a);
+  buffer.move(b);
+  RawSlice front = buffer.frontSlice();
+  EXPECT_EQ(std::string(static_cast<char*>(front.mem), front.len), "hello ");
+  const uint64_t n = buffer.getRawSlices(slices, 4);
+  ASSERT_EQ(n, 2u);
+  EXPECT_EQ(std::string(static_cast<char*>(slices[1].mem), slices[1].len), "world");
+  EXPECT_EQ(buffer.getRawSlices(slices, 1), 1u);
+  buffer.drain(6);
+  front = buffer.frontSlice();
+  EXPECT_EQ(std::string(static_cast<char*>(front.mem), front.len), "world");
+}
+
+TEST(BufferImplTest, ReserveContiguousAndCommit) {
+  OwnedImpl buffer("head:");
+  char* mem = buffer.reserveContiguous(10000);
+  ASSERT_NE(mem, nullptr);
+  for (int i = 0; i < 10000; ++i) {
+    mem[i] = static_cast<char>('a' + i % 26);
+  }
+  EXPECT_EQ(buffer.length(), 5u);  // Not part of the buffer before commit.
+  buffer.commit(7000);
+  ASSERT_EQ(buffer.length(), 7005u);
+  const std::string content = buffer.toString();
+  EXPECT_EQ(content.substr(0, 8), "head:abc");
+  EXPECT_EQ(content.back(), static_cast<char>('a' + 6999 % 26));
+
+  // A zero-length commit leaves the buffer unchanged.
+  buffer.reserveContiguous(16);
+  buffer.commit(0);
+  EXPECT_EQ(buffer.length(), 7005u);
+}
+
 }  // namespace
 }  // namespace Skiff::Buffer

@@ -10,8 +10,10 @@
 #include "envoy/config/accesslog/v3/accesslog.pb.h"
 #include "envoy/config/bootstrap/v3/bootstrap.pb.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
+#include "envoy/config/cluster/v3/outlier_detection.pb.h"
 #include "envoy/config/core/v3/config_source.pb.h"
 #include "envoy/config/core/v3/grpc_service.pb.h"
+#include "envoy/config/core/v3/health_check.pb.h"
 #include "envoy/config/core/v3/protocol.pb.h"
 #include "envoy/config/core/v3/substitution_format_string.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
@@ -26,6 +28,7 @@
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
 #include "envoy/extensions/resource_monitors/downstream_connections/v3/downstream_connections.pb.h"
 #include "envoy/extensions/resource_monitors/fixed_heap/v3/fixed_heap.pb.h"
+#include "envoy/type/v3/percent.pb.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "gtest/gtest.h"
 
@@ -150,7 +153,58 @@ const std::vector<Expected>& expected() {
       {"config.cluster.v3.Cluster", "upstream_bind_config", 21, "envoy.config.core.v3.BindConfig"},
       {"config.cluster.v3.Cluster", "metadata", 25, "envoy.config.core.v3.Metadata"},
       {"config.cluster.v3.Cluster", "alt_stat_name", 28, "string"},
+      {"config.cluster.v3.Cluster", "common_http_protocol_options", 29, "envoy.config.core.v3.HttpProtocolOptions"},
       {"config.cluster.v3.Cluster", "load_assignment", 33, "envoy.config.endpoint.v3.ClusterLoadAssignment"},
+      // Health checking, outlier detection and the panic threshold (upstream-health).
+      {"config.cluster.v3.Cluster", "health_checks", 8, "envoy.config.core.v3.HealthCheck"},
+      {"config.cluster.v3.Cluster", "outlier_detection", 19, "envoy.config.cluster.v3.OutlierDetection"},
+      {"config.cluster.v3.Cluster", "common_lb_config", 27, "envoy.config.cluster.v3.Cluster.CommonLbConfig"},
+      {"config.cluster.v3.Cluster.CommonLbConfig", "healthy_panic_threshold", 1, "envoy.type.v3.Percent"},
+      {"type.v3.Percent", "value", 1, "double"},
+      {"config.cluster.v3.OutlierDetection", "consecutive_5xx", 1, "google.protobuf.UInt32Value"},
+      {"config.cluster.v3.OutlierDetection", "interval", 2, "google.protobuf.Duration"},
+      {"config.cluster.v3.OutlierDetection", "base_ejection_time", 3, "google.protobuf.Duration"},
+      {"config.cluster.v3.OutlierDetection", "max_ejection_percent", 4, "google.protobuf.UInt32Value"},
+      {"config.cluster.v3.OutlierDetection", "enforcing_consecutive_5xx", 5, "google.protobuf.UInt32Value"},
+      {"config.cluster.v3.OutlierDetection", "consecutive_gateway_failure", 10, "google.protobuf.UInt32Value"},
+      {"config.cluster.v3.OutlierDetection", "enforcing_consecutive_gateway_failure", 11, "google.protobuf.UInt32Value"},
+      {"config.cluster.v3.OutlierDetection", "split_external_local_origin_errors", 12, "bool"},
+      {"config.cluster.v3.OutlierDetection", "consecutive_local_origin_failure", 13, "google.protobuf.UInt32Value"},
+      {"config.cluster.v3.OutlierDetection", "enforcing_consecutive_local_origin_failure", 14, "google.protobuf.UInt32Value"},
+      {"config.cluster.v3.OutlierDetection", "max_ejection_time", 21, "google.protobuf.Duration"},
+      {"config.cluster.v3.OutlierDetection", "max_ejection_time_jitter", 22, "google.protobuf.Duration"},
+      {"config.cluster.v3.OutlierDetection", "successful_active_health_check_uneject_host", 23, "google.protobuf.BoolValue"},
+      {"config.core.v3.HealthCheck", "timeout", 1, "google.protobuf.Duration"},
+      {"config.core.v3.HealthCheck", "interval", 2, "google.protobuf.Duration"},
+      {"config.core.v3.HealthCheck", "interval_jitter", 3, "google.protobuf.Duration"},
+      {"config.core.v3.HealthCheck", "unhealthy_threshold", 4, "google.protobuf.UInt32Value"},
+      {"config.core.v3.HealthCheck", "healthy_threshold", 5, "google.protobuf.UInt32Value"},
+      {"config.core.v3.HealthCheck", "reuse_connection", 7, "google.protobuf.BoolValue"},
+      {"config.core.v3.HealthCheck", "http_health_check", 8, "envoy.config.core.v3.HealthCheck.HttpHealthCheck"},
+      {"config.core.v3.HealthCheck", "tcp_health_check", 9, "envoy.config.core.v3.HealthCheck.TcpHealthCheck"},
+      {"config.core.v3.HealthCheck", "grpc_health_check", 11, "envoy.config.core.v3.HealthCheck.GrpcHealthCheck"},
+      {"config.core.v3.HealthCheck", "no_traffic_interval", 12, "google.protobuf.Duration"},
+      {"config.core.v3.HealthCheck", "custom_health_check", 13, "envoy.config.core.v3.HealthCheck.CustomHealthCheck"},
+      {"config.core.v3.HealthCheck", "unhealthy_interval", 14, "google.protobuf.Duration"},
+      {"config.core.v3.HealthCheck", "unhealthy_edge_interval", 15, "google.protobuf.Duration"},
+      {"config.core.v3.HealthCheck", "healthy_edge_interval", 16, "google.protobuf.Duration"},
+      {"config.core.v3.HealthCheck", "interval_jitter_percent", 18, "uint32"},
+      {"config.core.v3.HealthCheck", "initial_jitter", 20, "google.protobuf.Duration"},
+      {"config.core.v3.HealthCheck", "no_traffic_healthy_interval", 24, "google.protobuf.Duration"},
+      {"config.core.v3.HealthCheck.Payload", "text", 1, "string"},
+      {"config.core.v3.HealthCheck.Payload", "binary", 2, "bytes"},
+      {"config.core.v3.HealthCheck.HttpHealthCheck", "host", 1, "string"},
+      {"config.core.v3.HealthCheck.HttpHealthCheck", "path", 2, "string"},
+      {"config.core.v3.HealthCheck.HttpHealthCheck", "request_headers_to_add", 6, "envoy.config.core.v3.HeaderValueOption"},
+      {"config.core.v3.HealthCheck.HttpHealthCheck", "request_headers_to_remove", 8, "string"},
+      {"config.core.v3.HealthCheck.HttpHealthCheck", "expected_statuses", 9, "envoy.type.v3.Int64Range"},
+      {"config.core.v3.HealthCheck.HttpHealthCheck", "retriable_statuses", 12, "envoy.type.v3.Int64Range"},
+      {"config.core.v3.HealthCheck.TcpHealthCheck", "send", 1, "envoy.config.core.v3.HealthCheck.Payload"},
+      {"config.core.v3.HealthCheck.TcpHealthCheck", "receive", 2, "envoy.config.core.v3.HealthCheck.Payload"},
+      {"config.core.v3.HealthCheck.GrpcHealthCheck", "service_name", 1, "string"},
+      {"config.core.v3.HealthCheck.GrpcHealthCheck", "authority", 2, "string"},
+      {"config.core.v3.HealthCheck.CustomHealthCheck", "name", 1, "string"},
+      {"config.core.v3.HealthCheck.CustomHealthCheck", "typed_config", 3, "google.protobuf.Any"},
       {"config.cluster.v3.Cluster.EdsClusterConfig", "eds_config", 1, "envoy.config.core.v3.ConfigSource"},
       {"config.cluster.v3.Cluster.EdsClusterConfig", "service_name", 2, "string"},
       {"config.endpoint.v3.Endpoint", "address", 1, "envoy.config.core.v3.Address"},
@@ -304,6 +358,8 @@ const std::vector<Expected>& expected() {
       {"config.route.v3.RouteAction.UpgradeConfig", "upgrade_type", 1, "string"},
       {"config.route.v3.RouteConfiguration", "ignore_port_in_host_matching", 14, "bool"},
       {"config.route.v3.RouteConfiguration", "internal_only_headers", 3, "string"},
+      {"config.route.v3.RouteConfiguration", "max_direct_response_body_size_bytes", 11, "google.protobuf.UInt32Value"},
+      {"config.route.v3.RouteConfiguration", "most_specific_header_mutations_wins", 10, "bool"},
       {"config.route.v3.RouteConfiguration", "name", 1, "string"},
       {"config.route.v3.RouteConfiguration", "request_headers_to_add", 6, "envoy.config.core.v3.HeaderValueOption"},
       {"config.route.v3.RouteConfiguration", "request_headers_to_remove", 8, "string"},
@@ -464,6 +520,9 @@ TEST(ApiFieldNumbersTest, EveryDeclaredFieldIsChecked) {
         envoy::config::listener::v3::ListenerFilter::descriptor(),
         envoy::config::cluster::v3::Cluster::descriptor(),
         envoy::config::cluster::v3::CircuitBreakers::descriptor(),
+        envoy::config::cluster::v3::OutlierDetection::descriptor(),
+        envoy::config::core::v3::HealthCheck::descriptor(),
+        envoy::type::v3::Percent::descriptor(),
         envoy::config::endpoint::v3::ClusterLoadAssignment::descriptor(),
         envoy::config::endpoint::v3::LocalityLbEndpoints::descriptor(),
         envoy::config::endpoint::v3::LbEndpoint::descriptor(),

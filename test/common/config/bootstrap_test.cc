@@ -320,11 +320,11 @@ std::vector<BadConfig> badConfigs() {
        bootstrapWith(
            replaced(l, "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
                     "type.googleapis.com/envoy.extensions.filters.network."
-                    "http_connection_manager.v3.HttpConnectionManager"),
+                    "redis_proxy.v3.RedisProxy"),
            c),
        {"static_resources.listeners[0].filter_chains[0].filters[0].typed_config.@type: unknown "
-        "type \"type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
-        "HttpConnectionManager\""}},
+        "type \"type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3."
+        "RedisProxy\""}},
       {"DestinationPortZero",
        bootstrapWith(replaced(l, "    - filters:\n",
                               "    - filter_chain_match: {destination_port: 0}\n      filters:\n"),

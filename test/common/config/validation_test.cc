@@ -9,6 +9,9 @@
 namespace Skiff::Config {
 namespace {
 
+using HttpConnectionManager =
+    envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager;
+
 using envoy::config::cluster::v3::Cluster;
 using envoy::config::endpoint::v3::ClusterLoadAssignment;
 using envoy::config::listener::v3::Listener;
@@ -98,16 +101,73 @@ name: l
 address: {socket_address: {address: 0.0.0.0, port_value: 1}}
 filter_chains:
 - filters:
-  - name: envoy.filters.network.http_connection_manager
+  - name: envoy.filters.network.redis_proxy
 )");
   listener.mutable_filter_chains(0)->mutable_filters(0)->mutable_typed_config()->set_type_url(
-      "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
-      "HttpConnectionManager");
+      "type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy");
   absl::Status status = validateListener(listener, KnownClusters());
   EXPECT_THAT(std::string(status.message()),
               HasSubstr("filter_chains[0].filters[0].typed_config: unknown network filter type "
-                        "\"type.googleapis.com/envoy.extensions.filters.network.http_connection_"
-                        "manager.v3.HttpConnectionManager\""));
+                        "\"type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3."
+                        "RedisProxy\""));
+}
+
+TEST(ValidationTest, HttpConnectionManagerRules) {
+  HttpConnectionManager hcm = fromYaml<HttpConnectionManager>(R"(
+stat_prefix: ""
+codec_type: HTTP2
+http_filters:
+- name: envoy.filters.http.cors
+- name: envoy.filters.http.router
+- name: envoy.filters.http.lua
+  is_optional: true
+rds: {route_config_name: r, config_source: {api_config_source: {api_type: GRPC}}}
+max_request_headers_kb: 9000
+stream_idle_timeout: -1s
+)");
+  const std::string message(validateHttpConnectionManager(hcm, "hcm").message());
+  EXPECT_THAT(message, HasSubstr("hcm.stat_prefix: must not be empty"));
+  EXPECT_THAT(message, HasSubstr("hcm.codec_type: HTTP2 is not supported"));
+  EXPECT_THAT(message, HasSubstr("hcm.http_filters[0]: HTTP filter \"envoy.filters.http.cors\" "
+                                 "is not supported"));
+  EXPECT_THAT(message, HasSubstr("hcm.http_filters[1]: the router must be the last HTTP filter"));
+  EXPECT_THAT(message, HasSubstr("hcm.rds.config_source: only ads is supported"));
+  EXPECT_THAT(message, HasSubstr("hcm.max_request_headers_kb: 9000 is out of range"));
+  EXPECT_THAT(message, HasSubstr("hcm.stream_idle_timeout: invalid duration"));
+
+  HttpConnectionManager good = fromYaml<HttpConnectionManager>(R"(
+stat_prefix: ingress
+http_filters:
+- name: envoy.filters.http.lua
+  is_optional: true
+- name: envoy.filters.http.router
+rds: {route_config_name: r, config_source: {ads: {}}}
+)");
+  EXPECT_TRUE(validateHttpConnectionManager(good).ok());
+}
+
+TEST(ValidationTest, RdsRouteNames) {
+  Listener listener = fromYaml<Listener>(R"(
+name: l
+address: {socket_address: {address: 0.0.0.0, port_value: 1}}
+filter_chains:
+- filters:
+  - name: envoy.filters.network.http_connection_manager
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+      stat_prefix: a
+      rds: {route_config_name: routes_a, config_source: {ads: {}}}
+      http_filters: [{name: envoy.filters.http.router}]
+- filter_chain_match: {destination_port: 2}
+  filters:
+  - name: envoy.filters.network.tcp_proxy
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+      stat_prefix: t
+      cluster: c
+)");
+  EXPECT_EQ(rdsRouteNames(listener), std::vector<std::string>{"routes_a"});
+  EXPECT_TRUE(validateListener(listener, KnownClusters::any()).ok());
 }
 
 TEST(ValidationTest, ClusterStandalone) {
@@ -130,6 +190,90 @@ load_assignment:
   EXPECT_THAT(std::string(status.message()), HasSubstr("cluster[3].name: must not be empty"));
   EXPECT_THAT(std::string(status.message()),
               HasSubstr("cluster[3].connect_timeout: invalid duration"));
+}
+
+TEST(ValidationTest, HealthChecksOutlierDetectionAndPanicThreshold) {
+  const auto good = fromYaml<Cluster>(R"(
+name: web
+load_assignment:
+  cluster_name: web
+  endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 80}}}}]}]
+health_checks:
+- timeout: 1s
+  interval: 5s
+  interval_jitter: 1s
+  unhealthy_threshold: 3
+  healthy_threshold: 2
+  http_health_check:
+    path: /healthz
+    request_headers_to_add: [{header: {key: x-hc, value: "1"}}]
+    expected_statuses: [{start: 200, end: 300}]
+outlier_detection: {consecutive_5xx: 3, base_ejection_time: 10s, max_ejection_percent: 50}
+common_lb_config: {healthy_panic_threshold: {value: 30}}
+)");
+  EXPECT_TRUE(validateCluster(good).ok()) << validateCluster(good);
+
+  const auto bad = fromYaml<Cluster>(R"(
+name: web
+load_assignment:
+  cluster_name: web
+  endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 80}}}}]}]
+health_checks:
+- interval: 0s
+  http_health_check: {path: "no slash", expected_statuses: [{start: 200, end: 700}]}
+- timeout: 1s
+  interval: 1s
+  unhealthy_threshold: 1
+  healthy_threshold: 1
+  tcp_health_check: {send: {text: "zz"}}
+- timeout: 1s
+  interval: 1s
+  unhealthy_threshold: 1
+  healthy_threshold: 1
+  grpc_health_check: {}
+outlier_detection: {base_ejection_time: 60s, max_ejection_time: 10s, enforcing_consecutive_5xx: 101}
+common_lb_config: {healthy_panic_threshold: {value: 150}}
+)");
+  const absl::Status status = validateCluster(bad);
+  ASSERT_FALSE(status.ok());
+  const std::string text(status.message());
+  for (const char* expected : {
+           "health_checks: at most one health check per cluster is supported",
+           "health_checks[0].timeout: required",
+           "health_checks[0].interval: must be greater than 0",
+           "health_checks[0].unhealthy_threshold: required",
+           "health_checks[0].http_health_check.path: \"no slash\" is not an origin-form path",
+           "health_checks[0].http_health_check.expected_statuses[0]: [200, 700)",
+           "health_checks[1].tcp_health_check.send.text: \"zz\" is not hex",
+           "health_checks[2].grpc_health_check: is not supported",
+           "outlier_detection.max_ejection_time: must not be smaller than base_ejection_time",
+           "outlier_detection.enforcing_consecutive_5xx: 101 is not a percentage",
+           "common_lb_config.healthy_panic_threshold: 150 is not a percentage",
+       }) {
+    EXPECT_THAT(text, HasSubstr(expected));
+  }
+}
+
+TEST(ValidationTest, ClusterHttpProtocolOptions) {
+  const auto cluster = fromYaml<Cluster>(R"(
+name: web
+load_assignment:
+  cluster_name: web
+  endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 10.0.0.1, port_value: 80}}}}]}]
+common_http_protocol_options:
+  idle_timeout: 30s
+  max_headers_count: 50
+  max_requests_per_connection: 1000
+)");
+  EXPECT_TRUE(validateCluster(cluster).ok());
+  Cluster bad = cluster;
+  bad.mutable_common_http_protocol_options()->mutable_idle_timeout()->set_seconds(-1);
+  bad.mutable_common_http_protocol_options()->mutable_max_headers_count()->set_value(0);
+  const std::string message(validateCluster(bad, "cluster[0]").message());
+  EXPECT_THAT(message,
+              HasSubstr("cluster[0].common_http_protocol_options.idle_timeout: invalid duration"));
+  EXPECT_THAT(message, HasSubstr("cluster[0].common_http_protocol_options.max_headers_count: "
+                                 "must be at least 1"));
 }
 
 TEST(ValidationTest, OriginalDstCluster) {
@@ -303,6 +447,75 @@ filter_chains:
 )");
   EXPECT_THAT(std::string(validateListener(listener, KnownClusters({"c"})).message()),
               HasSubstr("address.pipe: Unix domain socket (pipe) addresses are not supported"));
+}
+
+}  // namespace
+}  // namespace Skiff::Config
+
+namespace Skiff::Config {
+namespace {
+
+using envoy::config::accesslog::v3::AccessLog;
+using envoy::config::route::v3::RouteConfiguration;
+
+constexpr const char* kRouteConfig = R"(
+name: r1
+virtual_hosts:
+- name: web
+  domains: ["*"]
+  routes:
+  - {match: {prefix: /api}, route: {cluster: api}}
+  - {match: {prefix: /}, route: {cluster: web}}
+)";
+
+// An RDS resource is validated on the control thread before it is ACKed.
+TEST(ValidationTest, RouteConfigurationFromRds) {
+  const auto config = fromYaml<RouteConfiguration>(kRouteConfig);
+  const KnownClusters only_web({"web"});
+  // RDS: clusters are not validated unless the resource asks for it.
+  EXPECT_TRUE(validateRouteConfiguration(config, only_web, false).ok());
+  // Inline: they are.
+  const absl::Status inline_status = validateRouteConfiguration(config, only_web, true);
+  EXPECT_EQ(inline_status.message(),
+            "route_config \"r1\": virtual_hosts[0] \"web\": routes[0].route.cluster: unknown "
+            "cluster \"api\" (validate_clusters is on; turn it off to answer requests for it with "
+            "cluster_not_found_response_code instead)");
+  EXPECT_TRUE(validateRouteConfiguration(config, KnownClusters::any(), true).ok());
+
+  auto broken = config;
+  broken.mutable_virtual_hosts(0)
+      ->mutable_routes(1)
+      ->mutable_match()
+      ->mutable_safe_regex()
+      ->set_regex("(");
+  const absl::Status status =
+      validateRouteConfiguration(broken, KnownClusters::any(), false,
+                                 "static_resources.listeners[0].filter_chains[0].filters[0]."
+                                 "typed_config.route_config");
+  EXPECT_EQ(status.message(),
+            "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config."
+            "virtual_hosts[0] \"web\": routes[1].match.safe_regex: invalid regex \"(\": missing ): "
+            "(");
+}
+
+TEST(ValidationTest, AccessLog) {
+  EXPECT_TRUE(validateAccessLog(fromYaml<AccessLog>(R"(
+name: envoy.access_loggers.stdout
+typed_config:
+  "@type": type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog
+)"))
+                  .ok());
+  const absl::Status status = validateAccessLog(fromYaml<AccessLog>(R"(
+name: envoy.access_loggers.file
+typed_config:
+  "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+  path: /var/log/x.log
+  log_format: {text_format: "%NOT_AN_OPERATOR%"}
+)"),
+                                                "access_log[0]");
+  EXPECT_EQ(status.message(),
+            "access_log[0].typed_config.log_format.text_format: unsupported command operator "
+            "%NOT_AN_OPERATOR% at position 0");
 }
 
 }  // namespace

@@ -180,6 +180,72 @@ TEST_F(AdminServerTest, GetHandlerAcceptsPostAndOtherMethodsAre405) {
   EXPECT_TRUE(absl::StrContains(reply.headers, "allow: get, post"));
 }
 
+TEST_F(AdminServerTest, DeleteHandlerAcceptsOnlyDelete) {
+  std::string seen;
+  admin_->addHandler("/resources", "remove things", Method::Delete, [&seen](const Request& r) {
+    seen = r.body;
+    return Response{200, "text/plain", "removed\n"};
+  });
+  admin_->addHandler("/ready", "readiness", Method::Get, [](const Request&) {
+    return Response{200, "text/plain", "LIVE\n"};
+  });
+  start();
+  for (const char* method : {"GET", "POST"}) {
+    HttpReply reply =
+        rawRequest(admin_->port(), absl::StrCat(method,
+                                                " /resources HTTP/1.1\r\nHost: x\r\n"
+                                                "Connection: close\r\nContent-Length: 0\r\n\r\n"));
+    EXPECT_EQ(reply.code, 405) << method;
+    EXPECT_TRUE(absl::StrContains(reply.headers, "allow: delete")) << reply.headers;
+    EXPECT_EQ(reply.body,
+              "/resources changes server state and requires DELETE (method not "
+              "allowed)\n");
+  }
+  HttpReply reply = rawRequest(admin_->port(),
+                               "DELETE /resources?x=1 HTTP/1.1\r\nHost: x\r\n"
+                               "Connection: close\r\nContent-Length: 4\r\n\r\nbody");
+  EXPECT_EQ(reply.code, 200);
+  EXPECT_EQ(seen, "body");
+  // A read-only endpoint does not take DELETE.
+  reply =
+      rawRequest(admin_->port(), "DELETE /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(reply.code, 405);
+  EXPECT_EQ(get(admin_->port(), "/help").body,
+            "admin commands are:\n"
+            "  /: this list of admin endpoints\n"
+            "  /help: this list of admin endpoints\n"
+            "  /ready: readiness\n"
+            "  /resources (DELETE): remove things\n");
+}
+
+TEST_F(AdminServerTest, RequestFilterSeesHeadersAndCanAnswer) {
+  admin_->addHandler("/secret", "secret", Method::Get, [](const Request&) {
+    return Response{200, "text/plain", "the secret\n"};
+  });
+  std::string last_authorization;
+  admin_->setRequestFilter([&](const Request& r) -> std::optional<Response> {
+    auto it = r.headers.find("authorization");
+    last_authorization = it == r.headers.end() ? "" : it->second;
+    if (last_authorization != "Bearer ok") {
+      return Response{401, "text/plain", "no\n"};
+    }
+    return std::nullopt;
+  });
+  start();
+  HttpReply reply = get(admin_->port(), "/secret");
+  EXPECT_EQ(reply.code, 401);
+  EXPECT_EQ(reply.body, "no\n");
+  // Unknown paths and the endpoint list are behind the filter too.
+  EXPECT_EQ(get(admin_->port(), "/nope").code, 401);
+  EXPECT_EQ(get(admin_->port(), "/help").code, 401);
+  reply = rawRequest(admin_->port(),
+                     "GET /secret HTTP/1.1\r\nHost: x\r\nAUTHORIZATION: Bearer ok\r\n"
+                     "Connection: close\r\n\r\n");
+  EXPECT_EQ(reply.code, 200);
+  EXPECT_EQ(reply.body, "the secret\n");
+  EXPECT_EQ(last_authorization, "Bearer ok");
+}
+
 TEST_F(AdminServerTest, QueryAndPathAreDecoded) {
   admin_->addHandler("/echo one", "echo", Method::Get, [](const Request& r) {
     std::string body = r.path + "\n";

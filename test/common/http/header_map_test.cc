@@ -35,6 +35,22 @@ TEST(HeaderMapTest, SetReplacesEveryValueAndRemoveKeepsSizeRight) {
   EXPECT_EQ(headers.byteSize(), 0u);
 }
 
+TEST(HeaderMapTest, FieldsFilledInPlace) {
+  HeaderMap headers;
+  headers.add("A", "1");
+  HeaderMap::Field& field = headers.addEmptyField();
+  field.name = "x-built";
+  headers.lastField().value = "in place";
+  EXPECT_EQ(headers.byteSize(), 2u);  // Not counted until finished.
+  headers.finishLastField();
+  EXPECT_EQ(headers.byteSize(), 17u);
+  EXPECT_EQ(*headers.get("x-built"), "in place");
+  headers.addEmptyField().name = "dropped";
+  headers.removeLastField();
+  EXPECT_EQ(headers.size(), 2u);
+  EXPECT_FALSE(headers.has("dropped"));
+}
+
 TEST(RequestHeaderMapTest, PathAndQuery) {
   RequestHeaderMap request;
   request.setPath("/a/b?x=1&y=2");

@@ -24,6 +24,9 @@ class RecordingFilter : public ReadFilter {
   }
   FilterStatus onNewConnection() override { return FilterStatus::Continue; }
   FilterStatus onData(Buffer::Instance& data, bool end_stream) override {
+    if (pass_through) {
+      return FilterStatus::Continue;
+    }
     received += data.toString();
     saw_end_stream |= end_stream;
     if (echo) {
@@ -40,6 +43,7 @@ class RecordingFilter : public ReadFilter {
   std::string received;
   bool saw_end_stream{false};
   bool echo{false};
+  bool pass_through{false};  // Leave the data to the next filter.
   std::function<void()> on_data;
 
  private:
@@ -257,6 +261,60 @@ TEST_F(ConnectionTest, ReadDisableIsCountedAndResumesBufferedData) {
   done->enableTimer(150ms);
   run();
   EXPECT_EQ(server_filter_->received, "held");
+}
+
+// A reader that leaves data in the buffer and pauses (an HTTP/1 codec holding back a pipelined
+// request) gets it again, with the end of stream, when it resumes after the peer's FIN.
+class HoldingFilter : public ReadFilter {
+ public:
+  void initializeReadFilterCallbacks(ReadFilterCallbacks& callbacks) override {
+    callbacks_ = &callbacks;
+  }
+  FilterStatus onNewConnection() override { return FilterStatus::Continue; }
+  FilterStatus onData(Buffer::Instance& data, bool end_stream) override {
+    calls.push_back(data.toString() + (end_stream ? "|end" : ""));
+    if (calls.size() == 1) {
+      callbacks_->connection().readDisable(true);  // Keep the data, stop reading.
+    } else {
+      data.drain(data.length());
+    }
+    return FilterStatus::StopIteration;
+  }
+  std::vector<std::string> calls;
+
+ private:
+  ReadFilterCallbacks* callbacks_{nullptr};
+};
+
+TEST_F(ConnectionTest, DataLeftAfterFinIsDeliveredAgainOnResume) {
+  auto holding = std::make_shared<HoldingFilter>();
+  on_accept_ = [&] {
+    server_->enableHalfClose(true);
+    server_filter_->pass_through = true;
+    server_->addReadFilter(holding);
+  };
+  connectClient();
+  client_->enableHalfClose(true);
+  client_callbacks_.on_event = [this](ConnectionEvent event) {
+    if (event == ConnectionEvent::Connected) {
+      Buffer::OwnedImpl data("pipelined");
+      client_->write(data, true);
+    }
+  };
+  Event::TimerPtr poll;
+  poll = dispatcher_.createTimer([&] {
+    if (holding->calls.size() == 1 && holding->calls[0] == "pipelined|end") {
+      server_->readDisable(false);
+    } else if (holding->calls.size() == 2) {
+      dispatcher_.exit();
+      return;
+    }
+    poll->enableTimer(5ms);
+  });
+  poll->enableTimer(5ms);
+  run();
+  ASSERT_EQ(holding->calls.size(), 2u);
+  EXPECT_EQ(holding->calls[1], "pipelined|end");
 }
 
 TEST_F(ConnectionTest, ConnectRefusedIsRemoteCloseWithReason) {

@@ -10,6 +10,7 @@
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/config/route/v3/route.pb.h"
 #include "source/common/common/assert.h"
 #include "source/common/common/logger.h"
 
@@ -310,6 +311,12 @@ absl::Status AdsClient::decode(const std::string& type_url, const google::protob
       return absl::InvalidArgumentError("cannot decode a ClusterLoadAssignment");
     }
     out.name = assignment.cluster_name();
+  } else if (type_url == kRouteType) {
+    envoy::config::route::v3::RouteConfiguration route;
+    if (!any.UnpackTo(&route)) {
+      return absl::InvalidArgumentError("cannot decode a RouteConfiguration");
+    }
+    out.name = route.name();
   } else {
     return absl::InvalidArgumentError(absl::StrCat("unsupported type '", type_url, "'"));
   }
@@ -380,8 +387,8 @@ void AdsClient::processNext(const std::string& type_url) {
       add(std::move(resource));
     }
     // SotW listeners and clusters are the complete set: whatever is missing is removed.
-    // Endpoints are not: an absent assignment just was not sent this time.
-    if (type_url != kEndpointType) {
+    // Endpoints and routes are not: an absent one just was not sent this time.
+    if (type_url != kEndpointType && type_url != kRouteType) {
       for (const auto& [name, version] : state.known) {
         if (!seen.count(name)) {
           update.removes.push_back(name);

@@ -25,6 +25,7 @@ inline constexpr char kListenerType[] = "type.googleapis.com/envoy.config.listen
 inline constexpr char kClusterType[] = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
 inline constexpr char kEndpointType[] =
     "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+inline constexpr char kRouteType[] = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
 
 // One resource of an update, decoded from its Any and named.
 struct DecodedResource {

@@ -11,11 +11,26 @@
 
 namespace Skiff::Extensions::NetworkFilters {
 
+namespace HttpConnectionManager {
+class RouteConfigProviderManager;
+}  // namespace HttpConnectionManager
+}  // namespace Skiff::Extensions::NetworkFilters
+
+namespace Skiff::AccessLog {
+class AccessLogManager;
+}  // namespace Skiff::AccessLog
+
+namespace Skiff::Extensions::NetworkFilters {
+
 // What a network filter's config may use. Handed over on the main thread at config time; the
 // references outlive every listener.
 struct FactoryContext {
   Stats::Store& stats;
   Upstream::ClusterManager& cluster_manager;
+  // Route tables for HTTP connection managers (inline and RDS); null where HTTP is not set up.
+  HttpConnectionManager::RouteConfigProviderManager* routes = nullptr;
+  // Files and streams access logs write to; null where none are set up.
+  AccessLog::AccessLogManager* access_logs = nullptr;
 };
 
 /**

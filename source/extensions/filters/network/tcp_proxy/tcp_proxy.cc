@@ -142,6 +142,7 @@ bool Filter::connectUpstream() {
     return false;
   }
   ++connect_attempts_;
+  upstream_host_ = *host;
   connect_start_ = std::chrono::steady_clock::now();
   upstream_ =
       Network::createClientConnection(downstream.dispatcher(), host->address,
@@ -185,6 +186,8 @@ void Filter::onUpstreamEvent(Network::ConnectionEvent event) {
   Network::Connection& downstream = read_callbacks_->connection();
   if (event == Network::ConnectionEvent::Connected) {
     upstream_connected_ = true;
+    Upstream::reportOutlierResult(*cluster_info_, &upstream_host_,
+                                  Upstream::OutlierResult::LocalOriginConnectSuccessFinal);
     connected_at_ = std::chrono::steady_clock::now();
     cluster_info_->stats->upstream_cx_connect_ms.recordValue(
         std::chrono::duration_cast<std::chrono::milliseconds>(connected_at_ - connect_start_)
@@ -200,6 +203,9 @@ void Filter::onUpstreamEvent(Network::ConnectionEvent event) {
   cluster_info_->stats->upstream_cx_destroy.inc();
   downstream.dispatcher().deferredDelete(std::move(upstream_));
   if (!upstream_connected_) {
+    Upstream::reportOutlierResult(*cluster_info_, &upstream_host_,
+                                  timed_out ? Upstream::OutlierResult::LocalOriginTimeout
+                                            : Upstream::OutlierResult::LocalOriginConnectFailed);
     if (timed_out) {
       cluster_info_->stats->upstream_cx_connect_timeout.inc();
     } else {

@@ -110,6 +110,8 @@ class Filter : public Network::ReadFilter,
   const std::string* cluster_name_{nullptr};
   Upstream::ThreadLocalCluster* cluster_{nullptr};
   Upstream::ClusterInfoConstSharedPtr cluster_info_;  // Kept for the upstream's whole life.
+  // The host picked (a copy: an ORIGINAL_DST host lives only until the next pick).
+  Upstream::Host upstream_host_;
   std::shared_ptr<UpstreamCallbacks> upstream_callbacks_;
   Network::ClientConnectionPtr upstream_;
   Event::TimerPtr idle_timer_;

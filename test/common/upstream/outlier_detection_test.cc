@@ -1,0 +1,268 @@
+// Outlier detection: workers' reports (through the OutlierReporter, posted to main) eject hosts
+// after consecutive errors, within max_ejection_percent, for growing times, and un-eject them.
+
+#include "source/common/upstream/outlier_detection.h"
+
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "source/common/stats/stats_impl.h"
+#include "test/common/upstream/health_test_util.h"
+
+namespace Skiff::Upstream {
+namespace {
+
+using namespace std::chrono_literals;
+using Test::runUntil;
+
+class OutlierDetectionTest : public ::testing::Test {
+ protected:
+  void create(OutlierDetectionConfig config, size_t hosts) {
+    for (size_t i = 0; i < hosts; ++i) {
+      hosts_.push_back(std::make_shared<HostHealth>());
+    }
+    detector_ = OutlierDetector::create(dispatcher_, config,
+                                        generateOutlierDetectionStats(store_, "backend"),
+                                        [this] { ++changes_; });
+    detector_->setHosts(hosts_);
+  }
+
+  // Lets the posted notifications run on "main".
+  void drainPosts() { dispatcher_.run(Event::Dispatcher::RunType::NonBlock); }
+  bool ejected(size_t i) const { return hosts_[i]->flags() & HealthFlag::kFailedOutlierCheck; }
+  uint64_t counter(const std::string& name) {
+    return store_.counter("cluster.backend.outlier_detection." + name).value();
+  }
+  int64_t active() {
+    return store_.gauge("cluster.backend.outlier_detection.ejections_active").value();
+  }
+
+  Event::DispatcherImpl dispatcher_{"main"};
+  Stats::StoreImpl store_;
+  std::vector<HostHealthSharedPtr> hosts_;
+  OutlierDetectorSharedPtr detector_;
+  int changes_{0};
+};
+
+TEST_F(OutlierDetectionTest, Consecutive5xxEjectsAndASuccessResetsTheCount) {
+  create(OutlierDetectionConfig{}, 2);
+  const OutlierReporter& reporter = *detector_->reporter();
+  for (int i = 0; i < 4; ++i) {
+    reporter.putHttpStatus(hosts_[0], 500);
+  }
+  reporter.putHttpStatus(hosts_[0], 200);
+  for (int i = 0; i < 4; ++i) {
+    reporter.putHttpStatus(hosts_[0], 503);
+  }
+  drainPosts();
+  EXPECT_FALSE(ejected(0));
+  reporter.putHttpStatus(hosts_[0], 500);  // The 5th in a row.
+  drainPosts();
+  EXPECT_TRUE(ejected(0));
+  EXPECT_FALSE(ejected(1));
+  EXPECT_FALSE(hosts_[0]->healthy());
+  EXPECT_EQ(counter("ejections_enforced_consecutive_5xx"), 1u);
+  EXPECT_EQ(counter("ejections_detected_consecutive_5xx"), 1u);
+  EXPECT_EQ(counter("ejections_enforced_total"), 1u);
+  EXPECT_EQ(active(), 1);
+  EXPECT_EQ(changes_, 1);
+}
+
+TEST_F(OutlierDetectionTest, ReportsFromWorkerThreadsArePostedToMain) {
+  create(OutlierDetectionConfig{}, 2);
+  OutlierReporterConstSharedPtr reporter = detector_->reporter();
+  std::thread worker([&] {
+    for (int i = 0; i < 5; ++i) {
+      reporter->putResult(hosts_[1], OutlierResult::LocalOriginConnectFailed);  // Counts as 503.
+    }
+  });
+  worker.join();
+  EXPECT_FALSE(ejected(1));  // Nothing happens off main.
+  ASSERT_TRUE(runUntil(dispatcher_, [&] { return ejected(1); }));
+}
+
+TEST_F(OutlierDetectionTest, MaxEjectionPercentIsRespected) {
+  OutlierDetectionConfig config;
+  config.max_ejection_percent = 50;
+  create(config, 4);
+  const OutlierReporter& reporter = *detector_->reporter();
+  for (size_t h = 0; h < 4; ++h) {
+    for (int i = 0; i < 5; ++i) {
+      reporter.putHttpStatus(hosts_[h], 500);
+    }
+    drainPosts();
+  }
+  // Ejections go on while less than 50% is ejected: 0%, 25% -> 2 hosts; then overflow.
+  EXPECT_TRUE(ejected(0));
+  EXPECT_TRUE(ejected(1));
+  EXPECT_FALSE(ejected(2));
+  EXPECT_FALSE(ejected(3));
+  EXPECT_EQ(counter("ejections_overflow"), 2u);
+  EXPECT_EQ(active(), 2);
+}
+
+TEST_F(OutlierDetectionTest, DefaultTenPercentStillEjectsOneHost) {
+  create(OutlierDetectionConfig{}, 2);
+  for (size_t h = 0; h < 2; ++h) {
+    for (int i = 0; i < 5; ++i) {
+      detector_->reporter()->putHttpStatus(hosts_[h], 500);
+    }
+    drainPosts();
+  }
+  EXPECT_TRUE(ejected(0));
+  EXPECT_FALSE(ejected(1));
+  EXPECT_EQ(counter("ejections_overflow"), 1u);
+}
+
+TEST_F(OutlierDetectionTest, UnejectedAfterBaseEjectionTimeAndTheNextEjectionLastsLonger) {
+  OutlierDetectionConfig config;
+  config.interval = 20ms;
+  config.base_ejection_time = 150ms;
+  create(config, 2);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) {
+    detector_->reporter()->putHttpStatus(hosts_[0], 500);
+  }
+  ASSERT_TRUE(runUntil(dispatcher_, [&] { return ejected(0); }));
+  EXPECT_EQ(detector_->ejectionMultiplierForTest(*hosts_[0]), 1u);
+  ASSERT_TRUE(runUntil(dispatcher_, [&] { return !ejected(0); }));
+  // Never before the ejection time (a lower bound only: a loaded machine may be late).
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 150ms);
+  EXPECT_EQ(active(), 0);
+  // Ejected again before the multiplier decayed: twice the base time.
+  for (int i = 0; i < 5; ++i) {
+    detector_->reporter()->putHttpStatus(hosts_[0], 500);
+  }
+  ASSERT_TRUE(runUntil(dispatcher_, [&] { return ejected(0); }));
+  EXPECT_EQ(detector_->ejectionMultiplierForTest(*hosts_[0]), 2u);
+  ASSERT_TRUE(runUntil(dispatcher_, [&] { return !ejected(0); }));
+  // Healthy sweeps decay the multiplier back to zero.
+  ASSERT_TRUE(
+      runUntil(dispatcher_, [&] { return detector_->ejectionMultiplierForTest(*hosts_[0]) == 0; }));
+}
+
+TEST_F(OutlierDetectionTest, EjectionTimeIsCappedByMaxEjectionTime) {
+  OutlierDetectionConfig config;
+  config.base_ejection_time = 100ms;
+  config.max_ejection_time = 250ms;
+  config.interval = 10s;  // No sweeps during the test.
+  create(config, 2);
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 5; ++i) {
+      detector_->reporter()->putHttpStatus(hosts_[0], 500);
+    }
+    drainPosts();
+    detector_->onActiveHealthCheckSuccess(hosts_[0]);  // Un-eject without decaying.
+  }
+  // 100, 200, 300 (>= 250: stops growing).
+  EXPECT_EQ(detector_->ejectionMultiplierForTest(*hosts_[0]), 3u);
+}
+
+TEST_F(OutlierDetectionTest, GatewayFailuresAreDetectedButNotEnforcedByDefault) {
+  OutlierDetectionConfig config;
+  config.thresholds.consecutive_5xx = 100;
+  create(config, 2);
+  for (int i = 0; i < 5; ++i) {
+    detector_->reporter()->putHttpStatus(hosts_[0], 504);
+  }
+  drainPosts();
+  EXPECT_FALSE(ejected(0));
+  EXPECT_EQ(counter("ejections_detected_consecutive_gateway_failure"), 1u);
+  EXPECT_EQ(counter("ejections_enforced_consecutive_gateway_failure"), 0u);
+
+  config.enforcing_consecutive_gateway_failure = 100;
+  hosts_.clear();
+  create(config, 2);
+  for (int i = 0; i < 5; ++i) {
+    detector_->reporter()->putHttpStatus(hosts_[0], 502);
+  }
+  drainPosts();
+  EXPECT_TRUE(ejected(0));
+}
+
+TEST_F(OutlierDetectionTest, SplitLocalOriginErrorsHaveTheirOwnCounter) {
+  OutlierDetectionConfig config;
+  config.thresholds.split_external_local_origin_errors = true;
+  config.thresholds.consecutive_local_origin_failure = 3;
+  create(config, 2);
+  const OutlierReporter& reporter = *detector_->reporter();
+  reporter.putResult(hosts_[0], OutlierResult::LocalOriginConnectFailed);
+  reporter.putResult(hosts_[0], OutlierResult::LocalOriginTimeout);
+  reporter.putResult(hosts_[0], OutlierResult::LocalOriginConnectSuccess);  // Resets.
+  reporter.putResult(hosts_[0], OutlierResult::LocalOriginConnectFailed);
+  reporter.putResult(hosts_[0], OutlierResult::LocalOriginConnectFailed);
+  drainPosts();
+  EXPECT_FALSE(ejected(0));
+  EXPECT_EQ(hosts_[0]->consecutive_5xx.load(), 0u);  // Local errors are not 5xx here.
+  reporter.putResult(hosts_[0], OutlierResult::LocalOriginConnectFailed);
+  drainPosts();
+  EXPECT_TRUE(ejected(0));
+  EXPECT_EQ(counter("ejections_enforced_consecutive_local_origin_failure"), 1u);
+}
+
+TEST_F(OutlierDetectionTest, ActiveHealthCheckSuccessUnejects) {
+  create(OutlierDetectionConfig{}, 2);
+  for (int i = 0; i < 5; ++i) {
+    detector_->reporter()->putHttpStatus(hosts_[0], 500);
+  }
+  drainPosts();
+  ASSERT_TRUE(ejected(0));
+  detector_->onActiveHealthCheckSuccess(hosts_[0]);
+  EXPECT_FALSE(ejected(0));
+  EXPECT_EQ(active(), 0);
+}
+
+TEST_F(OutlierDetectionTest, RemovedHostsAndTheDetectorItselfReleaseEjections) {
+  create(OutlierDetectionConfig{}, 2);
+  for (int i = 0; i < 5; ++i) {
+    detector_->reporter()->putHttpStatus(hosts_[0], 500);
+  }
+  drainPosts();
+  ASSERT_TRUE(ejected(0));
+  detector_->setHosts({hosts_[1]});
+  EXPECT_EQ(active(), 0);
+  EXPECT_EQ(detector_->ejectedCount(), 0u);
+  // A report that arrives after the host left is ignored.
+  for (int i = 0; i < 5; ++i) {
+    detector_->reporter()->putHttpStatus(hosts_[0], 500);
+  }
+  drainPosts();
+  EXPECT_FALSE(ejected(0));
+
+  for (int i = 0; i < 5; ++i) {
+    detector_->reporter()->putHttpStatus(hosts_[1], 500);
+  }
+  drainPosts();
+  ASSERT_TRUE(ejected(1));
+  OutlierReporterConstSharedPtr reporter = detector_->reporter();
+  detector_.reset();  // Outlier detection removed from the cluster.
+  EXPECT_FALSE(ejected(1));
+  EXPECT_EQ(active(), 0);
+  // Workers holding the old reporter are harmless.
+  for (int i = 0; i < 10; ++i) {
+    reporter->putHttpStatus(hosts_[1], 500);
+  }
+  drainPosts();
+  EXPECT_FALSE(ejected(1));
+}
+
+TEST(OutlierDetectionConfigTest, EnvoyDefaults) {
+  envoy::config::cluster::v3::OutlierDetection proto;
+  auto config = OutlierDetectionConfig::fromProto(proto);
+  EXPECT_EQ(config.interval, 10000ms);
+  EXPECT_EQ(config.base_ejection_time, 30000ms);
+  EXPECT_EQ(config.max_ejection_time, 300000ms);
+  EXPECT_EQ(config.max_ejection_percent, 10u);
+  EXPECT_EQ(config.thresholds.consecutive_5xx, 5u);
+  EXPECT_EQ(config.thresholds.consecutive_gateway_failure, 5u);
+  EXPECT_EQ(config.enforcing_consecutive_5xx, 100u);
+  EXPECT_EQ(config.enforcing_consecutive_gateway_failure, 0u);
+  EXPECT_EQ(config.enforcing_consecutive_local_origin_failure, 100u);
+  EXPECT_TRUE(config.successful_active_health_check_uneject_host);
+  // An unset max_ejection_time never undercuts base_ejection_time.
+  proto.mutable_base_ejection_time()->set_seconds(600);
+  EXPECT_EQ(OutlierDetectionConfig::fromProto(proto).max_ejection_time, 600000ms);
+}
+
+}  // namespace
+}  // namespace Skiff::Upstream
