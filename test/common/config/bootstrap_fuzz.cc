@@ -16,14 +16,17 @@
 #include <cstdlib>
 #include <string>
 
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "source/common/common/logger.h"
 #include "source/common/config/bootstrap.h"
 #include "source/common/config/runtime.h"
 #include "source/common/config/validation.h"
 #include "source/common/event/dispatcher_impl.h"
+#include "source/common/router/config_impl.h"
 #include "source/common/stats/stats_impl.h"
 #include "source/common/upstream/cluster_manager.h"
 #include "source/extensions/filters/network/common/factory.h"
+#include "source/extensions/filters/network/http_connection_manager/rds.h"
 #include "source/server/overload_manager.h"
 
 namespace Skiff {
@@ -59,10 +62,28 @@ void buildAccepted(const envoy::config::bootstrap::v3::Bootstrap& bootstrap) {
       fail("cluster " + cluster.name(), status.message());
     }
   }
-  Extensions::NetworkFilters::FactoryContext context{stats, clusters};
+  // Route tables as the server builds them (no workers to hand them to).
+  Extensions::NetworkFilters::HttpConnectionManager::RouteConfigProviderManagerImpl routes(
+      {}, *dispatcher,
+      [&clusters](const envoy::config::route::v3::RouteConfiguration& config,
+                  bool from_rds) -> absl::StatusOr<Router::RouteTableConstSharedPtr> {
+        Router::RouteTableOptions options;
+        options.validate_clusters_default = !from_rds;
+        options.cluster_exists = [&clusters](absl::string_view name) {
+          return clusters.find(std::string(name)) != nullptr;
+        };
+        return Router::RouteTable::create(config, options);
+      });
+  // No access log manager: it would open (create) the files a fuzzed config names. HTTP
+  // connection managers with access logs are therefore not built here.
+  Extensions::NetworkFilters::FactoryContext context{stats, clusters, &routes, nullptr};
   for (const auto& listener : bootstrap.static_resources().listeners()) {
     for (const auto& chain : listener.filter_chains()) {
       for (const auto& filter : chain.filters()) {
+        envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager hcm;
+        if (filter.typed_config().UnpackTo(&hcm) && hcm.access_log_size() > 0) {
+          continue;
+        }
         const auto* factory =
             Extensions::NetworkFilters::findNetworkFilterFactory(filter.typed_config().type_url());
         if (factory == nullptr) {
