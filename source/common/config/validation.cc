@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "envoy/extensions/filters/http/router/v3/router.pb.h"
 #include "source/common/access_log/access_log_config.h"
 #include "source/common/config/overload_validation.h"
 #include "source/common/config/runtime.h"
@@ -299,6 +300,14 @@ void checkFilterChain(const FilterChain& chain, const KnownClusters& clusters,
         errors.merge(hcm.status());
       } else {
         errors.merge(validateHttpConnectionManager(*hcm, config_path));
+        // An inline route table is built here, as the listener will build it (regexes compile,
+        // within RE2's program size limit): the xDS fuzzer found one that passed the checks
+        // above and then failed to build.
+        if (hcm->has_route_config()) {
+          errors.merge(validateRouteConfiguration(hcm->route_config(), clusters,
+                                                  /*validate_clusters_default=*/true,
+                                                  sub(config_path, "route_config")));
+        }
       }
       if (i + 1 != chain.filters_size()) {
         errors.add(filter_path,
@@ -909,6 +918,12 @@ absl::Status validateHttpConnectionManager(const HttpConnectionManager& hcm,
                            typeNameFromUrl(filter.typed_config().type_url()) ==
                                "envoy.extensions.filters.http.router.v3.Router";
     if (is_router) {
+      if (filter.has_typed_config()) {
+        // The router by name with another message as its config does not build.
+        errors.merge(parseTypedConfig<envoy::extensions::filters::http::router::v3::Router>(
+                         filter.typed_config(), sub(index(filters_path, i), "typed_config"))
+                         .status());
+      }
       router_last = i + 1 == hcm.http_filters_size();
       if (!router_last) {
         errors.add(index(filters_path, i), "the router must be the last HTTP filter");
