@@ -12,11 +12,14 @@ class ConnectionHandlerImpl::ActiveConnection : public Network::ConnectionCallba
                                                 public Event::DeferredDeletable {
  public:
   ActiveConnection(ActiveListener& listener, Network::ConnectionPtr&& connection,
-                   ListenerConfigConstSharedPtr config)
+                   ListenerConfigConstSharedPtr config, Overload::ConnectionLimit::Slot global,
+                   Overload::ConnectionLimit::Slot listener_slot)
       : listener_(&listener),
         connection_(std::move(connection)),
         config_(std::move(config)),
-        start_(std::chrono::steady_clock::now()) {
+        start_(std::chrono::steady_clock::now()),
+        global_slot_(std::move(global)),
+        listener_slot_(std::move(listener_slot)) {
     connection_->addConnectionCallbacks(*this);
   }
 
@@ -26,6 +29,9 @@ class ConnectionHandlerImpl::ActiveConnection : public Network::ConnectionCallba
   Network::ConnectionPtr connection_;
   const ListenerConfigConstSharedPtr config_;
   const std::chrono::steady_clock::time_point start_;
+  // Given back when the connection closes, so the limits count open connections only.
+  Overload::ConnectionLimit::Slot global_slot_;
+  Overload::ConnectionLimit::Slot listener_slot_;
   ActiveConnectionList::iterator self_;
 };
 
@@ -45,11 +51,17 @@ class ConnectionHandlerImpl::ActiveListener : public Network::ListenerCallbacks,
     listener_.reset();
     if (fd >= 0) {
       listener_ = std::make_unique<Network::ListenerImpl>(parent_.dispatcher_, fd, *this);
+      if (parent_.accept_paused_) {
+        listener_->disable();  // stop_accepting_connections is active on this worker.
+      }
     }
   }
 
   void onAccept(Network::IoHandlePtr&& socket,
                 Network::Address::InstanceConstSharedPtr remote) override;
+  void onAcceptResourceFailure(int error) override {
+    config_->stats->downstream_cx_accept_resource_failure.inc();
+  }
   // Runs the listener filters on `socket`, then hands it to the listener of its original
   // destination (only if `may_hand_off`: a handed-off socket is never handed on) or serves it.
   void onSocket(Network::AcceptedSocket socket, bool may_hand_off);
@@ -101,6 +113,11 @@ void ConnectionHandlerImpl::ActiveListener::onSocket(Network::AcceptedSocket soc
 
 void ConnectionHandlerImpl::ActiveListener::newConnection(Network::AcceptedSocket socket) {
   const ListenerConfig& config = *config_;
+  Overload::ConnectionLimit::Slot global_slot;
+  Overload::ConnectionLimit::Slot listener_slot;
+  if (!parent_.admitConnection(config, global_slot, listener_slot)) {
+    return;  // The socket closes here, before any read: the client sees its connection end.
+  }
   Network::Address::InstanceConstSharedPtr local = socket.localAddress();
   const bool restored = socket.localAddressRestored();
   auto connection = std::make_unique<Network::ConnectionImpl>(
@@ -121,8 +138,8 @@ void ConnectionHandlerImpl::ActiveListener::newConnection(Network::AcceptedSocke
   parent_.num_connections_.fetch_add(1, std::memory_order_relaxed);
 
   Network::Connection& raw = *connection;
-  connections_.push_front(
-      std::make_unique<ActiveConnection>(*this, std::move(connection), config_));
+  connections_.push_front(std::make_unique<ActiveConnection>(
+      *this, std::move(connection), config_, std::move(global_slot), std::move(listener_slot)));
   connections_.front()->self_ = connections_.begin();
   // Filters may close the connection right away (no cluster, say); onEvent then cleans up.
   raw.initializeReadFilters();
@@ -138,6 +155,8 @@ void ConnectionHandlerImpl::ActiveConnection::onEvent(Network::ConnectionEvent e
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                             start_)
           .count());
+  global_slot_.reset();
+  listener_slot_.reset();
   ActiveListener& listener = *listener_;
   ConnectionHandlerImpl& handler = listener.parent_;
   handler.num_connections_.fetch_sub(1, std::memory_order_relaxed);
@@ -313,6 +332,39 @@ void ConnectionHandlerImpl::closeAllConnections() {
   // Each listener is freed by deferred deletion once empty, so the pointers stay valid here.
   for (ActiveListener* listener : draining) {
     closeConnections(listener->connections_);
+  }
+}
+
+bool ConnectionHandlerImpl::admitConnection(const ListenerConfig& config,
+                                            Overload::ConnectionLimit::Slot& global,
+                                            Overload::ConnectionLimit::Slot& listener) {
+  // The listener's own limit first, as Envoy does: a full listener should not use up global
+  // slots, and its overflow is counted where it belongs.
+  if (!Overload::tryAcquireSlot(config.connection_limit, listener)) {
+    config.stats->downstream_cx_overflow.inc();
+    return false;
+  }
+  if (!Overload::tryAcquireSlot(global_connection_limit_, global)) {
+    config.stats->downstream_global_cx_overflow.inc();
+    listener.reset();
+    return false;
+  }
+  return true;
+}
+
+void ConnectionHandlerImpl::setAcceptPaused(bool paused) {
+  if (paused == accept_paused_) {
+    return;
+  }
+  accept_paused_ = paused;
+  for (auto& [name, listener] : listeners_) {
+    if (listener->listener_ != nullptr) {
+      if (paused) {
+        listener->listener_->disable();
+      } else {
+        listener->listener_->enable();
+      }
+    }
   }
 }
 

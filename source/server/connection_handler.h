@@ -11,6 +11,7 @@
 #include "source/common/event/dispatcher.h"
 #include "source/common/network/connection.h"
 #include "source/common/network/listener.h"
+#include "source/common/overload/connection_limit.h"
 #include "source/server/listener_config.h"
 
 namespace Skiff::Server {
@@ -46,6 +47,17 @@ class ConnectionHandlerImpl {
   // Closes every connection now (shutdown).
   void closeAllConnections();
 
+  // The global downstream connection limit (shared by all workers); null: none. Call on main
+  // before the worker starts.
+  void setGlobalConnectionLimit(Overload::ConnectionLimitSharedPtr limit) {
+    global_connection_limit_ = std::move(limit);
+  }
+
+  // Overload action stop_accepting_connections: stops (true) or resumes (false) accepting on
+  // every listener, including ones added meanwhile. New connections wait in the kernel's accept
+  // queue; open ones are untouched.
+  void setAcceptPaused(bool paused);
+
   // Any thread: connections open on this worker.
   uint64_t numConnections() const { return num_connections_.load(std::memory_order_relaxed); }
 
@@ -55,6 +67,10 @@ class ConnectionHandlerImpl {
   using ActiveConnectionList = std::list<std::unique_ptr<ActiveConnection>>;
 
   void closeConnections(ActiveConnectionList& connections);
+  // Takes a global and a per-listener slot for a new connection of `config`'s listener; false
+  // (and the overflow counted) if either limit is reached.
+  bool admitConnection(const ListenerConfig& config, Overload::ConnectionLimit::Slot& global,
+                       Overload::ConnectionLimit::Slot& listener);
   // Asks every connection's filters to end at their next clean point (ReadFilter::onDrainStart).
   void drainConnections(ActiveConnectionList& connections);
 
@@ -74,6 +90,8 @@ class ConnectionHandlerImpl {
   // Listeners removed while they still had connections, kept until those are gone.
   std::list<std::unique_ptr<ActiveListener>> draining_;
   std::atomic<uint64_t> num_connections_{0};
+  Overload::ConnectionLimitSharedPtr global_connection_limit_;
+  bool accept_paused_{false};
 };
 
 }  // namespace Skiff::Server

@@ -9,6 +9,7 @@
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "source/common/network/address.h"
 #include "source/common/network/filter.h"
+#include "source/common/overload/connection_limit.h"
 #include "source/common/network/listener_filter.h"
 #include "source/common/stats/stats.h"
 
@@ -21,6 +22,12 @@ struct ListenerStats {
   Stats::Counter& downstream_cx_destroy;
   Stats::Histogram& downstream_cx_length_ms;
   Stats::Counter& no_filter_chain_match;
+  // Closed at accept: this listener's connection limit was reached.
+  Stats::Counter& downstream_cx_overflow;
+  // Closed at accept: the global downstream connection limit was reached.
+  Stats::Counter& downstream_global_cx_overflow;
+  // accept() failed for lack of descriptors or memory (the listener backs off and retries).
+  Stats::Counter& downstream_cx_accept_resource_failure;
 };
 
 // One filter chain: when it applies and the filters it installs, in order.
@@ -51,6 +58,10 @@ struct ListenerConfig {
   uint32_t per_connection_buffer_limit_bytes{1024 * 1024};
   std::vector<FilterChainConfig> filter_chains;
   ListenerStats* stats;  // Points into the stats store, which outlives every listener.
+  // Open connections of this listener over all workers and their ceiling (runtime
+  // envoy.resource_limits.listener.<name>.connection_limit); null: no limit. Kept across
+  // updates of the listener, so connections accepted under an older config still count.
+  Overload::ConnectionLimitSharedPtr connection_limit;
   envoy::config::listener::v3::Listener proto;  // As received, for /config_dump.
   std::string version_info;                     // The LDS version it came with ("" if static).
   std::chrono::system_clock::time_point last_updated;

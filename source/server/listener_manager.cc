@@ -44,6 +44,9 @@ ListenerStats& ListenerManagerImpl::statsFor(const std::string& prefix) {
         stats_.counter(p + "downstream_cx_destroy"),
         stats_.histogram(p + "downstream_cx_length_ms", Stats::Histogram::Unit::Milliseconds),
         stats_.counter(p + "no_filter_chain_match"),
+        stats_.counter(p + "downstream_cx_overflow"),
+        stats_.counter(p + "downstream_global_cx_overflow"),
+        stats_.counter(p + "downstream_cx_accept_resource_failure"),
     });
   }
   return *entry;
@@ -128,6 +131,7 @@ absl::StatusOr<ListenerConfigConstSharedPtr> ListenerManagerImpl::buildConfig(
   }
   config->stats =
       &statsFor(proto.stat_prefix().empty() ? address->statName() : proto.stat_prefix());
+  config->connection_limit = connectionLimitFor(proto.name());
   return ListenerConfigConstSharedPtr(std::move(config));
 }
 
@@ -417,6 +421,20 @@ absl::Status ListenerManagerImpl::removeListener(const std::string& name,
         }
       });
   return absl::OkStatus();
+}
+
+Overload::ConnectionLimitSharedPtr ListenerManagerImpl::connectionLimitFor(
+    const std::string& name) {
+  const std::optional<uint64_t> max = runtime_.listenerConnectionLimit(name);
+  auto it = connection_limits_.find(name);
+  if (!max.has_value()) {
+    return it == connection_limits_.end() ? nullptr : it->second;
+  }
+  if (it == connection_limits_.end()) {
+    it = connection_limits_.emplace(name, std::make_shared<Overload::ConnectionLimit>(*max)).first;
+  }
+  it->second->setMax(*max);
+  return it->second;
 }
 
 void ListenerManagerImpl::startWorkers() {

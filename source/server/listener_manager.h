@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "envoy/config/listener/v3/listener.pb.h"
+#include "source/common/config/runtime.h"
 #include "source/common/network/io_handle.h"
 #include "source/common/stats/stats.h"
 #include "source/extensions/filters/network/common/factory.h"
@@ -64,6 +65,10 @@ class ListenerManagerImpl {
     drain_on_update_ = drain_time;
   }
 
+  // The runtime the per-listener connection limits come from
+  // (envoy.resource_limits.listener.<name>.connection_limit). Set before adding listeners.
+  void setRuntime(Config::RuntimeSnapshot runtime) { runtime_ = std::move(runtime); }
+
   // Starts the worker threads (Envoy's startWorkers): each runs its dispatcher until shutdown.
   void startWorkers();
 
@@ -106,6 +111,8 @@ class ListenerManagerImpl {
       const Network::Address::InstanceConstSharedPtr& address,
       Network::Address::InstanceConstSharedPtr& bound);
   ListenerStats& statsFor(const std::string& prefix);
+  // The shared connection count of listener `name` with the runtime's limit; null if none.
+  Overload::ConnectionLimitSharedPtr connectionLimitFor(const std::string& name);
   // Runs `per_worker` for each worker with a completion that calls `done` on main after the last,
   // and records how long each worker took under `description`.
   void forAllWorkers(std::string description,
@@ -122,6 +129,9 @@ class ListenerManagerImpl {
   Extensions::NetworkFilters::FactoryContext& factory_context_;
   std::map<std::string, ManagedListener> listeners_;
   std::map<std::string, std::unique_ptr<ListenerStats>> listener_stats_;
+  Config::RuntimeSnapshot runtime_;
+  // By listener name; never removed, so a listener that comes back counts its old connections.
+  std::map<std::string, Overload::ConnectionLimitSharedPtr> connection_limits_;
   uint64_t next_tag_{1};
   Event::Dispatcher& main_dispatcher_;
 

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -62,6 +63,7 @@ InstanceImpl::~InstanceImpl() {
     worker->stop();
   }
   // Admin and listeners go before the workers and dispatcher they point into.
+  overload_manager_.reset();
   admin_.reset();
   listener_manager_.reset();
   workers_.clear();
@@ -115,6 +117,9 @@ absl::Status InstanceImpl::initialize() {
       *stats_, *cluster_manager_, route_manager_.get(), access_log_manager_.get()});
   listener_manager_ =
       std::make_unique<ListenerManagerImpl>(workers, *dispatcher_, *stats_, *factory_context_);
+  if (auto status = createOverloadManager(); !status.ok()) {
+    return status;
+  }
   if (options_.drain_on_listener_update) {
     listener_manager_->setDrainOnUpdate(
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.drain_time));
@@ -131,8 +136,16 @@ absl::Status InstanceImpl::initialize() {
     }
   }
 
-  if (bootstrap_.has_admin()) {
+  if (bootstrap_.has_admin() && !bootstrap_.admin().has_address()) {
+    SKIFF_LOG(info, "admin: no address given, so no admin server (as Envoy)");
+  } else if (bootstrap_.has_admin()) {
     const auto& address = bootstrap_.admin().address().socket_address();
+    if (!absl::StartsWith(address.address(), "127.") && address.address() != "::1") {
+      SKIFF_LOG(warn,
+                "admin: listening on %s, not loopback: anyone who reaches it can read the config "
+                "and stop skiff",
+                address.address());
+    }
     admin_ = std::make_unique<Http::Admin::AdminServer>(dispatcher_->base());
     if (auto status = admin_->bind(address.address(), address.port_value()); !status.ok()) {
       return absl::UnavailableError(absl::StrCat("admin: ", status.message()));
@@ -153,8 +166,46 @@ absl::Status InstanceImpl::initialize() {
   return absl::OkStatus();
 }
 
+absl::Status InstanceImpl::createOverloadManager() {
+  if (bootstrap_.has_layered_runtime()) {
+    auto runtime = Config::RuntimeSnapshot::create(bootstrap_.layered_runtime());
+    if (!runtime.ok()) {
+      return runtime.status();
+    }
+    runtime_ = std::move(*runtime);
+  }
+  Overload::ConnectionLimitSharedPtr global_limit;
+  if (bootstrap_.has_overload_manager()) {
+    auto manager = OverloadManagerImpl::create(
+        bootstrap_.overload_manager(), *dispatcher_, *stats_,
+        [this](Overload::OverloadActionName action, Overload::OverloadActionState state) {
+          for (auto& worker : workers_) {
+            worker->setOverloadActionState(action, state);
+          }
+        });
+    if (!manager.ok()) {
+      return manager.status();
+    }
+    overload_manager_ = std::move(*manager);
+    global_limit = overload_manager_->globalConnectionLimit();
+  }
+  // Envoy's older way to set the global limit, used when no monitor sets it.
+  if (auto max = runtime_.getInteger(Config::kGlobalDownstreamMaxConnectionsKey);
+      max.has_value() && global_limit == nullptr) {
+    global_limit = std::make_shared<Overload::ConnectionLimit>(*max);
+  }
+  for (auto& worker : workers_) {
+    worker->setGlobalConnectionLimit(global_limit);
+  }
+  listener_manager_->setRuntime(runtime_);
+  return absl::OkStatus();
+}
+
 int InstanceImpl::run() {
   listener_manager_->startWorkers();
+  if (overload_manager_ != nullptr) {
+    overload_manager_->start();
+  }
   // Parsing the bootstrap peaks well above what stays in use; give that back to the kernel once
   // (the malloc thresholds set in main() keep the data path from doing it all the time).
   malloc_trim(0);

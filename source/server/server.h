@@ -17,6 +17,7 @@
 #include "source/extensions/filters/network/http_connection_manager/rds.h"
 #include "source/server/listener_manager.h"
 #include "source/server/options.h"
+#include "source/server/overload_manager.h"
 #include "source/server/worker.h"
 #include "source/server/xds_manager.h"
 
@@ -45,11 +46,19 @@ class InstanceImpl {
   // Stops accepting, lets connections finish for up to the drain time, then stops. Main thread.
   void startDrainAndShutdown(const std::string& reason);
 
+  // For tests and fuzzers that drive the main loop themselves (after initialize(), without
+  // run()): the main dispatcher and the admin server (null without one). Main thread.
+  Event::DispatcherImpl& dispatcherForTest() { return *dispatcher_; }
+  Http::Admin::AdminServer* adminForTest() { return admin_.get(); }
+
  private:
   void registerAdminHandlers();
   void onInitialized();
   absl::StatusOr<std::string> adsTarget() const;
   absl::Status createXdsClient();
+  // The overload manager and the connection limits (global and per listener), from the
+  // bootstrap's overload_manager and layered_runtime.
+  absl::Status createOverloadManager();
   void stopControlThread();
   void onDrainTick();
   void shutdownNow();
@@ -64,6 +73,8 @@ class InstanceImpl {
   std::unique_ptr<Stats::Store> stats_;
   std::unique_ptr<Event::DispatcherImpl> dispatcher_;
   std::vector<WorkerPtr> workers_;
+  std::unique_ptr<OverloadManagerImpl> overload_manager_;  // Only with overload_manager set.
+  Config::RuntimeSnapshot runtime_;
   std::unique_ptr<AccessLog::AccessLogManagerImpl> access_log_manager_;
   std::unique_ptr<Upstream::ClusterManager> cluster_manager_;
   std::unique_ptr<Extensions::NetworkFilters::HttpConnectionManager::RouteConfigProviderManagerImpl>

@@ -24,6 +24,7 @@ void WorkerImpl::threadRoutine() {
   // Visible in top -H, /proc/PID/task/*/comm and debuggers.
   pthread_setname_np(pthread_self(), dispatcher_->name().substr(0, 15).c_str());
   ThreadLocal::setCurrentWorkerIndex(index_);
+  Overload::ThreadLocalOverloadState::setForThisThread(&overload_state_);
   SKIFF_LOG(debug, "worker %d started", index_);
   dispatcher_->run(Event::Dispatcher::RunType::Block);
   // The loop has ended: close connections here, on their own thread. The handler itself is
@@ -32,6 +33,7 @@ void WorkerImpl::threadRoutine() {
   handler_->closeAllConnections();
   // Let deferred deletions queued by those closes run before the thread goes.
   dispatcher_->run(Event::Dispatcher::RunType::NonBlock);
+  Overload::ThreadLocalOverloadState::setForThisThread(nullptr);
   SKIFF_LOG(debug, "worker %d stopped", index_);
 }
 
@@ -70,6 +72,16 @@ void WorkerImpl::stopListeners(std::function<void()> completion) {
     handler_->stopListeners();
     if (completion) {
       completion();
+    }
+  });
+}
+
+void WorkerImpl::setOverloadActionState(Overload::OverloadActionName action,
+                                        Overload::OverloadActionState state) {
+  dispatcher_->post([this, action, state] {
+    overload_state_.setState(action, state);
+    if (action == Overload::OverloadActionName::StopAcceptingConnections) {
+      handler_->setAcceptPaused(state.isSaturated());
     }
   });
 }

@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "source/common/event/dispatcher_impl.h"
+#include "source/common/overload/connection_limit.h"
+#include "source/common/overload/overload_state.h"
 #include "source/server/connection_handler.h"
 #include "source/server/listener_config.h"
 
@@ -44,6 +46,16 @@ class WorkerImpl {
   // Any thread.
   uint64_t numConnections() const { return handler_->numConnections(); }
 
+  // The global downstream connection limit every worker shares. Before start().
+  void setGlobalConnectionLimit(Overload::ConnectionLimitSharedPtr limit) {
+    handler_->setGlobalConnectionLimit(std::move(limit));
+  }
+
+  // Posts an overload action's new state to the worker: its ThreadLocalOverloadState (what the
+  // data path reads) and, for stop_accepting_connections, its listeners.
+  void setOverloadActionState(Overload::OverloadActionName action,
+                              Overload::OverloadActionState state);
+
  private:
   void threadRoutine();
 
@@ -52,6 +64,8 @@ class WorkerImpl {
   // Created on main, then used only on the worker thread, which closes its connections when the
   // loop ends; destroyed (empty) with the worker after the thread is joined.
   std::unique_ptr<ConnectionHandlerImpl> handler_;
+  // What Overload::ThreadLocalOverloadState::get() returns on this worker; worker thread only.
+  Overload::ThreadLocalOverloadState overload_state_;
   std::thread thread_;
 };
 

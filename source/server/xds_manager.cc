@@ -11,6 +11,7 @@
 #include "envoy/config/route/v3/route.pb.h"
 #include "source/common/common/logger.h"
 #include "source/common/config/validation.h"
+#include "source/server/xds_resources.h"
 
 namespace Skiff::Server {
 
@@ -99,24 +100,13 @@ void XdsManager::applyClusters(std::vector<Cluster> upserts, std::vector<std::st
 }
 
 void XdsManager::onClusters(ConfigUpdate update, UpdateDoneCb done) {
-  std::vector<std::string> errors;
-  std::vector<Cluster> ready;
-  std::vector<Cluster> parsed;
-  for (const auto& resource : update.upserts) {
-    Cluster cluster;
-    resource.resource.UnpackTo(&cluster);
-    if (auto status =
-            Config::validateCluster(cluster, absl::StrCat("cluster '", cluster.name(), "'"));
-        !status.ok()) {
-      errors.push_back(std::string(status.message()));
-      continue;
-    }
-    parsed.push_back(std::move(cluster));
-  }
-  if (!errors.empty()) {
-    done(absl::InvalidArgumentError(absl::StrJoin(errors, "\n")));
+  auto validated = validateClusterUpdate(update);
+  if (!validated.ok()) {
+    done(validated.status());
     return;
   }
+  std::vector<Cluster> parsed = std::move(*validated);
+  std::vector<Cluster> ready;
   for (auto& cluster : parsed) {
     const std::string name = cluster.name();
     cluster_protos_[name] = cluster;
@@ -152,23 +142,16 @@ void XdsManager::onClusters(ConfigUpdate update, UpdateDoneCb done) {
 }
 
 void XdsManager::onEndpoints(ConfigUpdate update, UpdateDoneCb done) {
-  std::vector<std::string> errors;
+  auto validated = validateEndpointUpdate(update);
+  if (!validated.ok()) {
+    done(validated.status());
+    return;
+  }
   std::set<std::string> changed;
   std::map<std::string, ClusterLoadAssignment> parsed;
-  for (const auto& resource : update.upserts) {
-    ClusterLoadAssignment assignment;
-    resource.resource.UnpackTo(&assignment);
-    if (auto status = Config::validateClusterLoadAssignment(
-            assignment, absl::StrCat("cluster_load_assignment '", assignment.cluster_name(), "'"));
-        !status.ok()) {
-      errors.push_back(std::string(status.message()));
-      continue;
-    }
-    parsed[assignment.cluster_name()] = std::move(assignment);
-  }
-  if (!errors.empty()) {
-    done(absl::InvalidArgumentError(absl::StrJoin(errors, "\n")));
-    return;
+  for (auto& assignment : *validated) {
+    std::string name = assignment.cluster_name();
+    parsed[name] = std::move(assignment);
   }
   for (auto& [name, assignment] : parsed) {
     endpoints_[name] = std::move(assignment);
@@ -229,24 +212,12 @@ void XdsManager::onListeners(ConfigUpdate update, UpdateDoneCb done) {
     parked_listeners_.emplace_back(std::move(update), std::move(done));
     return;
   }
-  std::vector<std::string> errors;
-  std::vector<envoy::config::listener::v3::Listener> upserts;
-  for (const auto& resource : update.upserts) {
-    envoy::config::listener::v3::Listener listener;
-    resource.resource.UnpackTo(&listener);
-    // A tcp_proxy may name a cluster that arrives later (it then counts no_route), as in Envoy.
-    if (auto status = Config::validateListener(listener, Config::KnownClusters::any(),
-                                               absl::StrCat("listener '", listener.name(), "'"));
-        !status.ok()) {
-      errors.push_back(std::string(status.message()));
-      continue;
-    }
-    upserts.push_back(std::move(listener));
-  }
-  if (!errors.empty()) {
-    done(absl::InvalidArgumentError(absl::StrJoin(errors, "\n")));
+  auto validated = validateListenerUpdate(update);
+  if (!validated.ok()) {
+    done(validated.status());
     return;
   }
+  std::vector<envoy::config::listener::v3::Listener> upserts = std::move(*validated);
   // Subscribe to the routes these listeners use (the old ones' too, until they are replaced),
   // and hold the update back until the routes it needs are here.
   std::map<std::string, std::vector<std::string>> pending;
@@ -333,24 +304,12 @@ void XdsManager::updateRdsSubscription(
 }
 
 void XdsManager::onRoutes(ConfigUpdate update, UpdateDoneCb done) {
-  std::vector<std::string> errors;
-  std::vector<envoy::config::route::v3::RouteConfiguration> parsed;
-  for (const auto& resource : update.upserts) {
-    envoy::config::route::v3::RouteConfiguration route;
-    resource.resource.UnpackTo(&route);
-    // RDS routes may name clusters that arrive later (validate_clusters defaults to false).
-    if (auto status = Config::validateRouteConfiguration(route, Config::KnownClusters::any(),
-                                                         /*validate_clusters_default=*/false);
-        !status.ok()) {
-      errors.push_back(std::string(status.message()));
-      continue;
-    }
-    parsed.push_back(std::move(route));
-  }
-  if (!errors.empty()) {
-    done(absl::InvalidArgumentError(absl::StrJoin(errors, "\n")));
+  auto validated = validateRouteUpdate(update);
+  if (!validated.ok()) {
+    done(validated.status());
     return;
   }
+  std::vector<envoy::config::route::v3::RouteConfiguration> parsed = std::move(*validated);
   if (routes_ == nullptr) {
     done(absl::InvalidArgumentError("RouteConfiguration received but HTTP routing is not set up"));
     return;

@@ -164,6 +164,48 @@ class AdminTest(SkiffTestCase):
         with self.assertRaises(OSError):
             connect(self.port, timeout=1).close()
 
+    def post_endpoints(self):
+        status, _, body = self.skiff.get("/help")
+        self.assertEqual(status, 200)
+        endpoints = re.findall(r"^  (/\S*) \(POST\):", body.decode(), re.MULTILINE)
+        self.assertIn("/quitquitquit", endpoints)
+        self.assertIn("/logging", endpoints)
+        return endpoints
+
+    def test_mutating_endpoints_refuse_get_and_nothing_happens(self):
+        """Every endpoint /help marks POST answers GET (and HEAD) with 405 and Allow: POST, and
+        changes nothing: the server keeps running, serving, at the same log level."""
+        before = self.get_json("/server_info")["command_line_options"]["log_level"]
+        for path in self.post_endpoints():
+            for method in ("GET", "HEAD"):
+                # With the arguments that would act if the method were POST.
+                target = path + ("?level=trace" if path == "/logging" else "")
+                status, headers, _ = harness.http_request(self.skiff.admin_port, method, target)
+                self.assertEqual(status, 405, "%s %s" % (method, target))
+                self.assertEqual(headers.get("allow"), "POST", "%s %s" % (method, target))
+        time.sleep(0.3)  # /quitquitquit would have started its drain by now.
+        self.assertTrue(self.skiff.running())
+        self.assertEqual(self.get_json("/server_info")["state"], "LIVE")
+        self.assertEqual(self.get_json("/server_info")["command_line_options"]["log_level"],
+                         before)
+        with connect(self.port) as s:
+            s.sendall(b"still here")
+            self.assertEqual(recv_exactly(s, 10), b"still here")
+        # And POST does act (so the GET refusal above was the method, not the endpoint).
+        status, _, _ = self.skiff.post("/logging?level=debug")
+        self.assertEqual(status, 200)
+        self.assertEqual(self.get_json("/server_info")["command_line_options"]["log_level"],
+                         "debug")
+
+    def test_admin_listens_on_loopback_only(self):
+        """The admin port answers on 127.0.0.1 and nowhere else (the listening socket is bound to
+        loopback, as every shipped config and the injector set it)."""
+        with open("/proc/net/tcp") as f:
+            rows = [line.split() for line in f.readlines()[1:]]
+        port_hex = "%04X" % self.skiff.admin_port
+        listening = [r[1] for r in rows if r[1].endswith(":" + port_hex) and r[3] == "0A"]
+        self.assertEqual(listening, ["0100007F:" + port_hex])
+
 
 if __name__ == "__main__":
     harness.main()

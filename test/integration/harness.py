@@ -440,8 +440,9 @@ class Skiff:
     """One skiff process. Use via SkiffTestCase.start_skiff so it is always cleaned up."""
 
     def __init__(self, config, outdir, name="skiff", concurrency=2, log_level="info",
-                 extra_args=(), config_text=None):
+                 extra_args=(), config_text=None, preexec_fn=None):
         self.config = config
+        self.preexec_fn = preexec_fn  # Runs in the child before exec (e.g. to set rlimits).
         self.outdir = outdir
         self.name = name
         self.concurrency = concurrency
@@ -471,7 +472,7 @@ class Skiff:
         self._stderr = open(self.stderr_path, "ab")
         self._stdout = open(self.stdout_path, "ab")
         self.proc = subprocess.Popen(self.args(), stdin=subprocess.DEVNULL, stdout=self._stdout,
-                                     stderr=self._stderr)
+                                     stderr=self._stderr, preexec_fn=self.preexec_fn)
         _register(self.proc)
         if wait_ready:
             self.wait_ready(timeout)

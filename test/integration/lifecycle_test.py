@@ -275,6 +275,31 @@ class LoadBalancingTest(SkiffTestCase):
         self.assertGreaterEqual(seen.count("A"), 12, seen)
         self.assertGreaterEqual(seen.count("B"), 12, seen)
 
+    def test_tcp_proxy_weighted_clusters(self):
+        """tcp_proxy weighted_clusters 3:1 over two clusters: each connection goes to one cluster
+        drawn by weight (200 connections: both get some, A about three times as many)."""
+        a = self.server(identity_handler("A"), name="A")
+        b = self.server(identity_handler("B"), name="B")
+        port = free_port()
+        listener = harness.tcp_proxy_listener("proxy", port, "a")
+        typed = listener["filter_chains"][0]["filters"][0]["typed_config"]
+        del typed["cluster"]
+        typed["weighted_clusters"] = {"clusters": [{"name": "a", "weight": 3},
+                                                   {"name": "b", "weight": 1}]}
+        config = harness.bootstrap(free_port(), [listener],
+                                   [harness.static_cluster("a", [a.port]),
+                                    harness.static_cluster("b", [b.port])])
+        self.start_skiff(config, concurrency=2)
+        seen = []
+        for _ in range(200):
+            with connect(port) as s:
+                data, how = recv_until_eof(s, timeout=5)
+                seen.append(data.decode().strip())
+        # Binomial(200, 0.75): mean 150, standard deviation about 6.
+        self.assertGreater(seen.count("A"), 110, "A: %d, B: %d" % (seen.count("A"), seen.count("B")))
+        self.assertGreater(seen.count("B"), 20, "A: %d, B: %d" % (seen.count("A"), seen.count("B")))
+        self.assertEqual(seen.count("A") + seen.count("B"), 200)
+
 
 class IdleTimeoutTest(SkiffTestCase):
 

@@ -197,6 +197,9 @@ class ConnectionHandlerTest : public testing::Test {
           stats_.counter(p + "downstream_cx_destroy"),
           stats_.histogram(p + "downstream_cx_length_ms", Stats::Histogram::Unit::Milliseconds),
           stats_.counter(p + "no_filter_chain_match"),
+          stats_.counter(p + "downstream_cx_overflow"),
+          stats_.counter(p + "downstream_global_cx_overflow"),
+          stats_.counter(p + "downstream_cx_accept_resource_failure"),
       });
     }
     return *entry;

@@ -138,6 +138,29 @@ TEST_F(XdsManagerTest, StaticClusterWithoutEndpointsIsNacked) {
   EXPECT_EQ(clusters_->find("empty"), nullptr);
 }
 
+// A cluster the shared rules accept but the sidecar cannot build (a STRICT_DNS hostname: no DNS
+// resolution yet) is NACKed. It used to be ACKed and then fail on main, never applied: found by
+// the bootstrap fuzzer's "validated means buildable" check.
+TEST_F(XdsManagerTest, ClusterThatCannotBeBuiltIsNacked) {
+  envoy::config::cluster::v3::Cluster cluster;
+  cluster.set_name("dns");
+  cluster.set_type(envoy::config::cluster::v3::Cluster::STRICT_DNS);
+  auto* socket = cluster.mutable_load_assignment()
+                     ->add_endpoints()
+                     ->add_lb_endpoints()
+                     ->mutable_endpoint()
+                     ->mutable_address()
+                     ->mutable_socket_address();
+  cluster.mutable_load_assignment()->set_cluster_name("dns");
+  socket->set_address("backend.example");
+  socket->set_port_value(80);
+  auto status = apply({Config::Xds::kClusterType, "v1", {resource("dns", cluster)}, {}});
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("cluster 'dns'"), absl::string_view::npos) << status.message();
+  EXPECT_NE(status.message().find("backend.example"), absl::string_view::npos) << status.message();
+  EXPECT_EQ(clusters_->find("dns"), nullptr);
+}
+
 TEST_F(XdsManagerTest, EdsClusterWaitsForItsEndpointsAndListenersWaitForIt) {
   envoy::config::cluster::v3::Cluster cluster;
   cluster.set_name("svc");

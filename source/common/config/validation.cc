@@ -12,7 +12,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "envoy/extensions/filters/http/router/v3/router.pb.h"
 #include "source/common/access_log/access_log_config.h"
+#include "source/common/config/overload_validation.h"
+#include "source/common/config/runtime.h"
 #include "source/common/config/utility.h"
 #include "source/common/router/config_impl.h"
 
@@ -224,6 +227,34 @@ void checkFilterChainMatch(const FilterChainMatch& match, const std::string& pat
     errors.add(sub(path, "source_type"),
                absl::StrFormat("unknown value %d", static_cast<int>(match.source_type())));
   }
+  // skiff picks a filter chain by destination_port only. A criterion it ignored would make the
+  // chain match connections it was meant to exclude (a source_prefix_ranges allow-list, say), so
+  // each one is an error. transport_protocol "raw_buffer" is what every connection has without a
+  // TLS inspector (as in Envoy), so that one is exact.
+  const bool other_source_type =
+      match.source_type() != FilterChainMatch::ANY &&
+      FilterChainMatch::ConnectionSourceType_IsValid(match.source_type());
+  const std::pair<absl::string_view, bool> criteria[] = {
+      {"prefix_ranges", match.prefix_ranges_size() > 0},
+      {"source_prefix_ranges", match.source_prefix_ranges_size() > 0},
+      {"direct_source_prefix_ranges", match.direct_source_prefix_ranges_size() > 0},
+      {"source_ports", match.source_ports_size() > 0},
+      {"server_names", match.server_names_size() > 0},
+      {"application_protocols", match.application_protocols_size() > 0},
+      {"source_type", other_source_type},
+  };
+  for (const auto& [field, set] : criteria) {
+    if (set) {
+      errors.add(sub(path, field),
+                 "not supported by skiff (filter chains are matched on destination_port only)");
+    }
+  }
+  if (!match.transport_protocol().empty() && match.transport_protocol() != "raw_buffer") {
+    errors.add(sub(path, "transport_protocol"),
+               absl::StrFormat("\"%s\" is not supported (skiff has no TLS inspector: every "
+                               "connection is \"raw_buffer\")",
+                               match.transport_protocol()));
+  }
 }
 
 void checkFilterChain(const FilterChain& chain, const KnownClusters& clusters,
@@ -269,6 +300,14 @@ void checkFilterChain(const FilterChain& chain, const KnownClusters& clusters,
         errors.merge(hcm.status());
       } else {
         errors.merge(validateHttpConnectionManager(*hcm, config_path));
+        // An inline route table is built here, as the listener will build it (regexes compile,
+        // within RE2's program size limit): the xDS fuzzer found one that passed the checks
+        // above and then failed to build.
+        if (hcm->has_route_config()) {
+          errors.merge(validateRouteConfiguration(hcm->route_config(), clusters,
+                                                  /*validate_clusters_default=*/true,
+                                                  sub(config_path, "route_config")));
+        }
       }
       if (i + 1 != chain.filters_size()) {
         errors.add(filter_path,
@@ -311,6 +350,21 @@ void checkApiConfigSource(const ApiConfigSource& api, const KnownClusters& stati
   if (api.grpc_services_size() == 0) {
     errors.add(sub(path, "grpc_services"), "at least one gRPC service is required");
   }
+  if (api.cluster_names_size() > 0) {
+    errors.add(sub(path, "cluster_names"), "only for REST config sources; use grpc_services");
+  }
+  if (api.has_refresh_delay()) {
+    checkDuration(api.refresh_delay(), sub(path, "refresh_delay"), false, errors);
+  }
+  if (api.has_request_timeout()) {
+    checkDuration(api.request_timeout(), sub(path, "request_timeout"), false, errors);
+  }
+  if (api.has_rate_limit_settings() && api.rate_limit_settings().has_fill_rate() &&
+      !(api.rate_limit_settings().fill_rate().value() > 0)) {
+    errors.add(sub(sub(path, "rate_limit_settings"), "fill_rate"),
+               absl::StrFormat("%g must be greater than 0",
+                               api.rate_limit_settings().fill_rate().value()));
+  }
   for (int i = 0; i < api.grpc_services_size(); ++i) {
     const auto& service = api.grpc_services(i);
     const std::string service_path = index(sub(path, "grpc_services"), i);
@@ -331,6 +385,12 @@ void checkApiConfigSource(const ApiConfigSource& api, const KnownClusters& stati
     }
     if (service.has_timeout()) {
       checkDuration(service.timeout(), sub(service_path, "timeout"), false, errors);
+    }
+    for (int j = 0; j < service.initial_metadata_size(); ++j) {
+      if (service.initial_metadata(j).key().empty()) {
+        errors.add(sub(index(sub(service_path, "initial_metadata"), j), "key"),
+                   "must not be empty");
+      }
     }
   }
 }
@@ -382,6 +442,11 @@ void checkLoadAssignment(const ClusterLoadAssignment& cla, const std::string& pa
         errors.add(sub(lb_path, "endpoint"), "required");
         continue;
       }
+      if (lb_endpoint.endpoint().health_check_config().port_value() > kMaxPort) {
+        errors.add(sub(sub(sub(lb_path, "endpoint"), "health_check_config"), "port_value"),
+                   absl::StrFormat("%d is not a valid port (0-65535)",
+                                   lb_endpoint.endpoint().health_check_config().port_value()));
+      }
       if (!lb_endpoint.endpoint().has_address()) {
         errors.add(sub(sub(lb_path, "endpoint"), "address"), "required");
       } else {
@@ -397,6 +462,10 @@ void checkLoadAssignment(const ClusterLoadAssignment& cla, const std::string& pa
                    absl::StrFormat("unknown value %d", lb_endpoint.health_status()));
       }
     }
+  }
+  if (cla.policy().has_overprovisioning_factor() &&
+      cla.policy().overprovisioning_factor().value() == 0) {
+    errors.add(sub(sub(path, "policy"), "overprovisioning_factor"), "must be greater than 0");
   }
   if (cla.has_policy() && cla.policy().has_endpoint_stale_after()) {
     checkDuration(cla.policy().endpoint_stale_after(),
@@ -722,6 +791,38 @@ void checkCluster(const Cluster& cluster, const std::string& path, Errors& error
                    absl::StrFormat("unknown value %d", cb.thresholds(i).priority()));
       }
     }
+    for (int i = 0; i < cb.per_host_thresholds_size(); ++i) {
+      if (!envoy::config::core::v3::RoutingPriority_IsValid(cb.per_host_thresholds(i).priority())) {
+        errors.add(
+            sub(index(sub(sub(path, "circuit_breakers"), "per_host_thresholds"), i), "priority"),
+            absl::StrFormat("unknown value %d", cb.per_host_thresholds(i).priority()));
+      }
+    }
+  }
+}
+
+// The sidecar does not resolve DNS yet: a STRICT_DNS or LOGICAL_DNS cluster works with IP
+// endpoints only. (validateCluster allows hostnames: skiff-control serves such clusters to Envoy
+// and gRPC clients, which resolve them.)
+void checkNoHostnames(const Cluster& cluster, const std::string& path, Errors& errors) {
+  if (cluster.type() != Cluster::STRICT_DNS && cluster.type() != Cluster::LOGICAL_DNS) {
+    return;
+  }
+  const auto& endpoints = cluster.load_assignment().endpoints();
+  for (int i = 0; i < endpoints.size(); ++i) {
+    for (int j = 0; j < endpoints[i].lb_endpoints_size(); ++j) {
+      const auto& sa = endpoints[i].lb_endpoints(j).endpoint().address().socket_address();
+      if (!sa.address().empty() && ipFamily(sa.address()) == IpFamily::None) {
+        errors.add(absl::StrFormat("%s.load_assignment.endpoints[%d].lb_endpoints[%d].endpoint."
+                                   "address.socket_address.address",
+                                   path, i, j),
+                   absl::StrFormat("hostname \"%s\" needs DNS resolution, which the skiff "
+                                   "sidecar does not do yet (use an IP address; for the "
+                                   "management server, google_grpc.target_uri "
+                                   "\"dns:///%s:%d\")",
+                                   sa.address(), sa.address(), sa.port_value()));
+      }
+    }
   }
 }
 
@@ -817,6 +918,12 @@ absl::Status validateHttpConnectionManager(const HttpConnectionManager& hcm,
                            typeNameFromUrl(filter.typed_config().type_url()) ==
                                "envoy.extensions.filters.http.router.v3.Router";
     if (is_router) {
+      if (filter.has_typed_config()) {
+        // The router by name with another message as its config does not build.
+        errors.merge(parseTypedConfig<envoy::extensions::filters::http::router::v3::Router>(
+                         filter.typed_config(), sub(index(filters_path, i), "typed_config"))
+                         .status());
+      }
       router_last = i + 1 == hcm.http_filters_size();
       if (!router_last) {
         errors.add(index(filters_path, i), "the router must be the last HTTP filter");
@@ -902,6 +1009,11 @@ absl::Status validateListener(const Listener& listener, const KnownClusters& clu
   }
   if (listener.filter_chains_size() == 0) {
     errors.add(sub(path, "filter_chains"), "at least one filter chain is required");
+  }
+  if (listener.has_api_listener()) {
+    errors.add(sub(path, "api_listener"),
+               "not served by skiff (API listeners are for gRPC's own xDS clients; skiff-control "
+               "serves them)");
   }
   absl::flat_hash_map<std::string, int> matches;
   absl::flat_hash_map<std::string, int> chain_names;
@@ -1015,6 +1127,7 @@ absl::Status validateBootstrap(const Bootstrap& bootstrap) {
     const Cluster& cluster = resources.clusters(i);
     const std::string path = index("static_resources.clusters", i);
     checkCluster(cluster, path, errors);
+    checkNoHostnames(cluster, path, errors);
     if (cluster.name().empty()) {
       continue;
     }
@@ -1090,6 +1203,12 @@ absl::Status validateBootstrap(const Bootstrap& bootstrap) {
   }
   if (bootstrap.has_stats_flush_interval()) {
     checkDuration(bootstrap.stats_flush_interval(), "stats_flush_interval", true, errors);
+  }
+  if (bootstrap.has_overload_manager()) {
+    errors.merge(validateOverloadManager(bootstrap.overload_manager()));
+  }
+  if (bootstrap.has_layered_runtime()) {
+    errors.merge(RuntimeSnapshot::create(bootstrap.layered_runtime()).status());
   }
   return errors.status();
 }

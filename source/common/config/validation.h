@@ -108,7 +108,9 @@ absl::Status validateRouteConfiguration(const envoy::config::route::v3::RouteCon
 absl::Status validateAccessLog(const envoy::config::accesslog::v3::AccessLog& access_log,
                                absl::string_view path = "access_log");
 
-// Everything above for each static resource, plus: unique listener and cluster names, distinct
+// Everything above for each static resource, plus what only the sidecar cannot do (STRICT_DNS
+// and LOGICAL_DNS clusters must list IP endpoints: it does not resolve DNS yet), plus: unique
+// listener and cluster names, distinct
 // listener addresses, a valid admin address, dynamic_resources config sources that skiff can use
 // (gRPC to a static cluster; `ads` only together with ads_config). tcp_proxy clusters must be
 // static clusters unless dynamic_resources.cds_config is set.

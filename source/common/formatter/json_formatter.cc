@@ -15,10 +15,13 @@ namespace {
 struct Node {
   enum class Kind { Object, List, Format, Constant };
   Kind kind = Kind::Constant;
-  std::vector<std::pair<std::string, Node>> members;  // Object, sorted by key
-  std::vector<Node> items;                            // List
-  std::unique_ptr<FormatString> format;               // Format
-  std::string constant;                               // Constant: JSON text
+  // Object: keys (sorted) and their values, index for index. Two vectors rather than one of
+  // pair<string, Node>: a pair of an incomplete type does not compile with clang (tools/fuzz).
+  std::vector<std::string> member_keys;
+  std::vector<Node> member_values;
+  std::vector<Node> items;               // List
+  std::unique_ptr<FormatString> format;  // Format
+  std::string constant;                  // Constant: JSON text
 };
 
 std::string numberText(double value) {
@@ -48,7 +51,8 @@ absl::StatusOr<Node> buildObject(const google::protobuf::Struct& object, const s
     if (!child.ok()) {
       return child.status();
     }
-    node.members.emplace_back(key, std::move(*child));
+    node.member_keys.push_back(key);
+    node.member_values.push_back(std::move(*child));
   }
   return node;
 }
@@ -119,7 +123,9 @@ class JsonFormatter : public Formatter {
       case Node::Kind::Object: {
         out += '{';
         bool first = true;
-        for (const auto& [key, child] : node.members) {
+        for (size_t i = 0; i < node.member_keys.size(); ++i) {
+          const std::string& key = node.member_keys[i];
+          const Node& child = node.member_values[i];
           const size_t mark = out.size();
           if (!first) {
             out += ',';

@@ -2,17 +2,22 @@
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "source/common/common/assert.h"
 #include "source/common/common/logger.h"
+#include "source/common/common/thread.h"
 
 namespace Skiff::Http::Admin {
 
@@ -43,6 +48,18 @@ absl::string_view methodName(Method method) {
   return "?";
 }
 
+// libevent calls a listener's error callback with the argument of its accept callback, which
+// evhttp owns (the evhttp*), so the error callback finds its AdminServer here. Touched only at
+// bind, destruction and on accept errors.
+Thread::MutexBasicLockable& listenersLock() {
+  static auto* lock = new Thread::MutexBasicLockable();
+  return *lock;
+}
+std::map<evconnlistener*, AdminServer*>& listeners() {
+  static auto* map = new std::map<evconnlistener*, AdminServer*>();
+  return *map;
+}
+
 }  // namespace
 
 QueryParams parseQueryString(absl::string_view query) {
@@ -58,16 +75,20 @@ QueryParams parseQueryString(absl::string_view query) {
   return params;
 }
 
-AdminServer::AdminServer(event_base& base, AdminServerOptions options) : http_(evhttp_new(&base)) {
+AdminServer::AdminServer(event_base& base, AdminServerOptions options)
+    : base_(base), http_(evhttp_new(&base)) {
   RELEASE_ASSERT(http_ != nullptr, "evhttp_new failed");
   evhttp_set_max_headers_size(http_.get(), static_cast<ev_ssize_t>(options.max_headers_bytes));
   evhttp_set_max_body_size(http_.get(), static_cast<ev_ssize_t>(options.max_body_bytes));
   evhttp_set_timeout(http_.get(), options.timeout_seconds);
-  // Let other methods reach serve() so they get a 405 with an Allow header instead of evhttp's
-  // 501.
+  // Let every method evhttp knows reach serve() so it gets a 405 with an Allow header (and the
+  // version check) instead of evhttp's 501. Method names evhttp does not know, malformed request
+  // lines and oversized requests are still answered by evhttp itself (501, 400, 413), in the
+  // version the client named: libevent 2.1 has no hook for those replies.
   evhttp_set_allowed_methods(http_.get(), EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                               EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                              EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
   evhttp_set_gencb(http_.get(), &AdminServer::onRequest, this);
 
   auto help = [this](const Request&) {
@@ -78,7 +99,12 @@ AdminServer::AdminServer(event_base& base, AdminServerOptions options) : http_(e
 }
 
 // http_ is freed here, which closes the listening socket and any open admin connections.
-AdminServer::~AdminServer() = default;
+AdminServer::~AdminServer() {
+  if (listener_ != nullptr) {
+    Thread::LockGuard lock(listenersLock());
+    listeners().erase(listener_);
+  }
+}
 
 absl::Status AdminServer::bind(absl::string_view address, uint16_t port) {
   if (port_ != 0) {
@@ -101,6 +127,14 @@ absl::Status AdminServer::bind(absl::string_view address, uint16_t port) {
     return absl::UnavailableError(absl::StrCat("admin: cannot listen on ", address, ":", port, ": ",
                                                evutil_socket_error_to_string(error)));
   }
+  listener_ = evhttp_bound_socket_get_listener(bound);
+  {
+    Thread::LockGuard lock(listenersLock());
+    listeners()[listener_] = this;
+  }
+  evconnlistener_set_error_cb(listener_, &AdminServer::onAcceptError);
+  retry_timer_.reset(evtimer_new(&base_, &AdminServer::onRetryAccept, this));
+  RELEASE_ASSERT(retry_timer_ != nullptr, "evtimer_new failed");
   sockaddr_storage storage{};
   socklen_t length = sizeof(storage);
   if (getsockname(evhttp_bound_socket_get_fd(bound), reinterpret_cast<sockaddr*>(&storage),
@@ -169,16 +203,63 @@ Response AdminServer::handle(const Request& request) const {
   return endpoint.handler(request);
 }
 
+void AdminServer::onAcceptError(evconnlistener* listener, void*) {
+  const int error = EVUTIL_SOCKET_ERROR();
+  AdminServer* self;
+  {
+    Thread::LockGuard lock(listenersLock());
+    auto it = listeners().find(listener);
+    if (it == listeners().end()) {
+      return;
+    }
+    self = it->second;
+  }
+  if (error != EMFILE && error != ENFILE && error != ENOBUFS && error != ENOMEM) {
+    // A connection that went away before it was accepted, say: nothing to wait for.
+    SKIFF_LOG(debug, "admin: accept() failed: %s", evutil_socket_error_to_string(error));
+    return;
+  }
+  ++self->accept_failures_;
+  self->back_off_ms_ =
+      self->back_off_ms_ == 0 ? kMinBackOffMs : std::min(self->back_off_ms_ * 2, kMaxBackOffMs);
+  if (self->back_off_ms_ == kMinBackOffMs) {
+    SKIFF_LOG(warn,
+              "admin: accept() failed: %s; pausing accepts (retrying with back-off up to 1 s)",
+              evutil_socket_error_to_string(error));
+  }
+  evconnlistener_disable(listener);
+  const timeval delay{self->back_off_ms_ / 1000, (self->back_off_ms_ % 1000) * 1000};
+  evtimer_add(self->retry_timer_.get(), &delay);
+}
+
+void AdminServer::onRetryAccept(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<AdminServer*>(arg);
+  // The back-off grows until an accept goes through: a request served resets it (serve()).
+  evconnlistener_enable(self->listener_);
+}
+
 void AdminServer::onRequest(evhttp_request* request, void* self) {
   static_cast<AdminServer*>(self)->serve(request);
 }
 
 void AdminServer::serve(evhttp_request* request) {
+  back_off_ms_ = 0;
   Response response;
   const evhttp_cmd_type command = evhttp_request_get_command(request);
   const evhttp_uri* uri = evhttp_request_get_evhttp_uri(request);
-  if (command != EVHTTP_REQ_GET && command != EVHTTP_REQ_HEAD && command != EVHTTP_REQ_POST &&
-      command != EVHTTP_REQ_DELETE) {
+  // evhttp accepts any "HTTP/x.y" and answers with the client's version ("HTTP/0.1 200 OK",
+  // "HTTP/1.9 200 OK": found by the admin fuzzer). Only 1.0 and 1.1 are served; anything else
+  // gets 505 in an HTTP/1.1 status line, and the connection closes.
+  const bool supported_version =
+      request->major == 1 && (request->minor == 0 || request->minor == 1);
+  if (!supported_version) {
+    request->major = 1;
+    request->minor = 1;
+    response = Response{505, "text/plain; charset=UTF-8",
+                        "admin endpoints speak HTTP/1.0 and HTTP/1.1 only\n"};
+    response.headers.emplace_back("Connection", "close");
+  } else if (command != EVHTTP_REQ_GET && command != EVHTTP_REQ_HEAD &&
+             command != EVHTTP_REQ_POST && command != EVHTTP_REQ_DELETE) {
     response = Response{405, "text/plain; charset=UTF-8",
                         "admin endpoints accept only GET, POST and DELETE (method not allowed)\n"};
     response.headers.emplace_back("Allow", "GET, POST, DELETE");

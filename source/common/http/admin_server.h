@@ -2,7 +2,9 @@
 
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -102,6 +104,11 @@ class AdminServer {
   // Text list of endpoints, one "  /path: help" per line, sorted, POST ones marked.
   std::string helpText() const;
 
+  // How many times accept() failed for lack of descriptors or memory (each one pauses accepting;
+  // see onAcceptError).
+  // Any thread.
+  uint64_t acceptResourceFailures() const { return accept_failures_.load(); }
+
  private:
   struct Endpoint {
     std::string help;
@@ -111,8 +118,21 @@ class AdminServer {
 
   static void onRequest(evhttp_request* request, void* self);
   void serve(evhttp_request* request);
+  // accept() failed. libevent's own handling logs and returns, and its level-triggered event
+  // fires again at once: with descriptors exhausted that spins the main thread. Instead, stop
+  // accepting and retry after a back-off (10 ms doubling to 1 s), as the proxy listeners do.
+  static void onAcceptError(evconnlistener* listener, void* self);
+  static void onRetryAccept(evutil_socket_t, short, void* self);
 
+  static constexpr int kMinBackOffMs = 10;
+  static constexpr int kMaxBackOffMs = 1000;
+
+  event_base& base_;
   CSmartPtr<evhttp, evhttp_free> http_;
+  evconnlistener* listener_ = nullptr;  // Owned by http_.
+  CSmartPtr<event, event_free> retry_timer_;
+  int back_off_ms_ = 0;
+  std::atomic<uint64_t> accept_failures_{0};
   uint16_t port_ = 0;
   std::map<std::string, Endpoint, std::less<>> endpoints_;
   RequestFilter filter_;

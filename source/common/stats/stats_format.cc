@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "re2/re2.h"
 #include "source/common/stats/tag_extractor.h"
 
 namespace Skiff::Stats {
@@ -20,14 +21,15 @@ absl::StatusOr<StatsFilter> StatsFilter::create(bool used_only, absl::string_vie
   StatsFilter filter;
   filter.used_only_ = used_only;
   if (!regex.empty()) {
-    // std::regex reports a bad pattern only by throwing; this is the boundary where skiff turns
-    // that into a Status (skiff code itself throws nothing).
-    try {
-      filter.regex_.emplace(regex.begin(), regex.end(), std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
+    re2::RE2::Options options;
+    options.set_log_errors(false);
+    auto compiled =
+        std::make_shared<const re2::RE2>(re2::StringPiece(regex.data(), regex.size()), options);
+    if (!compiled->ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("invalid filter regex '", regex, "': ", e.what()));
+          absl::StrCat("invalid filter regex '", regex, "': ", compiled->error()));
     }
+    filter.regex_ = std::move(compiled);
   }
   return filter;
 }
@@ -36,16 +38,7 @@ bool StatsFilter::matches(const Metric& metric) const {
   if (used_only_ && !metric.used()) {
     return false;
   }
-  if (!regex_.has_value()) {
-    return true;
-  }
-  // regex_search throws only on pathological backtracking (error_complexity / error_stack);
-  // treat that as "no match" rather than letting it escape.
-  try {
-    return std::regex_search(metric.name(), *regex_);
-  } catch (const std::regex_error&) {
-    return false;
-  }
+  return regex_ == nullptr || re2::RE2::PartialMatch(metric.name(), *regex_);
 }
 
 std::string formatDouble(double value) {

@@ -1,19 +1,26 @@
 #pragma once
 
+#include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "source/common/stats/stats.h"
 
+namespace re2 {
+class RE2;
+}  // namespace re2
+
 namespace Skiff::Stats {
 
 /**
- * Which stats an admin request asked for: "?usedonly" and "?filter=<regex>". The regex is
- * ECMAScript std::regex (RE2 is not available) and, like Envoy's, matches anywhere in the name
- * unless anchored. Immutable after create(); any thread.
+ * Which stats an admin request asked for: "?usedonly" and "?filter=<regex>". The regex is RE2
+ * syntax, as Envoy's, and matches anywhere in the name unless anchored. RE2, not std::regex: the
+ * pattern comes from whoever reaches the admin port, and std::regex compiles and matches by
+ * recursion (a deeply nested pattern exhausts the stack) with undefined behaviour on huge
+ * back-reference numbers (found by the admin fuzzer); RE2 bounds both time and memory.
+ * Immutable after create(); any thread.
  */
 class StatsFilter {
  public:
@@ -27,7 +34,7 @@ class StatsFilter {
 
  private:
   bool used_only_ = false;
-  std::optional<std::regex> regex_;
+  std::shared_ptr<const re2::RE2> regex_;  // Null: no filter.
 };
 
 // Renderers of a whole store. All read values from any thread (they take the store's locks once

@@ -18,6 +18,7 @@
 #include "envoy/config/core/v3/substitution_format_string.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/config/overload/v3/overload.pb.h"
 #include "envoy/config/route/v3/route.pb.h"
 #include "envoy/extensions/access_loggers/file/v3/file.pb.h"
 #include "envoy/extensions/access_loggers/stream/v3/stream.pb.h"
@@ -25,6 +26,8 @@
 #include "envoy/extensions/filters/listener/original_dst/v3/original_dst.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
+#include "envoy/extensions/resource_monitors/downstream_connections/v3/downstream_connections.pb.h"
+#include "envoy/extensions/resource_monitors/fixed_heap/v3/fixed_heap.pb.h"
 #include "envoy/type/v3/percent.pb.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "gtest/gtest.h"
@@ -237,6 +240,27 @@ const std::vector<Expected>& expected() {
       {"config.bootstrap.v3.Admin", "access_log_path", 1, "string"},
       {"config.bootstrap.v3.Admin", "profile_path", 2, "string"},
       {"config.bootstrap.v3.Admin", "address", 3, "envoy.config.core.v3.Address"},
+      {"config.bootstrap.v3.Bootstrap", "overload_manager", 15, "envoy.config.overload.v3.OverloadManager"},
+      {"config.bootstrap.v3.Bootstrap", "layered_runtime", 17, "envoy.config.bootstrap.v3.LayeredRuntime"},
+      {"config.bootstrap.v3.LayeredRuntime", "layers", 1, "envoy.config.bootstrap.v3.RuntimeLayer"},
+      {"config.bootstrap.v3.RuntimeLayer", "name", 1, "string"},
+      {"config.bootstrap.v3.RuntimeLayer", "static_layer", 2, "google.protobuf.Struct"},
+      {"config.overload.v3.OverloadManager", "refresh_interval", 1, "google.protobuf.Duration"},
+      {"config.overload.v3.OverloadManager", "resource_monitors", 2, "envoy.config.overload.v3.ResourceMonitor"},
+      {"config.overload.v3.OverloadManager", "actions", 3, "envoy.config.overload.v3.OverloadAction"},
+      {"config.overload.v3.ResourceMonitor", "name", 1, "string"},
+      {"config.overload.v3.ResourceMonitor", "typed_config", 3, "google.protobuf.Any"},
+      {"config.overload.v3.OverloadAction", "name", 1, "string"},
+      {"config.overload.v3.OverloadAction", "triggers", 2, "envoy.config.overload.v3.Trigger"},
+      {"config.overload.v3.OverloadAction", "typed_config", 3, "google.protobuf.Any"},
+      {"config.overload.v3.Trigger", "name", 1, "string"},
+      {"config.overload.v3.Trigger", "threshold", 2, "envoy.config.overload.v3.ThresholdTrigger"},
+      {"config.overload.v3.Trigger", "scaled", 3, "envoy.config.overload.v3.ScaledTrigger"},
+      {"config.overload.v3.ThresholdTrigger", "value", 1, "double"},
+      {"config.overload.v3.ScaledTrigger", "scaling_threshold", 1, "double"},
+      {"config.overload.v3.ScaledTrigger", "saturation_threshold", 2, "double"},
+      {"extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig", "max_heap_size_bytes", 1, "uint64"},
+      {"extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig", "max_active_downstream_connections", 1, "int64"},
       {"extensions.filters.network.tcp_proxy.v3.TcpProxy", "stat_prefix", 1, "string"},
       {"extensions.filters.network.tcp_proxy.v3.TcpProxy", "cluster", 2, "string"},
       {"extensions.filters.network.tcp_proxy.v3.TcpProxy", "max_connect_attempts", 7, "google.protobuf.UInt32Value"},
@@ -478,6 +502,17 @@ TEST(ApiFieldNumbersTest, EveryDeclaredFieldIsChecked) {
   for (const Descriptor* d :
        {envoy::config::bootstrap::v3::Bootstrap::descriptor(),
         envoy::config::bootstrap::v3::Admin::descriptor(),
+        envoy::config::bootstrap::v3::LayeredRuntime::descriptor(),
+        envoy::config::bootstrap::v3::RuntimeLayer::descriptor(),
+        envoy::config::overload::v3::OverloadManager::descriptor(),
+        envoy::config::overload::v3::ResourceMonitor::descriptor(),
+        envoy::config::overload::v3::OverloadAction::descriptor(),
+        envoy::config::overload::v3::Trigger::descriptor(),
+        envoy::config::overload::v3::ThresholdTrigger::descriptor(),
+        envoy::config::overload::v3::ScaledTrigger::descriptor(),
+        envoy::extensions::resource_monitors::fixed_heap::v3::FixedHeapConfig::descriptor(),
+        envoy::extensions::resource_monitors::downstream_connections::v3::
+            DownstreamConnectionsConfig::descriptor(),
         envoy::config::listener::v3::Listener::descriptor(),
         envoy::config::listener::v3::FilterChain::descriptor(),
         envoy::config::listener::v3::FilterChainMatch::descriptor(),

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "source/common/config/message_loader.h"
@@ -516,6 +517,50 @@ typed_config:
   EXPECT_EQ(status.message(),
             "access_log[0].typed_config.log_format.text_format: unsupported command operator "
             "%NOT_AN_OPERATOR% at position 0");
+}
+
+// Found by the fuzzers: each passed validation and then failed to build (a listener over LDS
+// NACKed on main, a bootstrap accepted by --mode validate that the server refuses).
+TEST(ValidationTest, HttpConnectionManagerValidatedAsItIsBuilt) {
+  auto listener = [](const std::string& router_type, const std::string& regex) {
+    return fromYaml<Listener>(absl::StrCat(R"(
+name: http
+address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+filter_chains:
+- filters:
+  - name: envoy.filters.network.http_connection_manager
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+      stat_prefix: http
+      http_filters:
+      - name: envoy.filters.http.router
+        typed_config: {"@type": type.googleapis.com/)",
+                                           router_type, R"(}
+      route_config:
+        name: local
+        virtual_hosts:
+        - name: all
+          domains: ["*"]
+          routes: [{match: {safe_regex: {regex: ")",
+                                           regex, R"("}}, direct_response: {status: 200}}]
+)"));
+  };
+  EXPECT_TRUE(validateListener(listener("envoy.extensions.filters.http.router.v3.Router", "^/a"),
+                               KnownClusters::any())
+                  .ok());
+  // The router by name, with a config of another type.
+  auto status =
+      validateListener(listener("envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", "^/a"),
+                       KnownClusters::any(), "listener 'http'");
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("listener 'http'.filter_chains[0].filters[0].typed_config.http_filters[0]."
+                        "typed_config: expected type"));
+  // An inline route whose regex RE2 refuses as too complex.
+  status = validateListener(listener("envoy.extensions.filters.http.router.v3.Router", "^/a{200}$"),
+                            KnownClusters::any(), "listener 'http'");
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("listener 'http'.filter_chains[0].filters[0].typed_config.route_config."
+                        "virtual_hosts[0] \"all\": routes[0].match.safe_regex"));
 }
 
 }  // namespace

@@ -4,12 +4,14 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -257,6 +259,96 @@ TEST_F(AdminServerTest, QueryAndPathAreDecoded) {
   EXPECT_EQ(reply.code, 201);
   EXPECT_TRUE(absl::StrContains(reply.headers, "content-type: text/x-echo"));
   EXPECT_EQ(reply.body, "/echo one\na=b c\nfilter=^cluster\\.\nusedonly=\n");
+}
+
+// Out of descriptors, accept() fails while a connection waits. libevent's own handling would log
+// and retry at once, forever (a busy main thread); the server pauses with a back-off instead and
+// serves the waiting connection once descriptors are free again.
+TEST_F(AdminServerTest, AcceptOutOfDescriptorsBacksOffAndRecovers) {
+  admin_->addHandler("/ready", "readiness", Method::Get, [](const Request&) {
+    return Response{200, "text/plain", "LIVE\n"};
+  });
+  start();
+  rlimit saved;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  // Room for what is open now plus a few; then fill all of it but the client's socket.
+  const int highest = dup(0);
+  ASSERT_GE(highest, 0);
+  close(highest);
+  rlimit low = saved;
+  low.rlim_cur = highest + 8;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  const int client = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(client, 0);
+  std::vector<int> filler;
+  for (int fd; (fd = dup(0)) >= 0;) {
+    filler.push_back(fd);
+  }
+  ASSERT_EQ(errno, EMFILE);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(admin_->port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string request = "GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(send(client, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  for (int i = 0; i < 500 && admin_->acceptResourceFailures() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(admin_->acceptResourceFailures(), 0u);
+  // A second of shortage costs a handful of retries (10 ms doubling), not a spin.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_LT(admin_->acceptResourceFailures(), 20u);
+
+  for (int fd : filler) {
+    close(fd);
+  }
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  timeval timeout{5, 0};
+  setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  std::string response;
+  char buffer[1024];
+  for (ssize_t n; (n = recv(client, buffer, sizeof(buffer), 0)) > 0;) {
+    response.append(buffer, static_cast<size_t>(n));
+  }
+  close(client);
+  EXPECT_TRUE(absl::StartsWith(response, "HTTP/1.1 200")) << response;
+  EXPECT_TRUE(absl::EndsWith(response, "LIVE\n")) << response;
+}
+
+// evhttp used to answer in whatever version the client named ("HTTP/0.1 200 OK", "HTTP/1.9 200
+// OK"); found by the admin fuzzer. Only 1.0 and 1.1 are served.
+TEST_F(AdminServerTest, OtherHttpVersionsAre505InAnHttp11StatusLine) {
+  admin_->addHandler("/ready", "readiness", Method::Get, [](const Request&) {
+    return Response{200, "text/plain", "LIVE\n"};
+  });
+  start();
+  for (const char* version : {"HTTP/0.1", "HTTP/1.9", "HTTP/3.0"}) {
+    SCOPED_TRACE(version);
+    std::string raw = absl::StrCat("GET /ready ", version, "\r\nHost: x\r\n\r\n");
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(admin_->port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    timeval timeout{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    send(fd, raw.data(), raw.size(), MSG_NOSIGNAL);
+    std::string response;
+    char buffer[1024];
+    for (ssize_t n; (n = recv(fd, buffer, sizeof(buffer), 0)) > 0;) {
+      response.append(buffer, static_cast<size_t>(n));
+    }
+    close(fd);
+    // Rejected outright (400) or answered 505, but never in the client's version.
+    EXPECT_TRUE(absl::StartsWith(response, "HTTP/1.1 505") ||
+                absl::StartsWith(response, "HTTP/1.1 400"))
+        << response;
+  }
+  EXPECT_EQ(get(admin_->port(), "/ready").code, 200);
+  EXPECT_EQ(rawRequest(admin_->port(), "GET /ready HTTP/1.0\r\n\r\n").code, 200);
 }
 
 TEST_F(AdminServerTest, GarbageIs400) {

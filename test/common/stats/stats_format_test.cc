@@ -132,6 +132,23 @@ TEST_F(StatsFormatTest, BadRegexIsInvalidArgument) {
   EXPECT_NE(f.status().message().find("([unclosed"), absl::string_view::npos);
 }
 
+// Patterns from the admin port are hostile. Found by the admin fuzzer: std::regex hit undefined
+// behaviour on a huge back-reference number and compiles by recursion (deep nesting exhausts the
+// stack). RE2 rejects or handles both within its bounds.
+TEST_F(StatsFormatTest, HostilePatternsAreRejectedOrBounded) {
+  EXPECT_FALSE(StatsFilter::create(false, "(a\\5555555555555555555").ok());
+  // 100,000 nested groups: RE2 parses without recursion (std::regex overflowed the stack).
+  auto nested = StatsFilter::create(false, std::string(100000, '(') + std::string(100000, ')'));
+  if (nested.ok()) {
+    EXPECT_FALSE(renderText(store_, *nested).empty());
+  }
+  // Exponential for a backtracking engine, linear for RE2.
+  auto slow = StatsFilter::create(false, "(a|aa)*(x)*(a*)*$cx");
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  EXPECT_EQ(renderText(store_, *slow), "");
+  EXPECT_EQ(renderText(store_, filter(false, "(?i)SERVER\\.live")), "server.live: 1\n");
+}
+
 TEST_F(StatsFormatTest, Json) {
   EXPECT_EQ(
       renderJson(store_, filter(false, "upstream_cx_(total|connect_ms|length_ms)")),

@@ -13,6 +13,7 @@
 #include "envoy/config/route/v3/route.pb.h"
 #include "source/common/common/assert.h"
 #include "source/common/common/logger.h"
+#include "source/common/config/xds/response_decoder.h"
 
 namespace Skiff::Config::Xds {
 namespace {
@@ -22,7 +23,6 @@ using envoy::service::discovery::v3::DeltaDiscoveryResponse;
 using envoy::service::discovery::v3::DiscoveryRequest;
 using envoy::service::discovery::v3::DiscoveryResponse;
 
-constexpr char kResourceWrapperType[] = "type.googleapis.com/envoy.service.discovery.v3.Resource";
 // Envoy NACKs with google.rpc.Code INTERNAL.
 constexpr int kNackCode = 13;
 // Long error messages are cut so a NACK never carries a huge request.
@@ -30,12 +30,6 @@ constexpr size_t kMaxErrorDetail = 4096;
 
 std::string shortType(const std::string& type_url) {
   return type_url.substr(type_url.rfind('.') + 1);
-}
-
-// A stable version for a SotW resource: its bytes as received. The same config sent again hashes
-// the same, so an unchanged listener is not rebuilt.
-std::string contentVersion(const google::protobuf::Any& any) {
-  return absl::StrCat(std::hash<std::string>{}(any.value()));
 }
 
 std::string statPrefix(const std::string& type_url) {
@@ -286,46 +280,6 @@ void AdsClient::onResponse(PendingResponse response) {
   }
 }
 
-absl::Status AdsClient::decode(const std::string& type_url, const google::protobuf::Any& any,
-                               DecodedResource& out) const {
-  if (any.type_url() != type_url) {
-    return absl::InvalidArgumentError(absl::StrCat("resource of type '", any.type_url(),
-                                                   "' in a response of type '", type_url, "'"));
-  }
-  out.resource = any;
-  if (type_url == kListenerType) {
-    envoy::config::listener::v3::Listener listener;
-    if (!any.UnpackTo(&listener)) {
-      return absl::InvalidArgumentError("cannot decode a Listener");
-    }
-    out.name = listener.name();
-  } else if (type_url == kClusterType) {
-    envoy::config::cluster::v3::Cluster cluster;
-    if (!any.UnpackTo(&cluster)) {
-      return absl::InvalidArgumentError("cannot decode a Cluster");
-    }
-    out.name = cluster.name();
-  } else if (type_url == kEndpointType) {
-    envoy::config::endpoint::v3::ClusterLoadAssignment assignment;
-    if (!any.UnpackTo(&assignment)) {
-      return absl::InvalidArgumentError("cannot decode a ClusterLoadAssignment");
-    }
-    out.name = assignment.cluster_name();
-  } else if (type_url == kRouteType) {
-    envoy::config::route::v3::RouteConfiguration route;
-    if (!any.UnpackTo(&route)) {
-      return absl::InvalidArgumentError("cannot decode a RouteConfiguration");
-    }
-    out.name = route.name();
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat("unsupported type '", type_url, "'"));
-  }
-  if (out.name.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("a ", shortType(type_url), " without a name"));
-  }
-  return absl::OkStatus();
-}
-
 void AdsClient::processNext(const std::string& type_url) {
   TypeState& state = types_.at(type_url);
   if (state.queue.empty()) {
@@ -335,95 +289,13 @@ void AdsClient::processNext(const std::string& type_url) {
   state.queue.pop_front();
   state.update_attempt->inc();
 
-  ConfigUpdate update;
-  update.type_url = type_url;
-  std::string nonce;
-  std::vector<std::string> errors;
-  absl::flat_hash_set<std::string> seen;
-  auto add = [&](DecodedResource resource) {
-    if (seen.count(resource.name)) {
-      errors.push_back(absl::StrCat(shortType(type_url), " '", resource.name,
-                                    "': duplicate name in one response"));
-      return;
-    }
-    seen.insert(resource.name);
-    auto known = state.known.find(resource.name);
-    if (known != state.known.end() && known->second == resource.version) {
-      return;  // Unchanged: nothing to rebuild.
-    }
-    update.upserts.push_back(std::move(resource));
-  };
-
-  if (response.sotw != nullptr) {
-    const DiscoveryResponse& r = *response.sotw;
-    update.version = r.version_info();
-    nonce = r.nonce();
-    for (int i = 0; i < r.resources_size(); ++i) {
-      google::protobuf::Any any = r.resources(i);
-      if (any.type_url() == kResourceWrapperType) {
-        envoy::service::discovery::v3::Resource wrapper;
-        if (!any.UnpackTo(&wrapper) || !wrapper.has_resource()) {
-          continue;  // A TTL heartbeat carries no resource; skiff does not advertise TTLs.
-        }
-        any = wrapper.resource();
-      }
-      const std::string version = contentVersion(any);
-      auto unchanged = state.known_by_version.find(version);
-      if (unchanged != state.known_by_version.end() && any.type_url() == type_url) {
-        // Same bytes as a resource we hold: same name, nothing to decode or rebuild.
-        if (seen.count(unchanged->second)) {
-          errors.push_back(absl::StrCat(shortType(type_url), " '", unchanged->second,
-                                        "': duplicate name in one response"));
-        }
-        seen.insert(unchanged->second);
-        continue;
-      }
-      DecodedResource resource;
-      if (auto status = decode(type_url, any, resource); !status.ok()) {
-        errors.push_back(absl::StrCat("resources[", i, "]: ", status.message()));
-        continue;
-      }
-      resource.version = version;
-      add(std::move(resource));
-    }
-    // SotW listeners and clusters are the complete set: whatever is missing is removed.
-    // Endpoints and routes are not: an absent one just was not sent this time.
-    if (type_url != kEndpointType && type_url != kRouteType) {
-      for (const auto& [name, version] : state.known) {
-        if (!seen.count(name)) {
-          update.removes.push_back(name);
-        }
-      }
-    }
-  } else {
-    const DeltaDiscoveryResponse& r = *response.delta;
-    update.version = r.system_version_info();
-    nonce = r.nonce();
-    for (int i = 0; i < r.resources_size(); ++i) {
-      const auto& wrapper = r.resources(i);
-      if (!wrapper.has_resource()) {
-        continue;  // Heartbeat.
-      }
-      DecodedResource resource;
-      if (auto status = decode(type_url, wrapper.resource(), resource); !status.ok()) {
-        errors.push_back(absl::StrCat("resources[", i, "]: ", status.message()));
-        continue;
-      }
-      if (!wrapper.name().empty() && wrapper.name() != resource.name) {
-        errors.push_back(absl::StrCat("resources[", i, "]: named '", wrapper.name(), "' but the ",
-                                      shortType(type_url), " is '", resource.name, "'"));
-        continue;
-      }
-      resource.version =
-          wrapper.version().empty() ? contentVersion(resource.resource) : wrapper.version();
-      add(std::move(resource));
-    }
-    for (const auto& name : r.removed_resources()) {
-      if (state.known.count(name)) {
-        update.removes.push_back(name);
-      }
-    }
-  }
+  const HeldResources held{state.known, state.known_by_version};
+  DecodedResponse decoded = response.sotw != nullptr
+                                ? decodeSotwResponse(*response.sotw, type_url, held)
+                                : decodeDeltaResponse(*response.delta, type_url, held);
+  ConfigUpdate update = std::move(decoded.update);
+  const std::string nonce = std::move(decoded.nonce);
+  const std::vector<std::string>& errors = decoded.errors;
 
   const uint64_t stream_id = response.stream_id;
   const auto received = response.received;

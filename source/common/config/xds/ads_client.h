@@ -164,8 +164,6 @@ class AdsClient {
   void finishUpdate(const std::string& type_url, uint64_t stream_id, std::string version,
                     std::string nonce, std::shared_ptr<const AppliedSet> applied,
                     absl::Status status, std::chrono::steady_clock::time_point received);
-  absl::Status decode(const std::string& type_url, const google::protobuf::Any& any,
-                      DecodedResource& out) const;
   // Both return false when the stream refused the write (it is broken; the reader will see it).
   bool sendRequest(const std::string& type_url, const std::string& error);
   bool sendInitialRequest(const std::string& type_url);

@@ -40,6 +40,8 @@ struct ConnectionManagerStats {
   Stats::Counter& downstream_cx_max_duration_reached;
   Stats::Counter& downstream_cx_max_requests_reached;
   Stats::Counter& downstream_cx_drain_close;
+  // Overload action disable_http_keepalive closed the connection after a response.
+  Stats::Counter& downstream_cx_overload_disable_keepalive;
   Stats::Counter& downstream_cx_delayed_close_timeout;
   Stats::Counter& downstream_cx_rx_bytes_total;
   Stats::Counter& downstream_cx_tx_bytes_total;
@@ -55,6 +57,8 @@ struct ConnectionManagerStats {
   Stats::Counter& downstream_rq_tx_reset;
   Stats::Counter& downstream_rq_ws_on_non_ws_route;
   Stats::Counter& downstream_rq_too_large;
+  // Overload action stop_accepting_requests answered the request 503.
+  Stats::Counter& downstream_rq_overload_close;
   // downstream_rq_1xx .. downstream_rq_5xx, indexed by status / 100 - 1.
   Stats::Counter* downstream_rq_class[5];
   Stats::Histogram& downstream_rq_time;

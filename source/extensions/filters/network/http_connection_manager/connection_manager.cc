@@ -9,6 +9,7 @@
 #include "source/common/common/logger.h"
 #include "source/common/event/deadline_timer.h"
 #include "source/common/http/http1/codec_impl.h"
+#include "source/common/overload/overload_state.h"
 
 namespace Skiff::Extensions::NetworkFilters::HttpConnectionManager {
 namespace {
@@ -84,6 +85,25 @@ void ActiveStream::decodeHeaders(Http::RequestHeaderMapPtr&& headers, bool end_s
   if (parent_.maxRequestsReached()) {
     // This is the connection's last request: the response says so and the connection closes.
     parent_.stats().downstream_cx_max_requests_reached.inc();
+    parent_.codec_->disableKeepAlive();
+  }
+
+  // The overload manager's actions, as this worker last heard them (no lock: see
+  // source/common/overload/overload_state.h).
+  const auto& overload = Overload::ThreadLocalOverloadState::get();
+  if (overload.getState(Overload::OverloadActionName::StopAcceptingRequests).isSaturated()) {
+    parent_.stats().downstream_rq_overload_close.inc();
+    sendLocalReply(503, "envoy overloaded", ResponseFlag::OverloadManager, "overload");
+    return;
+  }
+  // With a scaled trigger, a share of connections (the action's value) closes after this
+  // response, so keep-alive fades out as pressure rises (as Envoy does).
+  const double keepalive_off =
+      overload.getState(Overload::OverloadActionName::DisableHttpKeepalive).value();
+  if (keepalive_off > 0 &&
+      (keepalive_off >= 1 ||
+       static_cast<double>(parent_.nextRandom() % 1000000) < keepalive_off * 1000000)) {
+    parent_.stats().downstream_cx_overload_disable_keepalive.inc();
     parent_.codec_->disableKeepAlive();
   }
 

@@ -19,13 +19,19 @@ absl::StatusOr<Network::NetworkFilterFactoryCb> TcpProxyConfigFactory::createFil
   if (!typed_config.UnpackTo(&proto)) {
     return absl::InvalidArgumentError("typed_config: cannot decode TcpProxy");
   }
-  if (proto.cluster().empty()) {
-    return absl::InvalidArgumentError(
-        "typed_config.cluster: required (weighted_clusters is not supported yet)");
-  }
   auto config = std::make_shared<TcpProxyConfig>();
   config->stat_prefix = proto.stat_prefix();
   config->cluster = proto.cluster();
+  for (const auto& entry : proto.weighted_clusters().clusters()) {
+    if (entry.weight() > 0) {
+      config->weighted_clusters.push_back({entry.name(), entry.weight()});
+      config->total_weight += entry.weight();
+    }
+  }
+  if (config->cluster.empty() && config->total_weight == 0) {
+    return absl::InvalidArgumentError(
+        "typed_config: one of cluster or weighted_clusters (with a weight above 0) is required");
+  }
   config->cluster_manager = &context.cluster_manager;
   config->idle_timeout =
       SKIFF_PROTOBUF_GET_MS_OR_DEFAULT(proto, idle_timeout, Config::kDefaultTcpProxyIdleTimeout);

@@ -1,11 +1,28 @@
 #include "source/extensions/filters/network/tcp_proxy/tcp_proxy.h"
 
 #include <list>
+#include <random>
 
 #include "source/common/common/logger.h"
 #include "source/common/network/connection_impl.h"
 
 namespace Skiff::Extensions::NetworkFilters::TcpProxy {
+
+const std::string& TcpProxyConfig::pickCluster() const {
+  if (weighted_clusters.empty()) {
+    return cluster;
+  }
+  // Per-worker generator: no lock, and workers do not share a sequence.
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  uint64_t point = std::uniform_int_distribution<uint64_t>(0, total_weight - 1)(random);
+  for (const auto& entry : weighted_clusters) {
+    if (point < entry.weight) {
+      return entry.name;
+    }
+    point -= entry.weight;
+  }
+  return weighted_clusters.back().name;
+}
 namespace {
 
 // How long an upstream connection may take to flush what the downstream sent before it closed.
@@ -100,6 +117,7 @@ Network::FilterStatus Filter::onNewConnection() {
     idle_timer_ = downstream.dispatcher().createTimer([this] { onIdleTimeout(); });
     resetIdleTimer();
   }
+  cluster_name_ = &config_->pickCluster();
   connectUpstream();
   return Network::FilterStatus::StopIteration;
 }
@@ -108,10 +126,10 @@ bool Filter::connectUpstream() {
   Network::Connection& downstream = read_callbacks_->connection();
   // Look the cluster up on every attempt: a config update may have replaced this worker's
   // ThreadLocalCluster since the previous one.
-  cluster_ = config_->cluster_manager->threadLocal().get(config_->cluster);
+  cluster_ = config_->cluster_manager->threadLocal().get(*cluster_name_);
   if (cluster_ == nullptr) {
     config_->stats->downstream_cx_no_route.inc();
-    SKIFF_LOG(debug, "[C%d] tcp_proxy: no cluster '%s'", downstream.id(), config_->cluster);
+    SKIFF_LOG(debug, "[C%d] tcp_proxy: no cluster '%s'", downstream.id(), *cluster_name_);
     downstream.close(Network::ConnectionCloseType::NoFlush);
     return false;
   }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "source/common/event/timer.h"
 #include "source/common/network/connection.h"
@@ -30,8 +31,18 @@ struct TcpProxyStats {
  * connection accepted under it (a connection keeps the config it started with).
  */
 struct TcpProxyConfig {
+  struct WeightedCluster {
+    std::string name;
+    uint64_t weight;
+  };
+
+  // `cluster`, or one of `weighted_clusters` drawn by weight for each connection.
+  const std::string& pickCluster() const;
+
   std::string stat_prefix;
-  std::string cluster;
+  std::string cluster;  // Empty when weighted_clusters is used.
+  std::vector<WeightedCluster> weighted_clusters;
+  uint64_t total_weight{0};
   std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};  // 0 disables it.
   uint32_t max_connect_attempts{1};
   Upstream::ClusterManager* cluster_manager;
@@ -95,6 +106,8 @@ class Filter : public Network::ReadFilter,
 
   const TcpProxyConfigConstSharedPtr config_;
   Network::ReadFilterCallbacks* read_callbacks_{nullptr};
+  // Picked once per connection; every connect attempt goes to this cluster.
+  const std::string* cluster_name_{nullptr};
   Upstream::ThreadLocalCluster* cluster_{nullptr};
   Upstream::ClusterInfoConstSharedPtr cluster_info_;  // Kept for the upstream's whole life.
   // The host picked (a copy: an ORIGINAL_DST host lives only until the next pick).

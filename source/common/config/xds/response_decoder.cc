@@ -1,0 +1,179 @@
+#include "source/common/config/xds/response_decoder.h"
+
+#include <functional>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "envoy/config/cluster/v3/cluster.pb.h"
+#include "envoy/config/endpoint/v3/endpoint.pb.h"
+#include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/config/route/v3/route.pb.h"
+
+namespace Skiff::Config::Xds {
+namespace {
+
+using envoy::service::discovery::v3::DeltaDiscoveryResponse;
+using envoy::service::discovery::v3::DiscoveryResponse;
+
+constexpr char kResourceWrapperType[] = "type.googleapis.com/envoy.service.discovery.v3.Resource";
+
+std::string shortType(const std::string& type_url) {
+  return type_url.substr(type_url.rfind('.') + 1);
+}
+
+// Gathers a response's resources: a name seen twice is an error, a resource whose version
+// equals the one held is unchanged and left out.
+struct Collector {
+  Collector(const std::string& type_url, const HeldResources& held) : held(held) {
+    out.update.type_url = type_url;
+  }
+
+  void add(DecodedResource resource) {
+    if (seen.count(resource.name)) {
+      out.errors.push_back(absl::StrCat(shortType(out.update.type_url), " '", resource.name,
+                                        "': duplicate name in one response"));
+      return;
+    }
+    seen.insert(resource.name);
+    auto known = held.known.find(resource.name);
+    if (known != held.known.end() && known->second == resource.version) {
+      return;  // Unchanged: nothing to rebuild.
+    }
+    out.update.upserts.push_back(std::move(resource));
+  }
+
+  const HeldResources& held;
+  DecodedResponse out;
+  absl::flat_hash_set<std::string> seen;
+};
+
+}  // namespace
+
+std::string contentVersion(const google::protobuf::Any& any) {
+  return absl::StrCat(std::hash<std::string>{}(any.value()));
+}
+
+absl::Status decodeResource(const std::string& type_url, const google::protobuf::Any& any,
+                            DecodedResource& out) {
+  if (any.type_url() != type_url) {
+    return absl::InvalidArgumentError(absl::StrCat("resource of type '", any.type_url(),
+                                                   "' in a response of type '", type_url, "'"));
+  }
+  out.resource = any;
+  if (type_url == kListenerType) {
+    envoy::config::listener::v3::Listener listener;
+    if (!any.UnpackTo(&listener)) {
+      return absl::InvalidArgumentError("cannot decode a Listener");
+    }
+    out.name = listener.name();
+  } else if (type_url == kClusterType) {
+    envoy::config::cluster::v3::Cluster cluster;
+    if (!any.UnpackTo(&cluster)) {
+      return absl::InvalidArgumentError("cannot decode a Cluster");
+    }
+    out.name = cluster.name();
+  } else if (type_url == kEndpointType) {
+    envoy::config::endpoint::v3::ClusterLoadAssignment assignment;
+    if (!any.UnpackTo(&assignment)) {
+      return absl::InvalidArgumentError("cannot decode a ClusterLoadAssignment");
+    }
+    out.name = assignment.cluster_name();
+  } else if (type_url == kRouteType) {
+    envoy::config::route::v3::RouteConfiguration route;
+    if (!any.UnpackTo(&route)) {
+      return absl::InvalidArgumentError("cannot decode a RouteConfiguration");
+    }
+    out.name = route.name();
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("unsupported type '", type_url, "'"));
+  }
+  if (out.name.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("a ", shortType(type_url), " without a name"));
+  }
+  return absl::OkStatus();
+}
+
+DecodedResponse decodeSotwResponse(const DiscoveryResponse& r, const std::string& type_url,
+                                   const HeldResources& held) {
+  Collector c(type_url, held);
+  ConfigUpdate& update = c.out.update;
+  std::vector<std::string>& errors = c.out.errors;
+
+  update.version = r.version_info();
+  c.out.nonce = r.nonce();
+  for (int i = 0; i < r.resources_size(); ++i) {
+    google::protobuf::Any any = r.resources(i);
+    if (any.type_url() == kResourceWrapperType) {
+      envoy::service::discovery::v3::Resource wrapper;
+      if (!any.UnpackTo(&wrapper) || !wrapper.has_resource()) {
+        continue;  // A TTL heartbeat carries no resource; skiff does not advertise TTLs.
+      }
+      any = wrapper.resource();
+    }
+    const std::string version = contentVersion(any);
+    auto unchanged = held.known_by_version.find(version);
+    if (unchanged != held.known_by_version.end() && any.type_url() == type_url) {
+      // Same bytes as a resource we hold: same name, nothing to decode or rebuild.
+      if (c.seen.count(unchanged->second)) {
+        errors.push_back(absl::StrCat(shortType(type_url), " '", unchanged->second,
+                                      "': duplicate name in one response"));
+      }
+      c.seen.insert(unchanged->second);
+      continue;
+    }
+    DecodedResource resource;
+    if (auto status = decodeResource(type_url, any, resource); !status.ok()) {
+      errors.push_back(absl::StrCat("resources[", i, "]: ", status.message()));
+      continue;
+    }
+    resource.version = version;
+    c.add(std::move(resource));
+  }
+  // SotW listeners and clusters are the complete set: whatever is missing is removed.
+  // Endpoints and routes are not: an absent one just was not sent this time.
+  if (type_url != kEndpointType && type_url != kRouteType) {
+    for (const auto& [name, version] : held.known) {
+      if (!c.seen.count(name)) {
+        update.removes.push_back(name);
+      }
+    }
+  }
+  return std::move(c.out);
+}
+
+DecodedResponse decodeDeltaResponse(const DeltaDiscoveryResponse& r, const std::string& type_url,
+                                    const HeldResources& held) {
+  Collector c(type_url, held);
+  ConfigUpdate& update = c.out.update;
+  std::vector<std::string>& errors = c.out.errors;
+
+  update.version = r.system_version_info();
+  c.out.nonce = r.nonce();
+  for (int i = 0; i < r.resources_size(); ++i) {
+    const auto& wrapper = r.resources(i);
+    if (!wrapper.has_resource()) {
+      continue;  // Heartbeat.
+    }
+    DecodedResource resource;
+    if (auto status = decodeResource(type_url, wrapper.resource(), resource); !status.ok()) {
+      errors.push_back(absl::StrCat("resources[", i, "]: ", status.message()));
+      continue;
+    }
+    if (!wrapper.name().empty() && wrapper.name() != resource.name) {
+      errors.push_back(absl::StrCat("resources[", i, "]: named '", wrapper.name(), "' but the ",
+                                    shortType(type_url), " is '", resource.name, "'"));
+      continue;
+    }
+    resource.version =
+        wrapper.version().empty() ? contentVersion(resource.resource) : wrapper.version();
+    c.add(std::move(resource));
+  }
+  for (const auto& name : r.removed_resources()) {
+    if (held.known.count(name)) {
+      update.removes.push_back(name);
+    }
+  }
+  return std::move(c.out);
+}
+
+}  // namespace Skiff::Config::Xds
