@@ -9,7 +9,7 @@
 //   - Instance::log and AccessLogFile::write run on any worker, concurrently, lock-free with
 //     respect to each other: each thread appends to its own buffer.
 //   - The manager's flush thread drains the buffers every flush interval, or sooner when a
-//     thread's buffer passes 64 KiB, and reopens files after reopen().
+//     thread's buffer passes 64 KiB.
 
 #include <memory>
 #include <string>
@@ -48,9 +48,11 @@ class AccessLogManager {
   // cannot be opened. Main or control thread.
   virtual absl::StatusOr<AccessLogFileSharedPtr> createAccessLogFile(const std::string& path) = 0;
 
-  // Asks the flush thread to close and reopen every file by its path (after log rotation moved
-  // it), once the data buffered so far is written to the old file. Returns at once. Any thread:
-  // the admin handler for POST /reopen_logs and the SIGUSR1 handler call it.
+  // Closes and reopens every file by its path (after log rotation moved it): what was logged
+  // before the call is written to the old file, what is logged after it returns goes to the new
+  // one. Does the writes and the open(2) on the calling thread (a few system calls; never a
+  // worker). Any thread: the admin handler for POST /reopen_logs and the SIGUSR1 handler (both
+  // on main) call it.
   virtual void reopen() = 0;
 
   // Writes everything buffered so far, on the calling thread, before returning (and performs a

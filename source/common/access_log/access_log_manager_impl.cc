@@ -206,7 +206,10 @@ absl::StatusOr<AccessLogFileSharedPtr> AccessLogManagerImpl::createAccessLogFile
 
 void AccessLogManagerImpl::reopen() {
   reopen_generation_.fetch_add(1, std::memory_order_release);
-  wakeFlushThread();
+  // On the caller's thread rather than the flush thread's: then "logged after reopen() returned"
+  // means "in the new file", which is what logrotate's postrotate (and a test) can rely on. The
+  // flush thread may not be scheduled for a while on a busy machine.
+  flushAll(false);
 }
 
 void AccessLogManagerImpl::flush() { flushAll(false); }
