@@ -96,7 +96,8 @@ int main(int argc, char** argv) {
     std::string webhook_host;
     uint16_t webhook_port = 0;
     (void)Control::splitHostPort(options->webhook_address, webhook_host, webhook_port);
-    absl::Status status = webhook->loadCertificate(options->webhook_cert, options->webhook_key);
+    absl::Status status = webhook->loadCertificate(options->webhook_cert, options->webhook_key,
+                                                   options->webhook_client_ca);
     if (status.ok()) {
       status = webhook->bind(webhook_host, webhook_port);
     }

@@ -28,6 +28,9 @@ std::string usage() {
                               here, e.g. 0.0.0.0:15017 (default: off)
       --webhook-cert FILE     its PEM certificate chain; --webhook-key FILE its key (both
                               required with --webhook-address; re-read when they change)
+      --webhook-client-ca FILE  require a client certificate signed by a CA in FILE (the API
+                              server's, from its AdmissionConfiguration); without it anyone who
+                              can reach the port may ask for reviews
       --inject-control-plane H:P    what injected sidecars connect to
                                     (default skiff-control.skiff-system.svc:18000)
       --inject-native-sidecar MODE  auto|true|false (default auto)
@@ -95,6 +98,8 @@ absl::StatusOr<Options> parseOptions(int argc, const char* const* argv) {
       options.webhook_cert = value;
     } else if (arg == "--webhook-key") {
       options.webhook_key = value;
+    } else if (arg == "--webhook-client-ca") {
+      options.webhook_client_ca = value;
     } else if (arg == "--inject-control-plane") {
       options.inject.control_plane = value;
     } else if (arg == "--inject-native-sidecar") {
@@ -148,6 +153,8 @@ absl::StatusOr<Options> parseOptions(int argc, const char* const* argv) {
     if (options.webhook_cert.empty() || options.webhook_key.empty()) {
       return fail("--webhook-address needs --webhook-cert and --webhook-key");
     }
+  } else if (!options.webhook_client_ca.empty()) {
+    return fail("--webhook-client-ca needs --webhook-address");
   }
   if (auto status = Inject::validateOptions(options.inject); !status.ok()) {
     return fail(absl::StrCat("--inject-*: ", status.message()));

@@ -25,6 +25,7 @@ struct Options {
   std::string webhook_address;
   std::string webhook_cert;
   std::string webhook_key;
+  std::string webhook_client_ca;  // optional: require client certificates signed by it
   Inject::Options inject;
 };
 

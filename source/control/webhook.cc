@@ -75,7 +75,8 @@ std::string openSslError() {
 }
 
 absl::StatusOr<CSmartPtr<SSL_CTX, SSL_CTX_free>> makeTlsContext(const std::string& cert_file,
-                                                                const std::string& key_file) {
+                                                                const std::string& key_file,
+                                                                const std::string& client_ca_file) {
   ERR_clear_error();
   CSmartPtr<SSL_CTX, SSL_CTX_free> context(SSL_CTX_new(TLS_server_method()));
   if (context == nullptr) {
@@ -93,6 +94,21 @@ absl::StatusOr<CSmartPtr<SSL_CTX, SSL_CTX_free>> makeTlsContext(const std::strin
   if (SSL_CTX_check_private_key(context.get()) != 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "webhook key ", key_file, " does not match certificate ", cert_file, ": ", openSslError()));
+  }
+  if (!client_ca_file.empty()) {
+    // Mutual TLS: the handshake fails unless the client (the API server, through its
+    // AdmissionConfiguration kubeconfig) presents a certificate this CA signed.
+    if (SSL_CTX_load_verify_locations(context.get(), client_ca_file.c_str(), nullptr) != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("webhook client CA ", client_ca_file, ": ", openSslError()));
+    }
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(client_ca_file.c_str());
+    if (names == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("webhook client CA ", client_ca_file, ": no certificate: ", openSslError()));
+    }
+    SSL_CTX_set_client_CA_list(context.get(), names);
+    SSL_CTX_set_verify(context.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   }
   return context;
 }
@@ -216,34 +232,49 @@ absl::StatusOr<WebhookServer::FileVersion> WebhookServer::fileVersion(const std:
 }
 
 absl::Status WebhookServer::loadCertificate(const std::string& cert_file,
-                                            const std::string& key_file) {
+                                            const std::string& key_file,
+                                            const std::string& client_ca_file) {
   auto cert_version = fileVersion(cert_file);
   auto key_version = fileVersion(key_file);
   if (!cert_version.ok() || !key_version.ok()) {
     return !cert_version.ok() ? cert_version.status() : key_version.status();
   }
-  auto context = makeTlsContext(cert_file, key_file);
+  FileVersion ca_version;
+  if (!client_ca_file.empty()) {
+    auto version = fileVersion(client_ca_file);
+    if (!version.ok()) {
+      return version.status();
+    }
+    ca_version = *version;
+  }
+  auto context = makeTlsContext(cert_file, key_file, client_ca_file);
   if (!context.ok()) {
     return context.status();
   }
   tls_ = std::move(*context);
   cert_file_ = cert_file;
   key_file_ = key_file;
+  client_ca_file_ = client_ca_file;
   cert_version_ = *cert_version;
   key_version_ = *key_version;
+  client_ca_version_ = ca_version;
   return absl::OkStatus();
 }
 
 void WebhookServer::reloadIfChanged() {
   auto cert_version = fileVersion(cert_file_);
   auto key_version = fileVersion(key_file_);
-  if (cert_version.ok() && key_version.ok() && *cert_version == cert_version_ &&
-      *key_version == key_version_) {
+  absl::StatusOr<FileVersion> ca_version = FileVersion{};
+  if (!client_ca_file_.empty()) {
+    ca_version = fileVersion(client_ca_file_);
+  }
+  if (cert_version.ok() && key_version.ok() && ca_version.ok() && *cert_version == cert_version_ &&
+      *key_version == key_version_ && *ca_version == client_ca_version_) {
     return;
   }
   // A Secret update swaps both files at once (one symlink); a half-written pair fails the key
   // check and is retried on the next connection.
-  if (auto status = loadCertificate(cert_file_, key_file_); !status.ok()) {
+  if (auto status = loadCertificate(cert_file_, key_file_, client_ca_file_); !status.ok()) {
     stats_.tls_reload_errors.inc();
     SKIFF_LOG(warn, "webhook: keeping the previous certificate: %s", status.message());
     return;

@@ -66,7 +66,12 @@ class WebhookServer {
   WebhookServer& operator=(const WebhookServer&) = delete;
 
   // Loads the PEM certificate chain and private key; errors name the file and OpenSSL's reason.
-  absl::Status loadCertificate(const std::string& cert_file, const std::string& key_file);
+  // With `client_ca_file`, every client must present a certificate signed by one of its CAs (the
+  // handshake fails otherwise, before any request is read): the credentials the API server shows
+  // when its AdmissionConfiguration gives this webhook a kubeconfig with a client certificate.
+  // All three files are re-read when one of them changes.
+  absl::Status loadCertificate(const std::string& cert_file, const std::string& key_file,
+                               const std::string& client_ca_file = "");
 
   // Listens on a numeric address; port 0 picks one (port() reports it). After loadCertificate().
   absl::Status bind(const std::string& address, uint16_t port);
@@ -94,8 +99,10 @@ class WebhookServer {
   CSmartPtr<SSL_CTX, SSL_CTX_free> tls_;
   std::string cert_file_;
   std::string key_file_;
+  std::string client_ca_file_;  // empty: no client certificate asked for
   FileVersion cert_version_;
   FileVersion key_version_;
+  FileVersion client_ca_version_;
   uint16_t port_ = 0;
 };
 

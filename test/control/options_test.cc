@@ -49,15 +49,16 @@ TEST(OptionsTest, Webhook) {
   EXPECT_EQ(options->inject.control_plane, "skiff-control.skiff-system.svc:18000");
   EXPECT_TRUE(options->inject.capture);
 
-  options =
-      parse({"--config-dir", "d", "--webhook-address", "0.0.0.0:15017", "--webhook-cert", "c.pem",
-             "--webhook-key=k.pem", "--inject-control-plane", "cp:1",
-             "--inject-native-sidecar=false", "--inject-no-capture", "--inject-kubernetes-version",
-             "1.30", "--inject-image", "i:1", "--inject-init-image", "j:1"});
+  options = parse({"--config-dir", "d", "--webhook-address", "0.0.0.0:15017", "--webhook-cert",
+                   "c.pem", "--webhook-key=k.pem", "--webhook-client-ca", "ca.pem",
+                   "--inject-control-plane", "cp:1", "--inject-native-sidecar=false",
+                   "--inject-no-capture", "--inject-kubernetes-version", "1.30", "--inject-image",
+                   "i:1", "--inject-init-image", "j:1"});
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_EQ(options->webhook_address, "0.0.0.0:15017");
   EXPECT_EQ(options->webhook_cert, "c.pem");
   EXPECT_EQ(options->webhook_key, "k.pem");
+  EXPECT_EQ(options->webhook_client_ca, "ca.pem");
   EXPECT_EQ(options->inject.control_plane, "cp:1");
   EXPECT_EQ(options->inject.native_sidecar, Inject::NativeSidecarMode::Disabled);
   EXPECT_FALSE(options->inject.capture);
@@ -71,6 +72,9 @@ TEST(OptionsTest, Webhook) {
   EXPECT_FALSE(parse({"--config-dir", "d", "--webhook-address", "nope", "--webhook-cert", "c",
                       "--webhook-key", "k"})
                    .ok());
+  result = parse({"--config-dir", "d", "--webhook-client-ca", "ca.pem"});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().message().find("--webhook-client-ca needs --webhook-address"), 0);
   EXPECT_FALSE(parse({"--config-dir", "d", "--inject-native-sidecar", "maybe"}).ok());
   EXPECT_FALSE(parse({"--config-dir", "d", "--inject-control-plane", "nohostport"}).ok());
 }

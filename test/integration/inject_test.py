@@ -396,10 +396,12 @@ class WebhookTest(InjectTestCase):
             self.sample = f.read()
 
     def request(self, method, path, body=b"", content_type="application/json", control=None,
-                ca=None, port=None):
+                ca=None, port=None, client_cert=None):
         """An HTTPS request verified against the CA, for the Service's DNS name (as the API
-        server checks it)."""
+        server checks it); `client_cert` a (cert, key) pair to present."""
         context = ssl.create_default_context(cafile=ca or os.path.join(self.tls, "ca.crt"))
+        if client_cert:
+            context.load_cert_chain(*client_cert)
         port = port or (control or self.control).webhook_port
         with socket.create_connection((LOOPBACK, port), timeout=10) as raw:
             with context.wrap_socket(raw, server_hostname=SERVICE_HOST) as sock:
@@ -538,6 +540,23 @@ class WebhookTest(InjectTestCase):
             control.start(timeout=10)
         self.assertIn("cannot start: webhook key", control.stderr_text())
         self.assertIn("key values mismatch", control.stderr_text())
+
+    def test_client_certificate_required_with_client_ca(self):
+        control = self.start_webhook(
+            ["--webhook-client-ca", os.path.join(self.tls, "ca.crt")], name="mtls")
+        api_server = (os.path.join(self.tls, "client.crt"), os.path.join(self.tls, "client.key"))
+        status, _ = self.request("POST", "/inject", b"[]", control=control,
+                                 client_cert=api_server)
+        self.assertEqual(status, 400)  # through the handshake: the review itself is bad
+        # No certificate, or one another CA signed: the handshake fails, nothing is reviewed.
+        other = self.make_cert("other-client")
+        for cert in (None, (os.path.join(other, "client.crt"), os.path.join(other, "client.key"))):
+            with self.assertRaises((ssl.SSLError, ConnectionError)):
+                self.request("POST", "/inject", b"[]", control=control, client_cert=cert)
+        self.assertEqual(control.stats().get("control_plane.webhook.rejected"), 1)
+        self.assertEqual(control.stats().get("control_plane.webhook.requests"), 1)
+        # Without the flag, no certificate is asked for (the default above).
+        self.assertEqual(self.request("POST", "/inject", b"[]")[0], 400)
 
     def test_rotated_certificate_is_picked_up(self):
         pod = yaml.safe_load(split_documents(self.sample)[1])
