@@ -223,7 +223,7 @@ class BackendChaosTest(harness.SkiffTestCase):
             "routes": [{"match": {"prefix": "/"}, "route": {
                 "cluster": "svc", "timeout": "5s",
                 "retry_policy": {"retry_on": "connect-failure,reset,5xx",
-                                 "num_retries": 3}}}]}]}
+                                 "num_retries": 5}}}]}]}
         cluster = static_cluster("svc", [b.port for b in backends], connect_timeout="0.5s",
                                  extra={
                                      # Envoy's default max_retries (3 concurrent retries per
