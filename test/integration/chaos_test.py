@@ -50,24 +50,6 @@ def report(test, scenario, **figures):
     test.note("CHAOS " + json.dumps(figures, sort_keys=True))
 
 
-def walk_names(dump, key, name_of):
-    """Names of the entries under every `key` list of a /config_dump."""
-    names = set()
-
-    def walk(node):
-        if isinstance(node, dict):
-            for entry in node.get(key, []) if isinstance(node.get(key), list) else []:
-                names.add(name_of(entry))
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(dump)
-    return names
-
-
 # 1, 2 ------------------------------------------------------------------------------------------
 
 
