@@ -650,7 +650,12 @@ class GracefulShutdownTest(harness.SkiffTestCase):
         self.assertEqual((tally.http_connected, tally.tcp_connected), (HTTP_CONNS, TCP_CONNS),
                          tally.errors[:5])
         load.all_connected.set()
+        # Requests flowing on every kind of connection: at least 2 s, and two answers per HTTP
+        # connection on average (a loaded machine may need longer).
         await asyncio.sleep(2.0)
+        deadline = loop.time() + 30
+        while tally.http_ok < 2 * HTTP_CONNS and loop.time() < deadline and not tally.errors:
+            await asyncio.sleep(0.05)
         stats = await loop.run_in_executor(None, skiff.stats)
         open_at_sigterm = (stats.get("listener.127.0.0.1_%d.downstream_cx_active" % http_port, 0)
                            + stats.get("listener.127.0.0.1_%d.downstream_cx_active" % tcp_port, 0))
