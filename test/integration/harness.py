@@ -924,7 +924,8 @@ class TcpServer:
     """A loopback TCP server calling handler(sock, server, index) for each connection in its own
     thread. Exceptions in handlers are recorded in `errors` (tests assert it is empty)."""
 
-    def __init__(self, handler, name="backend", port=None, backlog=128, rcvbuf=None, sndbuf=None):
+    def __init__(self, handler, name="backend", port=None, backlog=128, rcvbuf=None, sndbuf=None,
+                 address=LOOPBACK):
         self.handler = handler
         self.name = name
         self.errors = []
@@ -940,7 +941,7 @@ class TcpServer:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         if sndbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
-        self.sock.bind((LOOPBACK, port or 0))
+        self.sock.bind((address, port or 0))  # Another address only in a test's own netns.
         self.sock.listen(backlog)
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]

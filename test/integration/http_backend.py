@@ -17,6 +17,7 @@ tests control framing exactly. Every response carries `x-backend: <name>`. Paths
 
 import hashlib
 import json
+import os
 import socket
 import threading
 import time
@@ -301,3 +302,81 @@ class Client:
             return self.reader.read(1) == b""
         except (ConnectionResetError, socket.timeout):
             return False
+
+
+
+class HttpBackendProcess:
+    """HttpBackend in a process of its own, so a test can SIGKILL it and start it again on the same
+    port. Registered with the harness (killed at exit); use via HttpBackendProcess.start(test, name).
+    """
+
+    def __init__(self, name, port, outdir):
+        self.name = name
+        self.port = port
+        self.outdir = outdir
+        self.proc = None
+
+    @classmethod
+    def start(cls, test, name, port=None):
+        backend = cls(name, port or harness.free_port(), test.outdir)
+        backend.run()
+        test.addCleanup(backend.kill)
+        return backend
+
+    def run(self, timeout=10.0):
+        import subprocess  # noqa: PLC0415
+        import sys  # noqa: PLC0415
+
+        err = open(os.path.join(self.outdir, "backend-%s.stderr" % self.name), "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-u", os.path.abspath(__file__), self.name, str(self.port)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+        err.close()
+        harness._register(self.proc)
+        # "ready" once it listens (a bind conflict right after a kill makes it exit: retried).
+        deadline = time.monotonic() + timeout
+        line = self.proc.stdout.readline()
+        while line.strip() != b"ready":
+            self.proc.wait(timeout=5)
+            if time.monotonic() > deadline:
+                raise harness.HarnessError("backend %s did not start on %d" % (self.name,
+                                                                              self.port))
+            time.sleep(0.1)
+            return self.run(timeout=max(0.1, deadline - time.monotonic()))
+        return self
+
+    def kill(self):
+        """SIGKILL: the kernel resets its connections; nothing is answered any more."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+
+# ------------------------------------------------------------------------------------------------
+# As a process of its own (so a test can SIGKILL it):
+#   python3 http_backend.py NAME PORT
+# serves until killed; prints "ready" once it listens.
+
+
+class _ProcessHost:
+    """What HttpBackend.start needs from a test case, for a backend run as its own process."""
+
+    def __init__(self, port):
+        self._port = port
+
+    def server(self, handler, name, backlog):
+        return harness.TcpServer(handler, name=name, port=self._port, backlog=backlog)
+
+
+def _serve_forever(name, port):
+    import sys  # noqa: PLC0415 - only this mode needs it
+
+    HttpBackend.start(_ProcessHost(port), name)
+    print("ready", flush=True)
+    sys.stdin.read()  # Until the parent goes away (or the process is killed).
+
+
+if __name__ == "__main__":
+    import sys
+
+    _serve_forever(sys.argv[1], int(sys.argv[2]))

@@ -376,14 +376,31 @@ class HttpTests(HttpBase):
         self.assertEqual(len(lines(path + ".1")), 2)
 
     def test_idle_keep_alive_connection_closed_on_drain(self):
-        self.start_proxy()
+        """An idle keep-alive connection is closed drain_timeout after the drain began (not at
+        once: its client may be sending a request right then), and skiff exits."""
+        self.start_proxy(drain_timeout="0.5s")
         c = self.client()
         self.assertEqual(c.request("GET", "/echo").status, 200)
         start = time.monotonic()
         self.skiff.signal(signal.SIGTERM)
         self.assertTrue(c.eof(timeout=5))
+        self.assertGreaterEqual(time.monotonic() - start, 0.4)
         self.assertEqual(self.skiff.wait_exit(10), 0)
         self.assertLess(time.monotonic() - start, 5)
+
+    def test_idle_keep_alive_connection_gets_one_more_request_on_drain(self):
+        """A request sent on an idle keep-alive connection just after the drain began is answered
+        (with `connection: close`), then the connection closes."""
+        self.start_proxy()
+        c = self.client()
+        self.assertEqual(c.request("GET", "/echo").status, 200)
+        self.skiff.signal(signal.SIGTERM)
+        time.sleep(0.3)
+        r = c.request("GET", "/echo")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("connection"), "close")
+        self.assertTrue(c.eof(timeout=5))
+        self.assertEqual(self.skiff.wait_exit(10), 0)
 
 
 if __name__ == "__main__":

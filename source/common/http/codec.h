@@ -323,6 +323,11 @@ class ServerConnection : public virtual Connection {
   // Graceful drain: the current (or next) response carries `connection: close` and the
   // connection closes after it; an idle connection is closed now.
   virtual void disableKeepAlive() = 0;
+  // Like disableKeepAlive(), but an idle connection stays open for its next request (which gets
+  // the last response). Closing an idle keep-alive connection races with the client's next
+  // request: one already on the wire is lost, and the client cannot tell whether it was
+  // processed. The caller closes a connection that stays idle (disableKeepAlive() later).
+  virtual void closeAfterNextResponse() = 0;
 };
 
 using ServerConnectionPtr = std::unique_ptr<ServerConnection>;

@@ -322,9 +322,11 @@ class ClusterManager {
   Stats::Store& stats_;
   // Declared before the slot, which points to it, so it outlives every worker's pools.
   const HttpConnPoolFactory pool_factory_;
+  // Before slot_, so destroyed after it: the per-worker pools in slot_ count into these
+  // stats until they are destroyed, also when they close connections still open at exit.
+  absl::flat_hash_map<std::string, std::unique_ptr<ClusterStats>> cluster_stats_;
   ThreadLocal::Slot<ThreadLocalClusterManager> slot_;
   absl::flat_hash_map<std::string, ClusterInfoConstSharedPtr> clusters_;
-  absl::flat_hash_map<std::string, std::unique_ptr<ClusterStats>> cluster_stats_;
   Event::Dispatcher& main_;
   absl::flat_hash_map<std::string, std::unique_ptr<ClusterHealth>> health_;
   bool health_checks_stopped_{false};

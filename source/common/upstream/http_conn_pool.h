@@ -89,7 +89,10 @@ class HttpConnPool {
   // Connections open (idle, busy or connecting) and requests waiting.
   virtual bool hasActiveConnections() const = 0;
   // Closes idle connections now and busy ones when their stream ends; new requests still get
-  // new connections. For a cluster update that changed connection settings.
+  // new connections, which close when their stream ends (or at once if nothing waits for them):
+  // a drained pool keeps no idle connection. For a cluster update that changed connection
+  // settings, and for the server's drain (requests on draining downstream connections still
+  // arrive, and a pooled connection made for one must not hold the drain open).
   virtual void drainConnections() = 0;
 };
 

@@ -304,6 +304,7 @@ bool HttpConnPoolImpl::hasActiveConnections() const {
 }
 
 void HttpConnPoolImpl::drainConnections() {
+  draining_ = true;
   while (!ready_.empty()) {
     closeClient(*ready_.front());
   }
@@ -415,7 +416,7 @@ void HttpConnPoolImpl::onConnected(ActiveClient& client) {
     attach(takePending(retry_pending_, retry_pending_.begin()), client);
   } else if (!pending_.empty()) {
     attach(takePending(pending_, pending_.begin()), client);
-  } else if (client.drain_) {
+  } else if (client.drain_ || draining_) {
     closeClient(client);
   } else {
     armIdleTimer();
@@ -430,7 +431,7 @@ void HttpConnPoolImpl::onStreamComplete(ActiveClient& client, bool reusable) {
   dispatcher_.deferredDelete(std::move(stream));
   const uint32_t max_requests = cluster_->max_requests_per_connection;
   const bool used_up = max_requests > 0 && client.requests_ >= max_requests;
-  if (!reusable || client.drain_ || used_up) {
+  if (!reusable || client.drain_ || used_up || (draining_ && pending_.empty())) {
     if (used_up) {
       stats_.upstream_cx_max_requests.inc();
     }

@@ -81,7 +81,7 @@ class HttpConnPoolImpl : public HttpConnPool {
   StreamList pending_;        // FIFO.
   StreamList retry_pending_;  // Moved off a connection that closed: served by fresh ones only.
   Event::TimerPtr idle_timer_;
-  bool draining_{false};
+  bool draining_{false};  // drainConnections() was called: keep no idle connection.
   bool destroying_{false};
 };
 

@@ -596,6 +596,24 @@ TEST_F(HttpConnPoolTest, DrainClosesIdleNowAndBusyAfterTheirStream) {
   EXPECT_TRUE(busy.complete);
 }
 
+TEST_F(HttpConnPoolTest, DrainedPoolStillServesButKeepsNoIdleConnection) {
+  // The server's drain: requests on draining downstream connections keep coming; each gets a
+  // connection, which closes when its stream ends instead of idling in the pool (an idle one
+  // would hold the drain open until the drain time runs out).
+  Backend backend(dispatcher_);
+  backend.handler = [](Backend::Request& request) { request.respond(); };
+  makePool(backend.address);
+  pool_->drainConnections();
+  for (int i = 0; i < 2; ++i) {
+    Client c;
+    send(c);
+    ASSERT_TRUE(runUntil([&] { return c.done() && !pool_->hasActiveConnections(); }));
+    EXPECT_TRUE(c.complete);
+    EXPECT_EQ(pool_->readyCount(), 0u);
+  }
+  EXPECT_EQ(backend.conns.size(), 2u);
+}
+
 TEST_F(HttpConnPoolTest, DestroyingThePoolFailsWaitingAndResetsActiveRequests) {
   Backend backend(dispatcher_);
   std::vector<Backend::Request*> held;

@@ -165,6 +165,7 @@ class AdsClient {
                     std::string nonce, std::shared_ptr<const AppliedSet> applied,
                     absl::Status status, std::chrono::steady_clock::time_point received);
   // Both return false when the stream refused the write (it is broken; the reader will see it).
+  void newChannel();
   bool sendRequest(const std::string& type_url, const std::string& error);
   bool sendInitialRequest(const std::string& type_url);
   void markStreamUp();

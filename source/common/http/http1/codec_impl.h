@@ -179,6 +179,7 @@ class ServerConnectionImpl : public ConnectionImpl, public ServerConnection {
   CodecStatus dispatch(Buffer::Instance& data, bool end_stream) override;
   // Http::ServerConnection
   void disableKeepAlive() override;
+  void closeAfterNextResponse() override { keep_alive_disabled_ = true; }
 
  private:
   class ResponseEncoderImpl : public ResponseEncoder, public Stream {

@@ -52,9 +52,11 @@ class Queue {
 // A management server whose responses the test writes by hand. One stream at a time.
 class ScriptedServer : public envoy::service::discovery::v3::AggregatedDiscoveryService::Service {
  public:
-  ScriptedServer() {
+  // On `port` (0: any free one).
+  explicit ScriptedServer(int port = 0) {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.AddListeningPort("127.0.0.1:" + std::to_string(port), grpc::InsecureServerCredentials(),
+                             &port_);
     builder.RegisterService(this);
     server_ = builder.BuildAndStart();
   }
@@ -123,6 +125,7 @@ class ScriptedServer : public envoy::service::discovery::v3::AggregatedDiscovery
     return streams_;
   }
   std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
 
   Queue<DiscoveryRequest> requests;
   Queue<DeltaDiscoveryRequest> delta_requests;
@@ -342,6 +345,47 @@ TEST_F(AdsClientTest, ReconnectsAndResubscribesWithTheLastAcceptedVersion) {
   EXPECT_EQ(first.response_nonce(), "");  // Nonces do not survive a stream.
   EXPECT_EQ(second.type_url(), kListenerType);
   EXPECT_EQ(second.version_info(), "");
+}
+
+// A management server that was down for seconds is found again on the client's next attempt
+// after it is back (its backoff, at most 200 ms here), not when some longer backoff ends. The
+// regression this guards against needs a server killed without a goodbye (gRPC's channel then
+// answers attempts from its own reconnect backoff with the last connect error), which an
+// in-process server cannot do: test/integration/chaos_test.py's test_1 SIGKILLs skiff-control
+// and shows it (converging ~10-19 s after the restart before, ~3-4 s after, which is skiff's own
+// backoff).
+TEST(AdsClientReconnectTest, ServerBackAfterALongOutageIsFoundOnTheNextAttempt) {
+  auto server = std::make_unique<ScriptedServer>();
+  const int port = server->port();
+  Stats::StoreImpl stats;
+  Event::DispatcherImpl dispatcher{"control"};
+  RecordingCallbacks callbacks;
+  AdsClientOptions options;
+  options.target = server->target();
+  options.node.set_id("sidecar-1");
+  options.wildcard_types = {kListenerType, kClusterType};
+  options.initial_backoff = 50ms;
+  options.max_backoff = 200ms;
+  AdsClient client(dispatcher, options, callbacks, stats);
+  std::thread thread([&] { dispatcher.run(Event::Dispatcher::RunType::Block); });
+  dispatcher.post([&] { client.start(); });
+  DiscoveryRequest request;
+  ASSERT_TRUE(server->requests.pop(request));
+
+  server.reset();  // Down for 5.5 s: the channel's own backoff would reach ~4 s by then.
+  std::this_thread::sleep_for(5500ms);
+  server = std::make_unique<ScriptedServer>(port);
+  ASSERT_EQ(server->port(), port);
+  const auto back = std::chrono::steady_clock::now();
+  ASSERT_TRUE(server->requests.pop(request, 10s)) << "never reconnected";
+  // Our backoff is at most 200 ms; the channel's would have been seconds.
+  EXPECT_LT(std::chrono::steady_clock::now() - back, 2s);
+
+  dispatcher.post([&] {
+    client.shutdown();
+    dispatcher.exit();
+  });
+  thread.join();
 }
 
 TEST_F(AdsClientTest, EndpointNamesAreRequestedExplicitly) {

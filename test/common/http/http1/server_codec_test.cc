@@ -685,6 +685,29 @@ TEST(ServerCodecTest, DisableKeepAlive) {
   EXPECT_EQ(connection.state(), Network::Connection::State::Closed);
 }
 
+TEST(ServerCodecTest, CloseAfterNextResponseKeepsAnIdleConnectionForOneMoreRequest) {
+  FakeConnection connection;
+  RecordingServer server;
+  ServerConnectionImpl codec(connection, server, {});
+  codec.closeAfterNextResponse();
+  // Idle: stays open, so a request already on its way is not lost.
+  EXPECT_EQ(connection.state(), Network::Connection::State::Open);
+  Feeder feeder(codec, connection);
+  feeder.add("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(connection.written,
+            "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+  EXPECT_EQ(connection.state(), Network::Connection::State::Closed);
+}
+
+TEST(ServerCodecTest, CloseAfterNextResponseThenDisableKeepAliveClosesWhenIdle) {
+  FakeConnection connection;
+  RecordingServer server;
+  ServerConnectionImpl codec(connection, server, {});
+  codec.closeAfterNextResponse();
+  codec.disableKeepAlive();  // The drain timeout: still idle, closed now.
+  EXPECT_EQ(connection.state(), Network::Connection::State::Closed);
+}
+
 // Bytes after a body that ends where Content-Length says are the next request, and are judged as
 // one: garbage there is a 400 on a stream of its own, after the first response.
 TEST(ServerCodecTest, BytesAfterTheBodyAreTheNextRequest) {

@@ -153,6 +153,7 @@ class ConnectionManagerImpl : public Network::ReadFilter,
   Event::TimerPtr request_timer_;       // request_timeout of the active stream.
   Event::TimerPtr headers_timer_;       // request_headers_timeout of the active stream.
   Event::TimerPtr max_duration_timer_;  // max_connection_duration.
+  Event::TimerPtr drain_timer_;         // drain_timeout: closes a connection idle since the drain.
   const std::chrono::steady_clock::time_point start_;
   uint64_t requests_{0};
   uint64_t next_stream_id_{1};
