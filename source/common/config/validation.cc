@@ -665,6 +665,10 @@ void checkCluster(const Cluster& cluster, const std::string& path, Errors& error
   if (cluster.has_connect_timeout()) {
     checkDuration(cluster.connect_timeout(), sub(path, "connect_timeout"), true, errors);
   }
+  if (cluster.has_cleanup_interval()) {
+    // Envoy: gt 0. Used by ORIGINAL_DST clusters only; accepted (and ignored) on the others.
+    checkDuration(cluster.cleanup_interval(), sub(path, "cleanup_interval"), true, errors);
+  }
   if (cluster.has_dns_refresh_rate()) {
     checkDuration(cluster.dns_refresh_rate(), sub(path, "dns_refresh_rate"), true, errors);
   }

@@ -150,6 +150,7 @@ const std::vector<Expected>& expected() {
       {"config.cluster.v3.Cluster", "circuit_breakers", 10, "envoy.config.cluster.v3.CircuitBreakers"},
       {"config.cluster.v3.Cluster", "dns_refresh_rate", 16, "google.protobuf.Duration"},
       {"config.cluster.v3.Cluster", "dns_lookup_family", 17, "envoy.config.cluster.v3.Cluster.DnsLookupFamily"},
+      {"config.cluster.v3.Cluster", "cleanup_interval", 20, "google.protobuf.Duration"},
       {"config.cluster.v3.Cluster", "upstream_bind_config", 21, "envoy.config.core.v3.BindConfig"},
       {"config.cluster.v3.Cluster", "metadata", 25, "envoy.config.core.v3.Metadata"},
       {"config.cluster.v3.Cluster", "alt_stat_name", 28, "string"},
