@@ -650,6 +650,8 @@ void checkOutlierDetection(const envoy::config::cluster::v3::OutlierDetection& o
   checkPercent(od.has_enforcing_consecutive_local_origin_failure(),
                od.enforcing_consecutive_local_origin_failure().value(),
                sub(path, "enforcing_consecutive_local_origin_failure"), errors);
+  checkPercent(od.has_enforcing_success_rate(), od.enforcing_success_rate().value(),
+               sub(path, "enforcing_success_rate"), errors);
 }
 
 void checkCluster(const Cluster& cluster, const std::string& path, Errors& errors) {

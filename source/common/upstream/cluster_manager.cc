@@ -41,16 +41,22 @@ void ThreadLocalCluster::refreshHealthyHosts() {
   const auto& hosts = info_->hosts;
   health_generation_ = info_->health_state->generation.load(std::memory_order_acquire);
   candidates_.clear();
+  size_t counted = hosts.size();  // The panic threshold's denominator.
   for (uint32_t i = 0; i < hosts.size(); ++i) {
     if (hosts[i].healthy()) {
       candidates_.push_back(i);
+    } else if (info_->ignore_new_hosts_until_first_hc && hosts[i].health != nullptr &&
+               (hosts[i].health->flags() & HealthFlag::kPendingActiveHc)) {
+      --counted;  // Excluded: not checked yet, so it says nothing about the cluster's health.
     }
   }
   // Envoy's panic threshold: with too few healthy hosts, spreading over all of them beats
-  // overloading the few that pass (and failing checks may be the checker's problem).
-  panic_ =
-      !hosts.empty() && candidates_.size() * 100 <
-                            static_cast<uint64_t>(info_->healthy_panic_threshold) * hosts.size();
+  // overloading the few that pass (and failing checks may be the checker's problem). With
+  // every host excluded, nothing is healthy either: panic.
+  panic_ = !hosts.empty() &&
+           (counted == 0 ? info_->healthy_panic_threshold > 0
+                         : candidates_.size() * 100 <
+                               static_cast<uint64_t>(info_->healthy_panic_threshold) * counted);
   if (panic_) {
     candidates_.resize(hosts.size());
     for (uint32_t i = 0; i < hosts.size(); ++i) {
@@ -382,6 +388,8 @@ absl::StatusOr<std::shared_ptr<ClusterInfo>> buildClusterInfo(
     const double percent = config.common_lb_config().healthy_panic_threshold().value();
     info->healthy_panic_threshold = static_cast<uint32_t>(std::clamp(percent, 0.0, 100.0));
   }
+  info->ignore_new_hosts_until_first_hc =
+      config.common_lb_config().ignore_new_hosts_until_first_hc();
   if (config.lb_policy() == envoy::config::cluster::v3::Cluster::RANDOM) {
     info->lb_policy = LbPolicy::Random;
   } else if (config.lb_policy() == envoy::config::cluster::v3::Cluster::LEAST_REQUEST) {

@@ -153,6 +153,9 @@ struct ClusterInfo {
   ClusterHealthStateSharedPtr health_state = std::make_shared<ClusterHealthState>();
   OutlierReporterConstSharedPtr outlier;
   uint32_t healthy_panic_threshold{50};
+  // common_lb_config.ignore_new_hosts_until_first_hc: hosts pending their first active check
+  // do not count toward the panic threshold (Envoy's "excluded" hosts).
+  bool ignore_new_hosts_until_first_hc{false};
   envoy::config::cluster::v3::Cluster proto;  // As configured, for /config_dump.
   std::string version_info;                   // The CDS/EDS version it came with ("" if static).
   std::chrono::system_clock::time_point last_updated;
