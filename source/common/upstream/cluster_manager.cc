@@ -232,7 +232,13 @@ void ThreadLocalClusterManager::remove(const std::string& name) {
   retire(std::move(old));
 }
 
+void ThreadLocalCluster::detachPools() {
+  pools_ = nullptr;
+  std::fill(pool_cache_.begin(), pool_cache_.end(), nullptr);
+}
+
 void ThreadLocalClusterManager::retire(std::unique_ptr<ThreadLocalCluster> cluster) {
+  cluster->detachPools();
   if (cluster->outstandingRequests() == 0) {
     return;  // Nothing refers to it any more (see ThreadLocalCluster's lifetime rule).
   }

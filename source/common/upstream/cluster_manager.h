@@ -231,6 +231,9 @@ class ThreadLocalCluster {
   }
   // Requests counted by onRequestStart() and not done yet (any host).
   uint64_t outstandingRequests() const { return outstanding_; }
+  // Replaced or removed (the manager's retire): its cached pool pointers may go stale, so it
+  // hands out no pool any more. Requests it counted still finish through onRequestDone().
+  void detachPools();
 
  private:
   size_t hostIndex(const Host& host) const { return &host - info_->hosts.data(); }
