@@ -10,7 +10,8 @@ otherwise):
 
 The app connects to a service address as if there were no proxy; skiff-init's rules send it to
 skiff's capture listener (use_original_dst), which passes it through (ORIGINAL_DST cluster) or
-hands it to the listener pushed for that address through skiff-control, live. Inbound
+hands it to the listener pushed for that address through skiff-control, live (a TCP proxy, or
+an HTTP connection manager routing to an ORIGINAL_DST cluster: HTTP backends on port 8090). Inbound
 connections reach the app through skiff's inbound listener, from 127.0.0.6.
 
 Every address used exists only inside the two namespaces (named with this process's pid), which
@@ -43,10 +44,14 @@ POD_IP, SVC_A_IP, SVC_B_IP = "10.250.0.2", "10.250.0.3", "10.250.0.4"
 POD_IP6, SVC_A_IP6 = "fd25:250::2", "fd25:250::3"
 SERVICE_PORT = 8080
 EXCLUDED_PORT = 8081  # skiff-init --exclude-outbound-ports: never captured
+HTTP_PORT = 8090  # HTTP backends a and b, reached through an HTTP listener and ORIGINAL_DST
 APP_PORT = 9090
 ADMIN_PORT, XDS_PORT, CONTROL_ADMIN_PORT = 15000, 15010, 15011
 NODE_ID = "app.default"
 
+HCM_NAME = "envoy.filters.network.http_connection_manager"
+HCM_TYPE = ("type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
+            "HttpConnectionManager")
 ORIGINAL_DST_TYPE = ("type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3."
                      "OriginalDst")
 
@@ -120,6 +125,30 @@ class NamedServer:
         self._thread.join(timeout=5)
 
 
+class HttpNamedServer(NamedServer):
+    """An HTTP/1.1 server in a namespace: answers every GET with its name, keeping the
+    connection alive. `peers` has one entry per connection accepted."""
+
+    def _serve(self, conn):
+        try:
+            conn.settimeout(30)
+            pending = b""
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                pending += data
+                while b"\r\n\r\n" in pending:
+                    _, pending = pending.split(b"\r\n\r\n", 1)  # GETs only: no body
+                    body = ("%s\n" % self.name).encode()
+                    conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body)
+                                 + body)
+        except OSError as e:
+            self.errors.append(repr(e))
+        finally:
+            conn.close()
+
+
 class AppConnection:
     """The app's side of one connection: a plain socket made in the pod namespace."""
 
@@ -142,6 +171,29 @@ class AppConnection:
                 break
             out += chunk
         return out.decode().strip()
+
+    def get(self, host):
+        """Sends GET / and returns (status, body) of the response."""
+        self.sock.sendall(("GET / HTTP/1.1\r\nhost: %s\r\n\r\n" % host).encode())
+        head = bytearray()
+        while not head.endswith(b"\r\n\r\n"):
+            chunk = self.sock.recv(1)
+            if not chunk:
+                raise ConnectionError("EOF before a response")
+            head += chunk
+        lines = head.decode().split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        length = 0
+        for line in lines[1:]:
+            if line.lower().startswith("content-length:"):
+                length = int(line.split(":", 1)[1])
+        body = bytearray()
+        while len(body) < length:
+            chunk = self.sock.recv(length - len(body))
+            if not chunk:
+                break
+            body += chunk
+        return status, body.decode().strip()
 
     def echo(self, text):
         self.sock.sendall(text.encode() + b"\n")
@@ -272,6 +324,8 @@ class CaptureTest(harness.SkiffTestCase):
         cls.a = cls._server(svc, "a", SVC_A_IP, SERVICE_PORT)
         cls.b = cls._server(svc, "b", SVC_B_IP, SERVICE_PORT)
         cls.a_excluded = cls._server(svc, "a-excluded", SVC_A_IP, EXCLUDED_PORT)
+        cls.http_a = cls._server(svc, "http-a", SVC_A_IP, HTTP_PORT, HttpNamedServer)
+        cls.http_b = cls._server(svc, "http-b", SVC_B_IP, HTTP_PORT, HttpNamedServer)
         cls.app = cls._server(pod, "app", "0.0.0.0", APP_PORT)
         if cls.ipv6:
             cls.a6 = cls._server(svc, "a6", SVC_A_IP6, SERVICE_PORT)
@@ -310,8 +364,8 @@ class CaptureTest(harness.SkiffTestCase):
         wait_for(lambda: cls.admin("/ready")[0] == 200, 20, "skiff ready in the pod namespace")
 
     @classmethod
-    def _server(cls, ns, name, ip, port):
-        server = NamedServer(ns, name, ip, port)
+    def _server(cls, ns, name, ip, port, kind=NamedServer):
+        server = kind(ns, name, ip, port)
         cls.servers.append(server)
         return server
 
@@ -353,10 +407,11 @@ class CaptureTest(harness.SkiffTestCase):
     def stat(self, name):
         return self.stats().get(name, 0)
 
-    def push(self, listeners):
-        """Publishes listeners through skiff-control; waits until skiff applied them."""
+    def push(self, listeners, clusters=()):
+        """Publishes listeners (and clusters besides b) through skiff-control; waits until skiff
+        applied them."""
         before = self.stat("listener_manager.lds.update_success")
-        self.publish(listeners, [self.cluster_b()])
+        self.publish(listeners, [self.cluster_b()] + list(clusters))
         wait_for(lambda: self.stat("listener_manager.lds.update_success") > before, 10,
                  "skiff applied the pushed listeners")
 
@@ -457,6 +512,54 @@ class CaptureTest(harness.SkiffTestCase):
         self.assertEqual(self.svc.call(client), b"app6\n")
         self.assertEqual(self.app6.peers[peers:], ["::6"])
         self.assertEqual(self.stat("cluster.InboundPassthroughClusterIpv6.upstream_cx_total"), 1)
+
+    def test_5b_http_listener_passes_through_to_the_original_destination(self):
+        """Istio's outbound HTTP shape: a listener on 0.0.0.0:<port> (hand-off only) with an HTTP
+        connection manager whose route goes to an ORIGINAL_DST cluster. Each request goes to
+        where the app connected, over a keep-alive connection per destination."""
+        hcm = {"@type": HCM_TYPE, "stat_prefix": "http_out",
+               "route_config": {"name": "allow_any", "virtual_hosts": [
+                   {"name": "allow_any", "domains": ["*"],
+                    "routes": [{"match": {"prefix": "/"},
+                                "route": {"cluster": "HttpPassthrough"}}]}]},
+               "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {
+                   "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}
+        http_out = {"name": "http_out", "stat_prefix": "http_out", "bind_to_port": False,
+                    "address": harness.socket_address(HTTP_PORT, "0.0.0.0"),
+                    "filter_chains": [{"filters": [{"name": HCM_NAME, "typed_config": hcm}]}]}
+        self.push([http_out], [original_dst_cluster("HttpPassthrough")])
+        self.addCleanup(self.push, [])
+        before = self.stats()
+        peers_a, peers_b = len(self.http_a.peers), len(self.http_b.peers)
+
+        to_a = AppConnection(self.pod, SVC_A_IP, HTTP_PORT)
+        self.addCleanup(to_a.close)
+        to_b = AppConnection(self.pod, SVC_B_IP, HTTP_PORT)
+        self.addCleanup(to_b.close)
+        for _ in range(3):
+            self.assertEqual(to_a.get("svc-a"), (200, "http-a"))
+            self.assertEqual(to_b.get("svc-b"), (200, "http-b"))
+        # A second app connection to a: served from its worker's pool for a (skiff runs two
+        # workers, so that is the first one's connection or one new connection).
+        again = AppConnection(self.pod, SVC_A_IP, HTTP_PORT)
+        self.addCleanup(again.close)
+        self.assertEqual(again.get("svc-a"), (200, "http-a"))
+
+        after = self.stats()
+
+        def delta(name):
+            return after.get(name, 0) - before.get(name, 0)
+
+        self.assertEqual(delta("listener.http_out.downstream_cx_total"), 3)
+        self.assertEqual(delta("http.http_out.downstream_rq_2xx"), 7)
+        self.assertEqual(delta("cluster.HttpPassthrough.upstream_rq_total"), 7)
+        self.assertEqual(after.get("cluster.HttpPassthrough.upstream_cx_none_healthy", 0), 0)
+        # Keep-alive: the three requests on to_a (and on to_b) shared one upstream connection.
+        # They came from the pod (uid 1337: not captured again).
+        new_a, new_b = self.http_a.peers[peers_a:], self.http_b.peers[peers_b:]
+        self.assertIn(new_a, ([POD_IP], [POD_IP, POD_IP]))
+        self.assertEqual(new_b, [POD_IP])
+        self.assertEqual(delta("cluster.HttpPassthrough.upstream_cx_total"), len(new_a) + 1)
 
     def test_6_no_backend_errors(self):
         for server in self.servers:

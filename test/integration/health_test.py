@@ -4,7 +4,8 @@ recovers.
 
 The listeners are tcp_proxy (each client connection picks a host), so what moves traffic is the
 cluster's host health: HTTP and TCP active checks, and outlier detection fed by tcp_proxy's
-connect failures.
+connect failures. The outlier tests with an HTTP listener cover the router's reports
+(consecutive 5xx, success rate).
 
 Run: python3 test/integration/health_test.py [test-name-substring ...]   (SKIFF_BIN=... if not
 under Bazel).
@@ -30,6 +31,8 @@ class SwitchableHttpBackend:
     def __init__(self, test, name, port=None):
         self.name = name
         self.status = 200
+        self.fail_every = 0  # > 0: every fail_every-th request (health checks aside) gets a 500
+        self.requests = 0
         self.health_checks = 0
         self.lock = threading.Lock()
         self.server = test.server(self._handle, name=name, port=port)
@@ -54,9 +57,13 @@ class SwitchableHttpBackend:
             if not header:
                 return
             with self.lock:
+                status = self.status
                 if path == b"/healthz":
                     self.health_checks += 1
-                status = self.status
+                else:
+                    self.requests += 1
+                    if self.fail_every and self.requests % self.fail_every == 0:
+                        status = 500
             body = self.name.encode()
             conn.sendall(b"HTTP/1.1 %d X\r\ncontent-length: %d\r\n\r\n%s"
                          % (status, len(body), body))
@@ -243,6 +250,43 @@ class OutlierDetectionTest(SkiffTestCase):
         wait_until(lambda: host_flags(skiff, "backend", a.port) == "healthy", what="a back")
         wait_until(lambda: "a" in {http_get(listener_port)[1] for _ in range(10)},
                    what="traffic to a")
+        self.assertNoServerErrors()
+
+    def test_success_rate_ejects_the_backend_failing_more_than_the_others(self):
+        """Success-rate detection through the router: c answers every other request with a 500
+        (never enough in a row for consecutive_5xx), a and b never fail. At an interval where all
+        three had success_rate_request_volume requests, c's 50% is below mean - stdev (factor
+        1000: 83% - 24%) and c is ejected; then a and b answer everything."""
+        a = SwitchableHttpBackend(self, "a")
+        b = SwitchableHttpBackend(self, "b")
+        c = SwitchableHttpBackend(self, "c")
+        c.fail_every = 2
+        listener_port = free_port()
+        cluster = static_cluster("backend", [a.port, b.port, c.port], connect_timeout="1s",
+                                 extra={"outlier_detection": {
+                                     "interval": "0.5s", "base_ejection_time": "60s",
+                                     "success_rate_minimum_hosts": 3,
+                                     "success_rate_request_volume": 10,
+                                     "success_rate_stdev_factor": 1000}})
+        config = bootstrap(free_port(), [http_listener(listener_port, "backend")], [cluster])
+        skiff = self.start_skiff(config)
+
+        def ejected_after_traffic():
+            for _ in range(60):
+                http_get(listener_port)
+            return host_flags(skiff, "backend", c.port) == "/failed_outlier_check"
+
+        wait_until(ejected_after_traffic, timeout=30, what="c ejected by success rate")
+        stats = skiff.stats()
+        self.assertEqual(stats["cluster.backend.outlier_detection.ejections_enforced_success_rate"],
+                         1)
+        self.assertEqual(
+            stats.get("cluster.backend.outlier_detection.ejections_enforced_consecutive_5xx", 0), 0)
+        self.assertEqual(host_flags(skiff, "backend", a.port), "healthy")
+        self.assertEqual(host_flags(skiff, "backend", b.port), "healthy")
+        answers = [http_get(listener_port) for _ in range(20)]
+        self.assertEqual({status for status, _ in answers}, {200})
+        self.assertEqual({body for _, body in answers}, {"a", "b"})
         self.assertNoServerErrors()
 
     def test_connect_failures_eject_and_the_host_returns_after_the_ejection_time(self):

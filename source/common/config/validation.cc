@@ -650,6 +650,8 @@ void checkOutlierDetection(const envoy::config::cluster::v3::OutlierDetection& o
   checkPercent(od.has_enforcing_consecutive_local_origin_failure(),
                od.enforcing_consecutive_local_origin_failure().value(),
                sub(path, "enforcing_consecutive_local_origin_failure"), errors);
+  checkPercent(od.has_enforcing_success_rate(), od.enforcing_success_rate().value(),
+               sub(path, "enforcing_success_rate"), errors);
 }
 
 void checkCluster(const Cluster& cluster, const std::string& path, Errors& errors) {
@@ -664,6 +666,10 @@ void checkCluster(const Cluster& cluster, const std::string& path, Errors& error
   const std::string& type_name = Cluster::DiscoveryType_Name(type);
   if (cluster.has_connect_timeout()) {
     checkDuration(cluster.connect_timeout(), sub(path, "connect_timeout"), true, errors);
+  }
+  if (cluster.has_cleanup_interval()) {
+    // Envoy: gt 0. Used by ORIGINAL_DST clusters only; accepted (and ignored) on the others.
+    checkDuration(cluster.cleanup_interval(), sub(path, "cleanup_interval"), true, errors);
   }
   if (cluster.has_dns_refresh_rate()) {
     checkDuration(cluster.dns_refresh_rate(), sub(path, "dns_refresh_rate"), true, errors);

@@ -120,6 +120,10 @@ struct StreamInfo {
   Network::Address::InstanceConstSharedPtr downstream_remote_address;
   Network::Address::InstanceConstSharedPtr downstream_direct_remote_address;
   Network::Address::InstanceConstSharedPtr downstream_local_address;
+  // downstream_local_address is the destination the client connected to before an iptables
+  // redirect (original_dst listener filter or a hand-off), not skiff's own listen address: an
+  // ORIGINAL_DST cluster routes there.
+  bool downstream_local_address_restored = false;
 
   // The upstream host picked for the last attempt (%UPSTREAM_HOST%, %UPSTREAM_REMOTE_ADDRESS%)
   // and the local address of that upstream connection (%UPSTREAM_LOCAL_ADDRESS%).

@@ -5,29 +5,26 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "source/common/config/utility.h"
 #include "source/common/upstream/cluster_health.h"
 #include "source/common/upstream/http_conn_pool.h"
+#include "source/common/upstream/http_conn_pool_map.h"
 
 namespace Skiff::Upstream {
 
 namespace {
 
-// How often a worker checks whether replaced clusters' pools have drained.
+// How often a worker checks whether replaced clusters' requests are done.
 constexpr std::chrono::milliseconds kDrainSweepInterval{1000};
 
 }  // namespace
 
-ThreadLocalCluster::ThreadLocalCluster(ClusterInfoConstSharedPtr info,
-                                       Event::Dispatcher* dispatcher,
-                                       const HttpConnPoolFactory* pool_factory)
-    : info_(std::move(info)),
-      dispatcher_(dispatcher),
-      pool_factory_(pool_factory),
-      random_state_(std::random_device{}() | 1) {
+ThreadLocalCluster::ThreadLocalCluster(ClusterInfoConstSharedPtr info, ClusterConnPools* pools)
+    : info_(std::move(info)), pools_(pools), random_state_(std::random_device{}() | 1) {
   current_weights_.assign(info_->hosts.size(), 0);
   active_requests_.assign(info_->hosts.size(), 0);
-  pools_.resize(info_->hosts.size());
+  pool_cache_.assign(info_->hosts.size(), nullptr);
 }
 
 ThreadLocalCluster::~ThreadLocalCluster() = default;
@@ -44,16 +41,22 @@ void ThreadLocalCluster::refreshHealthyHosts() {
   const auto& hosts = info_->hosts;
   health_generation_ = info_->health_state->generation.load(std::memory_order_acquire);
   candidates_.clear();
+  size_t counted = hosts.size();  // The panic threshold's denominator.
   for (uint32_t i = 0; i < hosts.size(); ++i) {
     if (hosts[i].healthy()) {
       candidates_.push_back(i);
+    } else if (info_->ignore_new_hosts_until_first_hc && hosts[i].health != nullptr &&
+               (hosts[i].health->flags() & HealthFlag::kPendingActiveHc)) {
+      --counted;  // Excluded: not checked yet, so it says nothing about the cluster's health.
     }
   }
   // Envoy's panic threshold: with too few healthy hosts, spreading over all of them beats
-  // overloading the few that pass (and failing checks may be the checker's problem).
-  panic_ =
-      !hosts.empty() && candidates_.size() * 100 <
-                            static_cast<uint64_t>(info_->healthy_panic_threshold) * hosts.size();
+  // overloading the few that pass (and failing checks may be the checker's problem). With
+  // every host excluded, nothing is healthy either: panic.
+  panic_ = !hosts.empty() &&
+           (counted == 0 ? info_->healthy_panic_threshold > 0
+                         : candidates_.size() * 100 <
+                               static_cast<uint64_t>(info_->healthy_panic_threshold) * counted);
   if (panic_) {
     candidates_.resize(hosts.size());
     for (uint32_t i = 0; i < hosts.size(); ++i) {
@@ -65,12 +68,15 @@ void ThreadLocalCluster::refreshHealthyHosts() {
 
 const Host* ThreadLocalCluster::chooseHost(const LoadBalancerContext* context) {
   if (info_->type == ClusterType::OriginalDst) {
-    const Network::Connection* downstream =
-        context != nullptr ? context->downstreamConnection() : nullptr;
-    if (downstream == nullptr || !downstream->localAddressRestored()) {
+    const Network::Address::InstanceConstSharedPtr* destination =
+        context != nullptr ? context->restoredDestination() : nullptr;
+    if (destination == nullptr || *destination == nullptr) {
       return nullptr;
     }
-    original_dst_host_ = Host{downstream->localAddress(), 1};
+    if (pools_ != nullptr) {
+      return &pools_->originalDstHost(*destination);
+    }
+    original_dst_host_ = Host{*destination, 1};
     return &original_dst_host_;
   }
   const auto& hosts = info_->hosts;
@@ -129,40 +135,69 @@ const Host* ThreadLocalCluster::chooseHost(const LoadBalancerContext* context) {
 }
 
 HttpConnPool* ThreadLocalCluster::httpConnPool(const Host& host) {
-  if (!ownsHost(host)) {
+  if (pools_ == nullptr) {
     return nullptr;
   }
-  HttpConnPoolPtr& pool = pools_[hostIndex(host)];
-  if (pool == nullptr) {
-    if (pool_factory_ == nullptr || !*pool_factory_ || dispatcher_ == nullptr) {
-      return nullptr;
-    }
-    pool = (*pool_factory_)(*dispatcher_, host, info_);
+  if (!ownsHost(host)) {
+    return pools_->pool(host);  // ORIGINAL_DST: the entry chooseHost() made.
   }
-  return pool.get();
+  HttpConnPool*& cached = pool_cache_[hostIndex(host)];
+  if (cached == nullptr) {
+    // Valid as long as this object is current: only set()/remove(), which replace it, retire
+    // pools of a static cluster.
+    cached = pools_->pool(host);
+  }
+  return cached;
 }
 
-void ThreadLocalCluster::drainConnPools() {
-  for (auto& pool : pools_) {
-    if (pool != nullptr) {
-      pool->drainConnections();
+void ThreadLocalCluster::onRequestStart(const Host& host) {
+  ++outstanding_;
+  if (ownsHost(host)) {
+    ++active_requests_[hostIndex(host)];
+    return;
+  }
+  if (pools_ == nullptr) {
+    return;
+  }
+  // An ORIGINAL_DST host: its entry stays (even retired) while a request is counted on it.
+  auto [it, inserted] = original_dst_in_flight_.try_emplace(&host, nullptr, 0);
+  if (inserted) {
+    PooledHost* entry = pools_->find(host.address->asString());
+    if (entry == nullptr || &entry->host != &host) {
+      original_dst_in_flight_.erase(it);
+      return;
     }
+    it->second.first = entry;
+  }
+  ++it->second.first->active_requests;
+  ++it->second.second;
+}
+
+void ThreadLocalCluster::onRequestDone(const Host& host) {
+  --outstanding_;
+  if (ownsHost(host)) {
+    --active_requests_[hostIndex(host)];
+    return;
+  }
+  auto it = original_dst_in_flight_.find(&host);
+  if (it == original_dst_in_flight_.end()) {
+    return;
+  }
+  --it->second.first->active_requests;
+  if (--it->second.second == 0) {
+    original_dst_in_flight_.erase(it);
   }
 }
 
-bool ThreadLocalCluster::hasActiveConnections() const {
-  for (const auto& pool : pools_) {
-    if (pool != nullptr && pool->hasActiveConnections()) {
-      return true;
-    }
-  }
-  return false;
-}
+ThreadLocalClusterManager::ThreadLocalClusterManager(Event::Dispatcher* dispatcher,
+                                                     const HttpConnPoolFactory* pool_factory)
+    : dispatcher_(dispatcher),
+      pools_(std::make_unique<HttpConnPoolMap>(dispatcher, pool_factory)) {}
 
 ThreadLocalClusterManager::~ThreadLocalClusterManager() {
-  // Pools go before the clusters they belong to; the draining ones first (oldest configs).
   draining_.clear();
   clusters_.clear();
+  pools_.reset();
 }
 
 ThreadLocalCluster* ThreadLocalClusterManager::get(const std::string& name) {
@@ -176,10 +211,11 @@ ThreadLocalCluster* ThreadLocalClusterManager::get(absl::string_view name) {
 }
 
 void ThreadLocalClusterManager::set(ClusterInfoConstSharedPtr info) {
+  ClusterConnPools& pools = pools_->updateCluster(info);
   std::string name = info->name;
   auto& slot = clusters_[name];
   std::unique_ptr<ThreadLocalCluster> old = std::move(slot);
-  slot = std::make_unique<ThreadLocalCluster>(std::move(info), dispatcher_, pool_factory_);
+  slot = std::make_unique<ThreadLocalCluster>(std::move(info), &pools);
   if (old != nullptr) {
     retire(std::move(old));
   }
@@ -192,13 +228,18 @@ void ThreadLocalClusterManager::remove(const std::string& name) {
   }
   std::unique_ptr<ThreadLocalCluster> old = std::move(it->second);
   clusters_.erase(it);
+  pools_->removeCluster(name);
   retire(std::move(old));
 }
 
+void ThreadLocalCluster::detachPools() {
+  pools_ = nullptr;
+  std::fill(pool_cache_.begin(), pool_cache_.end(), nullptr);
+}
+
 void ThreadLocalClusterManager::retire(std::unique_ptr<ThreadLocalCluster> cluster) {
-  // Requests in flight on the old config finish on it; its idle connections close now.
-  cluster->drainConnPools();
-  if (!cluster->hasActiveConnections()) {
+  cluster->detachPools();
+  if (cluster->outstandingRequests() == 0) {
     return;  // Nothing refers to it any more (see ThreadLocalCluster's lifetime rule).
   }
   draining_.push_back(std::move(cluster));
@@ -213,18 +254,11 @@ void ThreadLocalClusterManager::retire(std::unique_ptr<ThreadLocalCluster> clust
   }
 }
 
-void ThreadLocalClusterManager::drainConnPools() {
-  for (auto& [name, cluster] : clusters_) {
-    cluster->drainConnPools();
-  }
-  for (auto& cluster : draining_) {
-    cluster->drainConnPools();
-  }
-}
+void ThreadLocalClusterManager::drainConnPools() { pools_->drainAll(); }
 
 void ThreadLocalClusterManager::sweepDraining() {
   for (auto it = draining_.begin(); it != draining_.end();) {
-    if (!(*it)->hasActiveConnections()) {
+    if ((*it)->outstandingRequests() == 0) {
       it = draining_.erase(it);
     } else {
       ++it;
@@ -360,6 +394,8 @@ absl::StatusOr<std::shared_ptr<ClusterInfo>> buildClusterInfo(
     const double percent = config.common_lb_config().healthy_panic_threshold().value();
     info->healthy_panic_threshold = static_cast<uint32_t>(std::clamp(percent, 0.0, 100.0));
   }
+  info->ignore_new_hosts_until_first_hc =
+      config.common_lb_config().ignore_new_hosts_until_first_hc();
   if (config.lb_policy() == envoy::config::cluster::v3::Cluster::RANDOM) {
     info->lb_policy = LbPolicy::Random;
   } else if (config.lb_policy() == envoy::config::cluster::v3::Cluster::LEAST_REQUEST) {
@@ -368,6 +404,8 @@ absl::StatusOr<std::shared_ptr<ClusterInfo>> buildClusterInfo(
   if (config.type() == envoy::config::cluster::v3::Cluster::ORIGINAL_DST) {
     info->type = ClusterType::OriginalDst;
   }
+  info->cleanup_interval =
+      SKIFF_PROTOBUF_GET_MS_OR_DEFAULT(config, cleanup_interval, info->cleanup_interval);
   if (config.has_upstream_bind_config()) {
     const auto& bind = config.upstream_bind_config();
     if (bind.has_source_address()) {
@@ -423,11 +461,31 @@ absl::Status ClusterManager::addOrUpdateCluster(const envoy::config::cluster::v3
   if (auto status = applyHealth(**info, config); !status.ok()) {
     return status;
   }
+  carryOverConnectionSettings(**info, config);
   ClusterInfoConstSharedPtr shared = std::move(*info);
   clusters_[shared->name] = shared;
   slot_.runOnAllWorkers([shared](ThreadLocalClusterManager& tls) { tls.set(shared); },
                         std::move(applied));
   return absl::OkStatus();
+}
+
+void ClusterManager::carryOverConnectionSettings(
+    ClusterInfo& info, const envoy::config::cluster::v3::Cluster& config) {
+  auto old = clusters_.find(info.name);
+  if (old != clusters_.end()) {
+    // Everything but the hosts is the same (an EDS push): the workers keep the pools of hosts
+    // that stay, and those pools keep counting against the same circuit breakers.
+    envoy::config::cluster::v3::Cluster a = old->second->proto;
+    envoy::config::cluster::v3::Cluster b = config;
+    a.clear_load_assignment();
+    b.clear_load_assignment();
+    if (google::protobuf::util::MessageDifferencer::Equals(a, b)) {
+      info.connection_settings_version = old->second->connection_settings_version;
+      info.resource_manager = old->second->resource_manager;
+      return;
+    }
+  }
+  info.connection_settings_version = next_settings_version_++;
 }
 
 absl::Status ClusterManager::applyHealth(ClusterInfo& info,

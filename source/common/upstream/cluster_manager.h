@@ -141,6 +141,11 @@ struct ClusterInfo {
   std::chrono::milliseconds http_idle_timeout{3600 * 1000};
   uint32_t max_requests_per_connection{0};
   uint32_t max_response_headers_count{100};
+  // ORIGINAL_DST: a destination unused for this long loses its pool (cleanup_interval).
+  std::chrono::milliseconds cleanup_interval{5000};
+  // Equal between two ClusterInfos of one cluster when only the hosts differ (an EDS update):
+  // workers then keep the HTTP pools of the hosts that stay. Set by ClusterManager.
+  uint64_t connection_settings_version{0};
   // Health: carried across updates of this cluster (see host_health.h). `outlier` is where
   // workers report upstream results (null without outlier_detection). Below
   // healthy_panic_threshold percent of healthy hosts the load balancer uses all hosts (Envoy's
@@ -148,6 +153,9 @@ struct ClusterInfo {
   ClusterHealthStateSharedPtr health_state = std::make_shared<ClusterHealthState>();
   OutlierReporterConstSharedPtr outlier;
   uint32_t healthy_panic_threshold{50};
+  // common_lb_config.ignore_new_hosts_until_first_hc: hosts pending their first active check
+  // do not count toward the panic threshold (Envoy's "excluded" hosts).
+  bool ignore_new_hosts_until_first_hc{false};
   envoy::config::cluster::v3::Cluster proto;  // As configured, for /config_dump.
   std::string version_info;                   // The CDS/EDS version it came with ("" if static).
   std::chrono::system_clock::time_point last_updated;
@@ -171,7 +179,10 @@ inline void reportOutlierHttpStatus(const ClusterInfo& cluster, const Host* host
 }
 
 class ClusterHealth;
+class ClusterConnPools;
 class HttpConnPool;
+class HttpConnPoolMap;
+struct PooledHost;
 using HttpConnPoolPtr = std::unique_ptr<HttpConnPool>;
 
 // Makes the HTTP connection pool for one host of a cluster on one worker. Set once at start-up
@@ -180,51 +191,49 @@ using HttpConnPoolFactory = std::function<HttpConnPoolPtr(
     Event::Dispatcher& dispatcher, const Host& host, const ClusterInfoConstSharedPtr& cluster)>;
 
 /**
- * A worker's view of one cluster: the shared info plus this worker's load-balancer state and its
- * HTTP connection pools (one per host, made on first use). Owned and used by one worker thread
- * only, so picking a host takes no lock.
+ * A worker's view of one cluster: the shared info plus this worker's load-balancer state. Its
+ * HTTP connection pools live in the worker's HttpConnPoolMap (pools outlive a ThreadLocalCluster
+ * when an EDS update keeps their host). Owned and used by one worker thread only, so picking a
+ * host takes no lock.
  *
  * Lifetime: when the cluster is updated or removed, the worker's ThreadLocalClusterManager
- * replaces this object but keeps it (draining its pools) until none of its pools has a
- * connection or a waiting request. So a caller that holds a stream or a pending request from one
- * of its pools may keep using the host it got; anything else must look the cluster up again.
+ * replaces this object but keeps it until every request counted by onRequestStart() is done. So
+ * a caller between onRequestStart() and onRequestDone() may keep using this object and the host
+ * it got; anything else must look the cluster up again.
  */
 class ThreadLocalCluster {
  public:
-  ThreadLocalCluster(ClusterInfoConstSharedPtr info, Event::Dispatcher* dispatcher = nullptr,
-                     const HttpConnPoolFactory* pool_factory = nullptr);
+  // `pools`: this cluster's pools on this worker (null: no HTTP pools, e.g. in LB tests).
+  explicit ThreadLocalCluster(ClusterInfoConstSharedPtr info, ClusterConnPools* pools = nullptr);
   ~ThreadLocalCluster();
 
   const ClusterInfoConstSharedPtr& info() const { return info_; }
   // Next host by the cluster's policy among the healthy ones (all of them in panic mode), or
   // nullptr if there is none (no hosts, or none healthy with panic mode disabled). For
-  // ORIGINAL_DST, the original destination of context->downstreamConnection() (nullptr without a
-  // context or when that connection's destination was not restored from a redirect, since
-  // connecting to the proxy's own listen address would loop); that Host stays valid until the next
-  // chooseHost() on this ThreadLocalCluster, so callers copy what they need from it at once.
+  // ORIGINAL_DST, the host for context->restoredDestination() (nullptr without a context or when
+  // the downstream connection's destination was not restored from a redirect, since connecting
+  // to the proxy's own listen address would loop). With pools, that host is the worker's entry
+  // for the destination (valid while a request counted by onRequestStart() is on it); without,
+  // it stays valid until the next chooseHost() on this object, so copy what you need at once.
   const Host* chooseHost(const LoadBalancerContext* context = nullptr);
 
-  // The HTTP pool for `host` (one of info()->hosts), made on first use; nullptr if no pool
-  // factory was configured.
+  // The HTTP pool for `host` (from chooseHost() on this object), made on first use; nullptr if
+  // the worker has no pool factory.
   HttpConnPool* httpConnPool(const Host& host);
 
-  // Requests in flight to `host` from this worker, for LEAST_REQUEST. The router counts a
-  // request from pool assignment until it is done with the host.
-  // (An ORIGINAL_DST cluster's host is not in the list: not counted, and it has no HTTP pool.)
-  void onRequestStart(const Host& host) {
-    if (ownsHost(host)) ++active_requests_[hostIndex(host)];
-  }
-  void onRequestDone(const Host& host) {
-    if (ownsHost(host)) --active_requests_[hostIndex(host)];
-  }
+  // Requests in flight to `host` (from chooseHost() on this object) from this worker, for
+  // LEAST_REQUEST and for this object's and the ORIGINAL_DST host's lifetime. The router counts
+  // a request from pool assignment until it is done with the host.
+  void onRequestStart(const Host& host);
+  void onRequestDone(const Host& host);
   uint32_t activeRequests(const Host& host) const {
     return ownsHost(host) ? active_requests_[hostIndex(host)] : 0;
   }
-
-  // Closes idle pooled connections now and busy ones when their stream ends.
-  void drainConnPools();
-  // Some pool still has a connection or a waiting request.
-  bool hasActiveConnections() const;
+  // Requests counted by onRequestStart() and not done yet (any host).
+  uint64_t outstandingRequests() const { return outstanding_; }
+  // Replaced or removed (the manager's retire): its cached pool pointers may go stale, so it
+  // hands out no pool any more. Requests it counted still finish through onRequestDone().
+  void detachPools();
 
  private:
   size_t hostIndex(const Host& host) const { return &host - info_->hosts.data(); }
@@ -236,9 +245,8 @@ class ThreadLocalCluster {
   void refreshHealthyHosts();
 
   ClusterInfoConstSharedPtr info_;
-  Event::Dispatcher* dispatcher_;
-  const HttpConnPoolFactory* pool_factory_;
-  Host original_dst_host_;
+  ClusterConnPools* pools_;
+  Host original_dst_host_;  // ORIGINAL_DST without pools.
   size_t rr_index_{0};
   // Indexes of the hosts the load balancer picks from, and the health generation they reflect.
   std::vector<uint32_t> candidates_;
@@ -246,16 +254,19 @@ class ThreadLocalCluster {
   bool panic_{false};
   std::vector<int64_t> current_weights_;   // Smooth weighted round robin state.
   std::vector<uint32_t> active_requests_;  // Per host, this worker's requests in flight.
-  std::vector<HttpConnPoolPtr> pools_;     // Per host, made on first use.
+  // Per host index, the pool (owned by pools_), cached so a request costs no map lookup.
+  std::vector<HttpConnPool*> pool_cache_;
+  // ORIGINAL_DST: the pool entries requests are counted on, with how many from this object.
+  absl::flat_hash_map<const Host*, std::pair<PooledHost*, uint32_t>> original_dst_in_flight_;
+  uint64_t outstanding_{0};
   uint64_t random_state_;
 };
 
-// The clusters one worker can see, by name. Worker thread only.
+// The clusters one worker can see, by name, and the worker's HTTP pools. Worker thread only.
 class ThreadLocalClusterManager {
  public:
   ThreadLocalClusterManager(Event::Dispatcher* dispatcher = nullptr,
-                            const HttpConnPoolFactory* pool_factory = nullptr)
-      : dispatcher_(dispatcher), pool_factory_(pool_factory) {}
+                            const HttpConnPoolFactory* pool_factory = nullptr);
   ~ThreadLocalClusterManager();
 
   ThreadLocalCluster* get(const std::string& name);
@@ -263,18 +274,20 @@ class ThreadLocalClusterManager {
   void set(ClusterInfoConstSharedPtr info);
   void remove(const std::string& name);
 
-  // Clusters replaced or removed whose pools still had connections, kept until they drain.
+  // Replaced or removed clusters kept until their requests are done.
   size_t drainingForTest() const { return draining_.size(); }
+  HttpConnPoolMap& poolsForTest() { return *pools_; }
   // Drains every pool (current clusters' too).
   void drainConnPools();
 
  private:
-  // Moves `cluster` to the draining list (or frees it if its pools are idle).
+  // Moves `cluster` to the draining list (or frees it if no request is counted on it).
   void retire(std::unique_ptr<ThreadLocalCluster> cluster);
   void sweepDraining();
 
   Event::Dispatcher* dispatcher_;
-  const HttpConnPoolFactory* pool_factory_;
+  // Before the clusters: a ThreadLocalCluster points into it.
+  std::unique_ptr<HttpConnPoolMap> pools_;
   absl::flat_hash_map<std::string, std::unique_ptr<ThreadLocalCluster>> clusters_;
   std::list<std::unique_ptr<ThreadLocalCluster>> draining_;
   Event::TimerPtr sweep_timer_;
@@ -316,6 +329,10 @@ class ClusterManager {
 
  private:
   ClusterStats& statsFor(const std::string& name);
+  // Gives `info` the previous config's connection_settings_version and circuit-breaker counts
+  // when only its hosts changed, a new version otherwise.
+  void carryOverConnectionSettings(ClusterInfo& info,
+                                   const envoy::config::cluster::v3::Cluster& config);
   // Carries health over from the cluster's previous config and updates its checker/detector.
   absl::Status applyHealth(ClusterInfo& info, const envoy::config::cluster::v3::Cluster& config);
 
@@ -330,6 +347,7 @@ class ClusterManager {
   Event::Dispatcher& main_;
   absl::flat_hash_map<std::string, std::unique_ptr<ClusterHealth>> health_;
   bool health_checks_stopped_{false};
+  uint64_t next_settings_version_{1};
 };
 
 // Looks up (creating on first use) the `cluster.<name>.*` stats in `store`. Main thread.

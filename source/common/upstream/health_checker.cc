@@ -324,6 +324,7 @@ void HealthCheckerImpl::Session::handleFailure(bool network, bool retriable) {
   }
   num_healthy_ = 0;
   Transition transition = Transition::Unchanged;
+  bool pending_cleared = false;
   HostHealth& health = *target_.health;
   if (!(health.flags() & HealthFlag::kFailedActiveHc)) {
     // A definite "no" from the service counts at once; network trouble needs the threshold.
@@ -338,13 +339,15 @@ void HealthCheckerImpl::Session::handleFailure(bool network, bool retriable) {
     }
   } else if (health.flags() & HealthFlag::kPendingActiveHc) {
     health.clearFlags(HealthFlag::kPendingActiveHc);  // Checked now, and failing.
+    // Workers must look again: with ignore_new_hosts_until_first_hc the host now counts.
+    pending_cleared = true;
   }
   parent_.stats().failure.inc();
   if (network) {
     parent_.stats().network_failure.inc();
   }
   finish(transition);
-  if (transition == Transition::Changed && parent_.callbacks().on_change) {
+  if ((transition == Transition::Changed || pending_cleared) && parent_.callbacks().on_change) {
     parent_.callbacks().on_change();
   }
 }

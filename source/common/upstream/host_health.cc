@@ -69,7 +69,11 @@ void OutlierReporter::putHttpStatus(const HostHealthSharedPtr& host, uint32_t st
   if (host == nullptr) {
     return;
   }
+  // Success rate (Envoy's external origin: every HTTP status, and local errors mapped to one
+  // unless split_external_local_origin_errors keeps them out).
+  host->success_rate_total.fetch_add(1, std::memory_order_relaxed);
   if (status < 500 || status > 599) {
+    host->success_rate_success.fetch_add(1, std::memory_order_relaxed);
     reset(host->consecutive_5xx);
     reset(host->consecutive_gateway_failure);
     return;

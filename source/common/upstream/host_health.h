@@ -61,6 +61,10 @@ class HostHealth {
   std::atomic<uint32_t> consecutive_5xx{0};
   std::atomic<uint32_t> consecutive_gateway_failure{0};
   std::atomic<uint32_t> consecutive_local_origin_failure{0};
+  // Success-rate detection: requests (and those that succeeded) since main last read them, at
+  // each outlier detection interval.
+  std::atomic<uint64_t> success_rate_total{0};
+  std::atomic<uint64_t> success_rate_success{0};
 
   // Main thread only: an active health checker has had a result for this host, so a checker
   // that replaces it (new HealthCheck config) keeps the host's state instead of starting over.
@@ -100,7 +104,8 @@ enum class OutlierResult {
 enum class OutlierEjectionType {
   Consecutive5xx,
   ConsecutiveGatewayFailure,
-  ConsecutiveLocalOrigin
+  ConsecutiveLocalOrigin,
+  SuccessRate,  // Decided on main at the interval, never posted by a worker.
 };
 
 /**
@@ -117,8 +122,9 @@ class OutlierEventSink {
  * Where workers report upstream results for outlier detection. Immutable, shared by every
  * worker through ClusterInfo (null when the cluster has no outlier_detection); any thread.
  * Counting is one relaxed atomic increment per failure (and a load, plus a store only when the
- * count was not already zero, per success); only a count reaching its threshold posts to main,
- * which makes the ejection decision.
+ * count was not already zero, per success), plus one or two relaxed increments per HTTP status
+ * for success-rate detection; only a count reaching its threshold posts to main, which makes the
+ * ejection decision.
  */
 class OutlierReporter {
  public:

@@ -1,20 +1,29 @@
 #pragma once
 
+#include "source/common/network/address.h"
 #include "source/common/network/connection.h"
 
 namespace Skiff::Upstream {
 
 /**
  * What a load balancer may know about the request it picks a host for (Envoy's
- * LoadBalancerContext). Implemented by the filter asking (tcp_proxy); used on its worker thread
- * during chooseHost() only.
+ * LoadBalancerContext). Implemented by the filter asking (tcp_proxy, the HTTP router); used on
+ * its worker thread during chooseHost() only.
  */
 class LoadBalancerContext {
  public:
   virtual ~LoadBalancerContext() = default;
-  // The downstream connection the upstream connection is for, or nullptr. An ORIGINAL_DST cluster
-  // connects to its local address when that address was restored from an iptables redirect.
-  virtual const Network::Connection* downstreamConnection() const = 0;
+  // The downstream connection the upstream connection is for, or nullptr.
+  virtual const Network::Connection* downstreamConnection() const { return nullptr; }
+  // The destination the downstream client connected to before an iptables redirect, restored by
+  // the original_dst listener filter (or carried by a hand-off between listeners), or nullptr
+  // when it was not restored. An ORIGINAL_DST cluster connects there. By default, the local
+  // address of downstreamConnection() when that connection says it was restored.
+  virtual const Network::Address::InstanceConstSharedPtr* restoredDestination() const {
+    const Network::Connection* connection = downstreamConnection();
+    return connection != nullptr && connection->localAddressRestored() ? &connection->localAddress()
+                                                                       : nullptr;
+  }
 };
 
 }  // namespace Skiff::Upstream

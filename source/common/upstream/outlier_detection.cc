@@ -1,6 +1,7 @@
 #include "source/common/upstream/outlier_detection.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "source/common/common/logger.h"
@@ -22,6 +23,8 @@ OutlierDetectionStats generateOutlierDetectionStats(Stats::Store& store,
       store.counter(p + "ejections_detected_consecutive_gateway_failure"),
       store.counter(p + "ejections_enforced_consecutive_local_origin_failure"),
       store.counter(p + "ejections_detected_consecutive_local_origin_failure"),
+      store.counter(p + "ejections_enforced_success_rate"),
+      store.counter(p + "ejections_detected_success_rate"),
   };
 }
 
@@ -48,6 +51,14 @@ OutlierDetectionConfig OutlierDetectionConfig::fromProto(
   c.enforcing_consecutive_local_origin_failure =
       SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(proto, enforcing_consecutive_local_origin_failure,
                                             c.enforcing_consecutive_local_origin_failure);
+  c.enforcing_success_rate = SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(proto, enforcing_success_rate,
+                                                                   c.enforcing_success_rate);
+  c.success_rate_minimum_hosts = SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(
+      proto, success_rate_minimum_hosts, c.success_rate_minimum_hosts);
+  c.success_rate_request_volume = SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(
+      proto, success_rate_request_volume, c.success_rate_request_volume);
+  c.success_rate_stdev_factor = SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(
+      proto, success_rate_stdev_factor, c.success_rate_stdev_factor);
   c.successful_active_health_check_uneject_host =
       SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(proto, successful_active_health_check_uneject_host,
                                             c.successful_active_health_check_uneject_host);
@@ -144,6 +155,8 @@ void OutlierDetector::onConsecutiveErrors(const HostHealthSharedPtr& host,
     case OutlierEjectionType::ConsecutiveLocalOrigin:
       stats_.ejections_detected_consecutive_local_origin_failure.inc();
       break;
+    case OutlierEjectionType::SuccessRate:
+      return;  // Never posted.
   }
   eject(it->second, type);
   // Start counting afresh, so a new run of errors is noticed even without a success between.
@@ -156,6 +169,8 @@ void OutlierDetector::onConsecutiveErrors(const HostHealthSharedPtr& host,
       break;
     case OutlierEjectionType::ConsecutiveLocalOrigin:
       host->consecutive_local_origin_failure.store(0, std::memory_order_relaxed);
+      break;
+    case OutlierEjectionType::SuccessRate:
       break;
   }
 }
@@ -183,6 +198,10 @@ void OutlierDetector::eject(Monitor& monitor, OutlierEjectionType type) {
     case OutlierEjectionType::ConsecutiveLocalOrigin:
       enforcing = config_.enforcing_consecutive_local_origin_failure;
       enforced = &stats_.ejections_enforced_consecutive_local_origin_failure;
+      break;
+    case OutlierEjectionType::SuccessRate:
+      enforcing = config_.enforcing_success_rate;
+      enforced = &stats_.ejections_enforced_success_rate;
       break;
   }
   if (!enforce(enforcing)) {
@@ -238,7 +257,51 @@ void OutlierDetector::onIntervalTimer() {
   if (changed && on_change_) {
     on_change_();
   }
+  processSuccessRate();
   interval_timer_->enableTimer(config_.interval);
+}
+
+void OutlierDetector::processSuccessRate() {
+  struct Sample {
+    Monitor* monitor;
+    double rate;  // Percent.
+  };
+  std::vector<Sample> samples;
+  samples.reserve(monitors_.size());
+  for (auto& [key, monitor] : monitors_) {
+    // Every host's interval restarts, the ejected ones' too (their few requests in panic mode
+    // say little).
+    const uint64_t total = monitor.host->success_rate_total.exchange(0, std::memory_order_relaxed);
+    const uint64_t success =
+        monitor.host->success_rate_success.exchange(0, std::memory_order_relaxed);
+    if ((monitor.host->flags() & HealthFlag::kFailedOutlierCheck) ||
+        total < config_.success_rate_request_volume || total == 0) {
+      continue;
+    }
+    // A success counted after main read the total could make it exceed the total: clamp.
+    samples.push_back({&monitor, 100.0 * std::min(success, total) / total});
+  }
+  if (samples.empty() || samples.size() < config_.success_rate_minimum_hosts) {
+    return;
+  }
+  double mean = 0;
+  for (const Sample& s : samples) {
+    mean += s.rate;
+  }
+  mean /= samples.size();
+  double variance = 0;
+  for (const Sample& s : samples) {
+    variance += (s.rate - mean) * (s.rate - mean);
+  }
+  variance /= samples.size();
+  const double threshold =
+      mean - std::sqrt(variance) * (config_.success_rate_stdev_factor / 1000.0);
+  for (const Sample& s : samples) {
+    if (s.rate < threshold) {
+      stats_.ejections_detected_success_rate.inc();
+      eject(*s.monitor, OutlierEjectionType::SuccessRate);
+    }
+  }
 }
 
 void OutlierDetector::onActiveHealthCheckSuccess(const HostHealthSharedPtr& host) {

@@ -1,10 +1,12 @@
 #pragma once
 
-// Passive health checking (Envoy's outlier detection, consecutive-error detectors): workers count
-// consecutive errors per host through the cluster's OutlierReporter (host_health.h); when a count
-// reaches its threshold they post to main, where the OutlierDetector decides whether to eject
-// (max_ejection_percent, enforcing_*), and un-ejects on its interval timer once the ejection time
-// (base_ejection_time x times ejected in a row, capped at max_ejection_time, plus jitter) passed.
+// Passive health checking (Envoy's outlier detection, consecutive-error and success-rate
+// detectors): workers count consecutive errors per host through the cluster's OutlierReporter
+// (host_health.h); when a count reaches its threshold they post to main, where the
+// OutlierDetector decides whether to eject (max_ejection_percent, enforcing_*). On its interval
+// timer it un-ejects hosts whose ejection time (base_ejection_time x times ejected in a row,
+// capped at max_ejection_time, plus jitter) passed, then runs success-rate detection over the
+// requests workers counted per host during the interval.
 
 #include <chrono>
 #include <cstdint>
@@ -34,6 +36,8 @@ struct OutlierDetectionStats {
   Stats::Counter& ejections_detected_consecutive_gateway_failure;
   Stats::Counter& ejections_enforced_consecutive_local_origin_failure;
   Stats::Counter& ejections_detected_consecutive_local_origin_failure;
+  Stats::Counter& ejections_enforced_success_rate;
+  Stats::Counter& ejections_detected_success_rate;
 };
 
 // Main thread (creates the stats on first use).
@@ -50,6 +54,13 @@ struct OutlierDetectionConfig {
   uint32_t enforcing_consecutive_5xx{100};
   uint32_t enforcing_consecutive_gateway_failure{0};
   uint32_t enforcing_consecutive_local_origin_failure{100};
+  // Success rate: among hosts with at least success_rate_request_volume requests in the interval
+  // (and only if there are success_rate_minimum_hosts of them), a host whose success rate is
+  // below mean - stdev x success_rate_stdev_factor / 1000 is an outlier.
+  uint32_t enforcing_success_rate{100};
+  uint32_t success_rate_minimum_hosts{5};
+  uint32_t success_rate_request_volume{100};
+  uint32_t success_rate_stdev_factor{1900};
   bool successful_active_health_check_uneject_host{true};
   OutlierReporter::Thresholds thresholds;
 
@@ -88,6 +99,8 @@ class OutlierDetector : public OutlierEventSink,
   void onConsecutiveErrors(const HostHealthSharedPtr& host, OutlierEjectionType type) override;
 
   uint32_t ejectedCount() const { return ejected_count_; }
+  // Runs the interval's work now (tests).
+  void runIntervalForTest() { onIntervalTimer(); }
   // How many times in a row `host` was ejected without the multiplier decaying (tests).
   uint32_t ejectionMultiplierForTest(const HostHealth& host) const;
 
@@ -103,6 +116,8 @@ class OutlierDetector : public OutlierEventSink,
   OutlierDetector(Event::Dispatcher& main, OutlierDetectionConfig config,
                   OutlierDetectionStats stats, std::function<void()> on_change);
   void onIntervalTimer();
+  // Reads (and restarts) the hosts' success-rate counts and ejects the outliers.
+  void processSuccessRate();
   void eject(Monitor& monitor, OutlierEjectionType type);
   void uneject(Monitor& monitor);
   bool enforce(uint32_t percent);

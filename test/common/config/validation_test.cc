@@ -232,7 +232,8 @@ health_checks:
   unhealthy_threshold: 1
   healthy_threshold: 1
   grpc_health_check: {}
-outlier_detection: {base_ejection_time: 60s, max_ejection_time: 10s, enforcing_consecutive_5xx: 101}
+outlier_detection: {base_ejection_time: 60s, max_ejection_time: 10s, enforcing_consecutive_5xx: 101,
+                    enforcing_success_rate: 200}
 common_lb_config: {healthy_panic_threshold: {value: 150}}
 )");
   const absl::Status status = validateCluster(bad);
@@ -249,6 +250,7 @@ common_lb_config: {healthy_panic_threshold: {value: 150}}
            "health_checks[2].grpc_health_check: is not supported",
            "outlier_detection.max_ejection_time: must not be smaller than base_ejection_time",
            "outlier_detection.enforcing_consecutive_5xx: 101 is not a percentage",
+           "outlier_detection.enforcing_success_rate: 200 is not a percentage",
            "common_lb_config.healthy_panic_threshold: 150 is not a percentage",
        }) {
     EXPECT_THAT(text, HasSubstr(expected));

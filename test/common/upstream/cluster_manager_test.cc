@@ -1,10 +1,12 @@
 #include "source/common/upstream/cluster_manager.h"
 
 #include <map>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "source/common/event/dispatcher_impl.h"
 #include "source/common/upstream/http_conn_pool.h"
+#include "source/common/upstream/http_conn_pool_map.h"
 
 namespace Skiff::Upstream {
 namespace {
@@ -109,49 +111,136 @@ class FakePool : public HttpConnPool {
   int& alive_;
 };
 
-TEST(ThreadLocalClusterManagerTest, ReplacedClusterKeepsBusyPoolsUntilTheyDrain) {
-  Event::DispatcherImpl dispatcher("test");
-  int alive = 0;
-  FakePool* last = nullptr;
-  HttpConnPoolFactory factory = [&](Event::Dispatcher&, const Host&,
-                                    const ClusterInfoConstSharedPtr&) -> HttpConnPoolPtr {
-    auto pool = std::make_unique<FakePool>(alive);
-    last = pool.get();
-    return pool;
+class ThreadLocalClusterManagerTest : public testing::Test {
+ protected:
+  // Runs the dispatcher until no replaced cluster is kept (or 10 s pass).
+  void waitForSweep() {
+    for (int i = 0; i < 200 && tls_.drainingForTest() != 0; ++i) {
+      dispatcher_.run(Event::Dispatcher::RunType::NonBlock);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  Event::DispatcherImpl dispatcher_{"test"};
+  int alive_ = 0;
+  HttpConnPoolFactory factory_ = [this](Event::Dispatcher&, const Host&,
+                                        const ClusterInfoConstSharedPtr&) -> HttpConnPoolPtr {
+    return std::make_unique<FakePool>(alive_);
   };
-  ThreadLocalClusterManager tls(&dispatcher, &factory);
-  tls.set(makeCluster(LbPolicy::RoundRobin, {1}));
-  ThreadLocalCluster* first = tls.get(std::string("c"));
+  ThreadLocalClusterManager tls_{&dispatcher_, &factory_};
+};
+
+TEST_F(ThreadLocalClusterManagerTest, ReplacedClusterStaysUntilItsRequestsAreDone) {
+  tls_.set(makeCluster(LbPolicy::RoundRobin, {1, 1}));
+  ThreadLocalCluster* first = tls_.get(std::string("c"));
   ASSERT_NE(first, nullptr);
-  HttpConnPool* pool = first->httpConnPool(first->info()->hosts[0]);
-  ASSERT_EQ(pool, last);
-  EXPECT_EQ(first->httpConnPool(first->info()->hosts[0]), pool);  // Made once.
-  FakePool* busy = last;
-  busy->active = true;
+  const Host& host = first->info()->hosts[0];
+  HttpConnPool* pool = first->httpConnPool(host);
+  ASSERT_NE(pool, nullptr);
+  EXPECT_EQ(first->httpConnPool(host), pool);  // Made once.
+  first->onRequestStart(host);
 
-  // An update replaces the cluster; the busy pool is drained, not destroyed.
-  tls.set(makeCluster(LbPolicy::RoundRobin, {1}));
-  EXPECT_NE(tls.get(std::string("c")), first);
-  EXPECT_TRUE(busy->drained);
-  EXPECT_EQ(alive, 1);
-  EXPECT_EQ(tls.drainingForTest(), 1u);
+  // Only the hosts changed (same connection settings): the staying host keeps its pool, the
+  // old cluster object stays for the request counted on it.
+  tls_.set(makeCluster(LbPolicy::RoundRobin, {1}));
+  ThreadLocalCluster* second = tls_.get(std::string("c"));
+  EXPECT_NE(second, first);
+  EXPECT_EQ(second->httpConnPool(second->info()->hosts[0]), pool);
+  EXPECT_FALSE(static_cast<FakePool*>(pool)->drained);
+  EXPECT_EQ(tls_.drainingForTest(), 1u);
+  EXPECT_EQ(first->activeRequests(host), 1u);
 
-  // Once its last connection is gone the sweep frees it.
-  busy->active = false;
-  for (int i = 0; i < 100 && tls.drainingForTest() != 0; ++i) {
-    dispatcher.run(Event::Dispatcher::RunType::NonBlock);
+  first->onRequestDone(host);
+  waitForSweep();
+  EXPECT_EQ(tls_.drainingForTest(), 0u);
+  EXPECT_EQ(alive_, 1);
+
+  // A removed cluster's idle pools go at once.
+  tls_.remove("c");
+  EXPECT_EQ(alive_, 0);
+  EXPECT_EQ(tls_.get(std::string("c")), nullptr);
+}
+
+TEST_F(ThreadLocalClusterManagerTest, SettingsChangeDrainsThePools) {
+  auto v1 = makeCluster(LbPolicy::RoundRobin, {1});
+  v1->connection_settings_version = 1;
+  tls_.set(v1);
+  ThreadLocalCluster* first = tls_.get(std::string("c"));
+  auto* pool = static_cast<FakePool*>(first->httpConnPool(first->info()->hosts[0]));
+  pool->active = true;
+  auto v2 = makeCluster(LbPolicy::RoundRobin, {1});
+  v2->connection_settings_version = 2;
+  tls_.set(v2);
+  EXPECT_TRUE(pool->drained);
+  ThreadLocalCluster* second = tls_.get(std::string("c"));
+  EXPECT_NE(second->httpConnPool(second->info()->hosts[0]), pool);
+  EXPECT_EQ(alive_, 2);
+  EXPECT_EQ(tls_.poolsForTest().drainingEntries(), 1u);
+}
+
+class FixedDestination : public LoadBalancerContext {
+ public:
+  explicit FixedDestination(Network::Address::InstanceConstSharedPtr address)
+      : address_(std::move(address)) {}
+  const Network::Address::InstanceConstSharedPtr* restoredDestination() const override {
+    return address_ != nullptr ? &address_ : nullptr;
+  }
+
+ private:
+  Network::Address::InstanceConstSharedPtr address_;
+};
+
+TEST_F(ThreadLocalClusterManagerTest, OriginalDstPoolsPerRestoredDestination) {
+  auto info = std::make_shared<ClusterInfo>();
+  info->name = "passthrough";
+  info->type = ClusterType::OriginalDst;
+  tls_.set(info);
+  ThreadLocalCluster* cluster = tls_.get(std::string("passthrough"));
+  ASSERT_NE(cluster, nullptr);
+
+  // Not restored (or no context): no host, so no request loops back into skiff.
+  EXPECT_EQ(cluster->chooseHost(), nullptr);
+  const FixedDestination not_restored(nullptr);
+  EXPECT_EQ(cluster->chooseHost(&not_restored), nullptr);
+
+  const FixedDestination a(*Network::Address::Instance::parse("10.0.0.1", 80));
+  const FixedDestination b(*Network::Address::Instance::parse("10.0.0.2", 80));
+  const Host* host_a = cluster->chooseHost(&a);
+  ASSERT_NE(host_a, nullptr);
+  EXPECT_EQ(host_a->address->asString(), "10.0.0.1:80");
+  const Host* host_b = cluster->chooseHost(&b);
+  EXPECT_EQ(host_b->address->asString(), "10.0.0.2:80");
+  EXPECT_EQ(cluster->chooseHost(&a), host_a);  // One host (and pool) per destination.
+  HttpConnPool* pool_a = cluster->httpConnPool(*host_a);
+  ASSERT_NE(pool_a, nullptr);
+  EXPECT_NE(cluster->httpConnPool(*host_b), pool_a);
+  EXPECT_EQ(cluster->httpConnPool(*host_a), pool_a);
+
+  // A request in flight keeps its destination through cleanups; unused ones go.
+  cluster->onRequestStart(*host_a);
+  ClusterConnPools* pools = tls_.poolsForTest().clusterForTest("passthrough");
+  ASSERT_NE(pools, nullptr);
+  pools->cleanupForTest();
+  pools->cleanupForTest();
+  EXPECT_EQ(pools->size(), 1u);
+  EXPECT_EQ(alive_, 1);
+  EXPECT_EQ(cluster->chooseHost(&a), host_a);
+
+  // Still counted after the cluster is replaced with other settings (entry retired, kept).
+  auto v2 = std::make_shared<ClusterInfo>(*info);
+  v2->connection_settings_version = 7;
+  tls_.set(v2);
+  EXPECT_EQ(pools->size(), 0u);
+  EXPECT_EQ(tls_.poolsForTest().drainingEntries(), 1u);
+  EXPECT_EQ(tls_.drainingForTest(), 1u);
+  cluster->onRequestDone(*host_a);
+  waitForSweep();
+  for (int i = 0; i < 200 && tls_.poolsForTest().drainingEntries() != 0; ++i) {
+    dispatcher_.run(Event::Dispatcher::RunType::NonBlock);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  EXPECT_EQ(tls.drainingForTest(), 0u);
-  EXPECT_EQ(alive, 0);
-
-  // A removed cluster with idle pools goes at once.
-  ThreadLocalCluster* second = tls.get(std::string("c"));
-  second->httpConnPool(second->info()->hosts[0]);
-  EXPECT_EQ(alive, 1);
-  tls.remove("c");
-  EXPECT_EQ(alive, 0);
-  EXPECT_EQ(tls.get(std::string("c")), nullptr);
+  EXPECT_EQ(tls_.poolsForTest().drainingEntries(), 0u);
+  EXPECT_EQ(alive_, 0);
 }
 
 }  // namespace

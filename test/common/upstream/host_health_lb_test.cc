@@ -106,6 +106,49 @@ TEST_F(HealthLbTest, ThresholdIsConfigurableAndZeroDisablesPanic) {
   EXPECT_EQ(pick(strict_cluster, 40).size(), 3u);
 }
 
+// Envoy's ignore_new_hosts_until_first_hc: hosts pending their first check are excluded from the
+// panic threshold's count, so adding hosts does not tip the cluster into panic (which would send
+// them traffic before their check); in panic they are used like the others.
+TEST_F(HealthLbTest, NewHostsPendingTheirFirstCheckCanBeExcludedFromPanic) {
+  auto info = makeCluster(4, LbPolicy::RoundRobin, false);
+  ThreadLocalCluster cluster(info);
+  const auto& hosts = info->hosts;
+  // One checked, healthy host and three just added (1 of 4 healthy: panic by default).
+  for (size_t i = 1; i < 4; ++i) {
+    hosts[i].health->setFlags(HealthFlag::kFailedActiveHc | HealthFlag::kPendingActiveHc);
+  }
+  info->health_state->bump();
+  EXPECT_EQ(pick(cluster, 40).size(), 4u);
+  EXPECT_GT(stats_->lb_healthy_panic.value(), 0u);
+
+  info->ignore_new_hosts_until_first_hc = true;
+  info->health_state->bump();
+  auto picks = pick(cluster, 40);
+  ASSERT_EQ(picks.size(), 1u);
+  EXPECT_EQ(picks.begin()->first, &hosts[0]);  // 1 of 1 counted: healthy, no panic.
+
+  // A host that failed its first check counts (no longer pending): 1 of 2 is 50%, no panic.
+  hosts[1].health->clearFlags(HealthFlag::kPendingActiveHc);
+  info->health_state->bump();
+  EXPECT_EQ(pick(cluster, 40).size(), 1u);
+  // With a second one failing: 1 of 3, panic, and every host (pending ones too) is used.
+  hosts[2].health->clearFlags(HealthFlag::kPendingActiveHc);
+  info->health_state->bump();
+  EXPECT_EQ(pick(cluster, 40).size(), 4u);
+
+  // Nothing counted and nothing healthy: panic over all of them, unless panic is disabled.
+  auto fresh = makeCluster(2, LbPolicy::RoundRobin, false);
+  fresh->ignore_new_hosts_until_first_hc = true;
+  for (const Host& host : fresh->hosts) {
+    host.health->setFlags(HealthFlag::kFailedActiveHc | HealthFlag::kPendingActiveHc);
+  }
+  ThreadLocalCluster fresh_cluster(fresh);
+  EXPECT_EQ(pick(fresh_cluster, 20).size(), 2u);
+  fresh->healthy_panic_threshold = 0;
+  fresh->health_state->bump();
+  EXPECT_EQ(fresh_cluster.chooseHost(), nullptr);
+}
+
 envoy::config::cluster::v3::Cluster clusterProto(
     std::vector<int> ports,
     envoy::config::core::v3::HealthStatus status = envoy::config::core::v3::UNKNOWN) {
@@ -173,9 +216,11 @@ TEST(ClusterManagerHealthTest, HealthCheckedHostsStartPendingAndPanicThresholdIs
   hc->mutable_healthy_threshold()->set_value(1);
   hc->mutable_tcp_health_check();
   proto.mutable_common_lb_config()->mutable_healthy_panic_threshold()->set_value(25.9);
+  proto.mutable_common_lb_config()->set_ignore_new_hosts_until_first_hc(true);
   ASSERT_TRUE(cm.addOrUpdateCluster(proto).ok());
   auto info = cm.find("c");
   EXPECT_EQ(info->healthy_panic_threshold, 25u);
+  EXPECT_TRUE(info->ignore_new_hosts_until_first_hc);
   EXPECT_EQ(info->hosts[0].health->flags(),
             HealthFlag::kFailedActiveHc | HealthFlag::kPendingActiveHc);
   EXPECT_EQ(healthFlagsToString(info->hosts[0].health->flags()),

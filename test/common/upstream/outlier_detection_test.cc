@@ -264,5 +264,103 @@ TEST(OutlierDetectionConfigTest, EnvoyDefaults) {
   EXPECT_EQ(OutlierDetectionConfig::fromProto(proto).max_ejection_time, 600000ms);
 }
 
+// Envoy's success-rate detector: each interval, among hosts with enough requests (and only with
+// enough such hosts), those below mean - stdev x factor / 1000 are ejected.
+class SuccessRateTest : public OutlierDetectionTest {
+ protected:
+  // `requests` responses to host `i`, `failures` of them 5xx, interleaved so no run of 5xx
+  // triggers the consecutive detectors.
+  void traffic(size_t i, int requests, int failures) {
+    const OutlierReporter& reporter = *detector_->reporter();
+    for (int n = 0; n < requests; ++n) {
+      reporter.putHttpStatus(hosts_[i], n < 2 * failures && n % 2 == 0 ? 500 : 200);
+    }
+  }
+};
+
+TEST_F(SuccessRateTest, EjectsTheHostFarBelowTheOthers) {
+  create(OutlierDetectionConfig{}, 6);
+  for (size_t i = 0; i < 5; ++i) {
+    traffic(i, 100, 1);  // 99%
+  }
+  traffic(5, 100, 50);  // 50%: mean 90.8, stdev 18.3, threshold 56.0.
+  drainPosts();
+  EXPECT_FALSE(ejected(5));  // Decided at the interval, not per response.
+  detector_->runIntervalForTest();
+  EXPECT_TRUE(ejected(5));
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_FALSE(ejected(i)) << i;
+  }
+  EXPECT_EQ(counter("ejections_detected_success_rate"), 1u);
+  EXPECT_EQ(counter("ejections_enforced_success_rate"), 1u);
+  EXPECT_EQ(counter("ejections_enforced_total"), 1u);
+  EXPECT_EQ(active(), 1);
+  // The interval's counts were consumed: the next interval starts from zero.
+  EXPECT_EQ(hosts_[0]->success_rate_total.load(), 0u);
+  detector_->runIntervalForTest();
+  EXPECT_EQ(counter("ejections_detected_success_rate"), 1u);
+}
+
+TEST_F(SuccessRateTest, NeedsEnoughHostsWithEnoughRequests) {
+  OutlierDetectionConfig config;
+  config.max_ejection_percent = 100;
+  create(config, 6);
+  // Only 4 hosts reach success_rate_request_volume (100): below success_rate_minimum_hosts (5).
+  for (size_t i = 0; i < 3; ++i) {
+    traffic(i, 100, 0);
+  }
+  traffic(3, 100, 50);
+  traffic(4, 99, 0);
+  traffic(5, 99, 99);
+  detector_->runIntervalForTest();
+  EXPECT_EQ(counter("ejections_detected_success_rate"), 0u);
+  EXPECT_EQ(active(), 0);
+
+  // All equal: the standard deviation is 0 and nobody is below the mean.
+  for (size_t i = 0; i < 6; ++i) {
+    traffic(i, 200, 10);
+  }
+  detector_->runIntervalForTest();
+  EXPECT_EQ(counter("ejections_detected_success_rate"), 0u);
+}
+
+TEST_F(SuccessRateTest, ConfiguredFromTheProtoAndEnforcedByPercent) {
+  envoy::config::cluster::v3::OutlierDetection proto;
+  proto.mutable_success_rate_minimum_hosts()->set_value(3);
+  proto.mutable_success_rate_request_volume()->set_value(10);
+  proto.mutable_success_rate_stdev_factor()->set_value(1000);
+  proto.mutable_enforcing_success_rate()->set_value(0);
+  const OutlierDetectionConfig config = OutlierDetectionConfig::fromProto(proto);
+  EXPECT_EQ(config.success_rate_minimum_hosts, 3u);
+  EXPECT_EQ(config.success_rate_request_volume, 10u);
+  EXPECT_EQ(config.success_rate_stdev_factor, 1000u);
+  EXPECT_EQ(config.enforcing_success_rate, 0u);
+  EXPECT_EQ(OutlierDetectionConfig{}.enforcing_success_rate, 100u);  // Envoy's default.
+
+  create(config, 3);
+  traffic(0, 10, 0);
+  traffic(1, 10, 0);
+  traffic(2, 10, 5);  // mean 83.3, stdev 23.6, threshold 59.8 (factor 1.0)
+  detector_->runIntervalForTest();
+  EXPECT_EQ(counter("ejections_detected_success_rate"), 1u);
+  EXPECT_EQ(counter("ejections_enforced_success_rate"), 0u);  // enforcing_success_rate 0.
+  EXPECT_FALSE(ejected(2));
+}
+
+// With split_external_local_origin_errors, connect failures and timeouts are not HTTP results:
+// they stay out of the (external) success rate.
+TEST_F(SuccessRateTest, SplitLocalOriginErrorsStayOut) {
+  OutlierDetectionConfig config;
+  config.thresholds.split_external_local_origin_errors = true;
+  create(config, 1);
+  const OutlierReporter& reporter = *detector_->reporter();
+  reporter.putResult(hosts_[0], OutlierResult::LocalOriginConnectFailed);
+  reporter.putResult(hosts_[0], OutlierResult::LocalOriginTimeout);
+  EXPECT_EQ(hosts_[0]->success_rate_total.load(), 0u);
+  reporter.putHttpStatus(hosts_[0], 503);
+  EXPECT_EQ(hosts_[0]->success_rate_total.load(), 1u);
+  EXPECT_EQ(hosts_[0]->success_rate_success.load(), 0u);
+}
+
 }  // namespace
 }  // namespace Skiff::Upstream

@@ -18,6 +18,19 @@ using StreamInfo::ResponseFlag;
 constexpr absl::string_view kResetBefore =
     "upstream connect error or disconnect/reset before headers. reset reason: ";
 
+// What the load balancer may know about a request: for ORIGINAL_DST, the downstream connection's
+// restored destination, which the connection manager put in the stream info.
+class StreamLbContext : public Upstream::LoadBalancerContext {
+ public:
+  explicit StreamLbContext(const StreamInfo::StreamInfo& info) : info_(info) {}
+  const Network::Address::InstanceConstSharedPtr* restoredDestination() const override {
+    return info_.downstream_local_address_restored ? &info_.downstream_local_address : nullptr;
+  }
+
+ private:
+  const StreamInfo::StreamInfo& info_;
+};
+
 }  // namespace
 
 Filter::Filter(const RouterConfig& config, RouterStats& stats, FilterCallbacks& callbacks)
@@ -69,7 +82,8 @@ void Filter::startAttempt() {
                "cluster_not_found");
     return;
   }
-  host_ = tl_cluster_->chooseHost();
+  const StreamLbContext lb_context(callbacks_.streamInfo());
+  host_ = tl_cluster_->chooseHost(&lb_context);
   Upstream::HttpConnPool* pool = host_ != nullptr ? tl_cluster_->httpConnPool(*host_) : nullptr;
   if (pool == nullptr) {
     host_ = nullptr;

@@ -47,6 +47,7 @@ ActiveStream::ActiveStream(ConnectionManagerImpl& parent, Http::ResponseEncoder&
   stream_info_.downstream_remote_address = connection.remoteAddress();
   stream_info_.downstream_direct_remote_address = connection.remoteAddress();
   stream_info_.downstream_local_address = connection.localAddress();
+  stream_info_.downstream_local_address_restored = connection.localAddressRestored();
 }
 
 ActiveStream::~ActiveStream() {
