@@ -372,6 +372,12 @@ int64_t OwnedImpl::readFromFd(int fd, uint64_t max_length) {
     n = 1;
   }
   Slice* fresh = nullptr;
+  // A roomy tail is enough for this read: the read after a small one (usually EAGAIN) then
+  // takes no slice from the cache just to give it back. A read that fills the tail is followed
+  // by another (the caller reads until EAGAIN), which gets a fresh slice.
+  if (tail != nullptr && tail->room() >= kMinSliceSize) {
+    want = 0;
+  }
   if (want > 0) {
     fresh = newSlice(want);
     iov[n].iov_base = fresh->data();
