@@ -86,7 +86,8 @@ void Filter::startAttempt(Upstream::ThreadLocalCluster* cluster) {
   info.upstream_remote_address = host_->address;
   upstream_request_complete_ = false;
   upstream_response_complete_ = false;
-  attempt_start_ = steady_clock::now();
+  // The first attempt starts with the request (onRequestHeaders just read the clock).
+  attempt_start_ = cluster != nullptr ? request_start_ : steady_clock::now();
   // The pool may answer before newStream returns (an idle connection, or an overflow).
   waiting_for_pool_ = true;
   Upstream::Cancellable* handle = pool->newStream(*this, *this);
