@@ -38,7 +38,6 @@ int main(int argc, char** argv) {
   Logger::setThreadName("main");
   ::signal(SIGPIPE, SIG_IGN);
 
-  Event::Libevent::initializeOnce();
   Event::DispatcherImpl dispatcher("main");
   Stats::StoreImpl stats;
   Control::SnapshotCache cache;

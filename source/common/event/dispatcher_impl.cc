@@ -1,5 +1,10 @@
 #include "source/common/event/dispatcher_impl.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdint>
+
 #include "source/common/common/assert.h"
 #include "source/common/event/file_event_impl.h"
 #include "source/common/event/signal_event_impl.h"
@@ -18,10 +23,31 @@ DispatcherImpl::SchedulableCallback::SchedulableCallback(event_base& base, std::
 
 void DispatcherImpl::SchedulableCallback::schedule() { event_active(&raw_event_, EV_TIMEOUT, 0); }
 
+DispatcherImpl::WakeFd::WakeFd() : fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  RELEASE_ASSERT(fd >= 0, "eventfd failed");
+}
+
+DispatcherImpl::WakeFd::~WakeFd() { ::close(fd); }
+
+DispatcherImpl::WakeEvent::WakeEvent(event_base& base, int fd, std::function<void()> cb)
+    : cb_(std::move(cb)) {
+  event_assign(
+      &raw_event_, &base, fd, EV_READ | EV_PERSIST,
+      [](evutil_socket_t, short, void* arg) { static_cast<WakeEvent*>(arg)->cb_(); }, this);
+  assigned_ = true;
+  event_add(&raw_event_, nullptr);
+}
+
+namespace {
+// The dispatcher whose run() is on this thread's stack, for exit() to tell a call from inside its
+// own loop (act now) from any other (post).
+thread_local DispatcherImpl* t_running = nullptr;
+}  // namespace
+
 DispatcherImpl::DispatcherImpl(std::string name)
     : name_(std::move(name)),
       run_tid_(std::this_thread::get_id()),
-      post_cb_(base_scheduler_.base(), [this] { runPostCallbacks(); }),
+      wake_event_(base_scheduler_.base(), wake_fd_.fd, [this] { onWake(); }),
       deferred_delete_cb_(base_scheduler_.base(), [this] { clearDeferredDeleteList(); }) {}
 
 DispatcherImpl::~DispatcherImpl() {
@@ -83,8 +109,17 @@ void DispatcherImpl::post(PostCb callback) {
   }
   // One wake-up per batch: later posts find the queue non-empty and rely on the pending drain.
   if (was_empty) {
-    post_cb_.schedule();
+    const uint64_t one = 1;
+    // Only fails if the counter would overflow, and then the loop is awake anyway.
+    [[maybe_unused]] const ssize_t rc = ::write(wake_fd_.fd, &one, sizeof(one));
   }
+}
+
+void DispatcherImpl::onWake() {
+  // Reset the counter before taking the queue: a post after the swap below writes again.
+  uint64_t count;
+  [[maybe_unused]] const ssize_t rc = ::read(wake_fd_.fd, &count, sizeof(count));
+  runPostCallbacks();
 }
 
 void DispatcherImpl::runPostCallbacks() {
@@ -101,17 +136,21 @@ void DispatcherImpl::runPostCallbacks() {
 
 void DispatcherImpl::run(RunType type) {
   run_tid_.store(std::this_thread::get_id());
-  // Work posted before the loop started is already queued; make sure it gets drained.
-  {
-    Thread::LockGuard lock(post_lock_);
-    if (!post_callbacks_.empty()) {
-      post_cb_.schedule();
-    }
-  }
+  // Work posted before the loop started left the eventfd readable: the loop drains it.
+  DispatcherImpl* const outer = t_running;
+  t_running = this;
   base_scheduler_.run(type);
+  t_running = outer;
 }
 
-void DispatcherImpl::exit() { base_scheduler_.exit(); }
+void DispatcherImpl::exit() {
+  if (t_running == this) {
+    base_scheduler_.exit();
+    return;
+  }
+  // Another thread (or before run()): the base is the loop thread's; let it exit itself.
+  post([this] { base_scheduler_.exit(); });
+}
 
 bool DispatcherImpl::isThreadSafe() const {
   return run_tid_.load(std::memory_order_relaxed) == std::this_thread::get_id();

@@ -17,6 +17,12 @@ namespace Skiff::Event {
  * libevent implementation of Dispatcher: a LibeventScheduler (which owns the event_base through
  * CSmartPtr<event_base, event_base_free>) plus a cross-thread post queue and a deferred-delete
  * list. See Dispatcher for the threading contract.
+ *
+ * libevent runs without its thread support (no evthread_use_pthreads): an event_base and its
+ * events are only ever touched by the loop's thread, so every event operation on the data path
+ * (activating a write, re-arming a timer) goes without a mutex. The one cross-thread entry, post(),
+ * queues under its own lock and wakes the loop through an eventfd the loop watches; exit() from
+ * another thread is a post.
  */
 class DispatcherImpl : public Dispatcher {
  public:
@@ -39,17 +45,33 @@ class DispatcherImpl : public Dispatcher {
   event_base& base() { return base_scheduler_.base(); }
 
  private:
-  // A manually activated libevent event: drains the post queue or the deferred-delete list.
+  // A manually activated libevent event: drains the deferred-delete list. Loop thread only.
   class SchedulableCallback : private ImplBase {
    public:
     SchedulableCallback(event_base& base, std::function<void()> cb);
-    // Thread-safe: event_active() takes the base's lock (evthread_use_pthreads).
     void schedule();
 
    private:
     std::function<void()> cb_;
   };
 
+  // The eventfd post() writes to wake the loop; closed after the event watching it is gone.
+  struct WakeFd {
+    WakeFd();
+    ~WakeFd();
+    const int fd;
+  };
+
+  // A persistent read event on the wake eventfd: drains the post queue.
+  class WakeEvent : private ImplBase {
+   public:
+    WakeEvent(event_base& base, int fd, std::function<void()> cb);
+
+   private:
+    std::function<void()> cb_;
+  };
+
+  void onWake();
   void runPostCallbacks();
   void clearDeferredDeleteList();
 
@@ -60,7 +82,8 @@ class DispatcherImpl : public Dispatcher {
 
   Thread::MutexBasicLockable post_lock_;
   std::vector<PostCb> post_callbacks_ ABSL_GUARDED_BY(post_lock_);
-  SchedulableCallback post_cb_;
+  WakeFd wake_fd_;
+  WakeEvent wake_event_;
 
   // Two lists so that objects deferred while the current list is being destroyed wait for the
   // next pass instead of invalidating the iteration.

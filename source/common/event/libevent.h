@@ -8,11 +8,11 @@
 namespace Skiff::Event::Libevent {
 
 // RAII owners of libevent's C structs; nothing in skiff frees them by hand.
+//
+// libevent is used without its thread support (evthread_use_pthreads is never called): every
+// event_base and its events belong to the one thread that runs the loop, so libevent takes no
+// lock on any event operation. Cross-thread wake-ups go through DispatcherImpl::post().
 using BasePtr = CSmartPtr<event_base, event_base_free>;
 using BufferPtr = CSmartPtr<evbuffer, evbuffer_free>;
-
-// Turns on libevent's pthread support once per process, before the first event_base is made, so
-// event_active() on another thread's base (used by Dispatcher::post) is safe. Idempotent.
-void initializeOnce();
 
 }  // namespace Skiff::Event::Libevent

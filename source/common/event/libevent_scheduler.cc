@@ -5,7 +5,6 @@
 namespace Skiff::Event {
 
 LibeventScheduler::LibeventScheduler() {
-  Libevent::initializeOnce();
   libevent_ = Libevent::BasePtr(event_base_new());
   RELEASE_ASSERT(libevent_ != nullptr, "event_base_new failed");
 }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 
 #if defined(__SANITIZE_THREAD__)
@@ -100,7 +101,8 @@ class ChunkedSlots {
 
   // Owner: the slot, allocating its chunk on first touch. `grow_mu` is null when the caller
   // already holds the store's lock.
-  std::atomic<uint64_t>& slot(size_t index, absl::Mutex* grow_mu) {
+  // Always inlined: it runs on every counter update, and the call cost more than the work.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE std::atomic<uint64_t>& slot(size_t index, absl::Mutex* grow_mu) {
     const size_t chunk = index / N;
     if (ABSL_PREDICT_FALSE(chunk >= chunks_.size() || chunks_[chunk] == nullptr)) {
       grow(chunk, grow_mu);
@@ -125,7 +127,7 @@ class ChunkedSlots {
   size_t chunkCount() const { return chunks_.size(); }
 
  private:
-  void grow(size_t chunk, absl::Mutex* grow_mu) {
+  ABSL_ATTRIBUTE_NOINLINE void grow(size_t chunk, absl::Mutex* grow_mu) {
     Lock lock(grow_mu);
     if (chunk >= chunks_.size()) {
       chunks_.resize(chunk + 1);

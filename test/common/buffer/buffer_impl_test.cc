@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -86,19 +87,72 @@ TEST(BufferImplTest, SlicesPeekInPlace) {
   RawSlice slices[4];
   EXPECT_EQ(buffer.getRawSlices(slices, 4), 0u);
 
-  OwnedImpl a("hello ");
-  OwnedImpl b("world");
+  // Moves above the copy threshold relink slices: each piece stays its own slice.
+  const std::string hello = "hello " + std::string(2000, 'h');
+  const std::string world = "world" + std::string(2000, 'w');
+  OwnedImpl a(hello);
+  OwnedImpl b(world);
   buffer.move(a);
   buffer.move(b);
   RawSlice front = buffer.frontSlice();
-  EXPECT_EQ(std::string(static_cast<char*>(front.mem), front.len), "hello ");
+  EXPECT_EQ(std::string(static_cast<char*>(front.mem), front.len), hello);
   const uint64_t n = buffer.getRawSlices(slices, 4);
   ASSERT_EQ(n, 2u);
-  EXPECT_EQ(std::string(static_cast<char*>(slices[1].mem), slices[1].len), "world");
+  EXPECT_EQ(std::string(static_cast<char*>(slices[1].mem), slices[1].len), world);
   EXPECT_EQ(buffer.getRawSlices(slices, 1), 1u);
-  buffer.drain(6);
+  buffer.drain(hello.size());
   front = buffer.frontSlice();
-  EXPECT_EQ(std::string(static_cast<char*>(front.mem), front.len), "world");
+  EXPECT_EQ(std::string(static_cast<char*>(front.mem), front.len), world);
+}
+
+TEST(BufferImplTest, SmallMoveIsCopiedIntoTheTail) {
+  // A small body after a response head ends up in the head's slice: one iovec per write.
+  OwnedImpl out("HTTP/1.1 200 OK\r\n\r\n");
+  OwnedImpl body("hello");
+  out.move(body);
+  EXPECT_EQ(body.length(), 0u);
+  RawSlice slices[4];
+  ASSERT_EQ(out.getRawSlices(slices, 4), 1u);
+  EXPECT_EQ(out.toString(), "HTTP/1.1 200 OK\r\n\r\nhello");
+  // The emptied source is usable again.
+  body.add("again");
+  EXPECT_EQ(body.toString(), "again");
+}
+
+TEST(BufferImplTest, PartialMovesAndDrainsAcrossSlices) {
+  std::string payload;
+  for (int i = 0; i < 300000; ++i) {
+    payload.push_back(static_cast<char>('a' + i % 26));
+  }
+  OwnedImpl a(payload);  // Three slices of at most 128 KiB.
+  RawSlice slices[8];
+  EXPECT_EQ(a.getRawSlices(slices, 8), 3u);
+  OwnedImpl b;
+  b.move(a, 131072 + 5);  // One whole slice relinked, five bytes copied.
+  EXPECT_EQ(b.length(), 131072u + 5);
+  EXPECT_EQ(a.length(), payload.size() - 131072 - 5);
+  b.drain(7);
+  EXPECT_EQ(b.toString(), payload.substr(7, 131072 + 5 - 7));
+  EXPECT_EQ(a.toString(), payload.substr(131072 + 5));
+  a.drain(a.length() + 10);  // Draining more than there is empties the buffer.
+  EXPECT_EQ(a.length(), 0u);
+  EXPECT_EQ(a.frontSlice().len, 0u);
+  OwnedImpl c(std::move(b));
+  EXPECT_EQ(b.length(), 0u);
+  EXPECT_EQ(c.length(), 131072u + 5 - 7);
+}
+
+TEST(BufferImplTest, CommitZeroAddsNothing) {
+  OwnedImpl buffer;
+  buffer.reserveContiguous(100);
+  buffer.commit(0);
+  EXPECT_EQ(buffer.length(), 0u);
+  EXPECT_EQ(buffer.frontSlice().len, 0u);
+  buffer.add("x");
+  char* mem = buffer.reserveContiguous(3);
+  memcpy(mem, "yz!", 3);
+  buffer.commit(2);
+  EXPECT_EQ(buffer.toString(), "xyz");
 }
 
 TEST(BufferImplTest, ReserveContiguousAndCommit) {

@@ -70,12 +70,15 @@ void Filter::onRequestHeaders(Http::RequestHeaderMap& headers, bool end_stream,
     route_timer_armed_ = true;
     callbacks_.setRouteTimeout(route_.timeout);
   }
-  startAttempt();
+  startAttempt(cluster);
 }
 
-void Filter::startAttempt() {
-  // Look the cluster up on every attempt: an update may have replaced it since the last one.
-  tl_cluster_ = config_.cluster_manager->threadLocal().get(route_.cluster_name);
+void Filter::startAttempt(Upstream::ThreadLocalCluster* cluster) {
+  // Look the cluster up on every retry: an update may have replaced it since the last attempt.
+  // The first attempt uses the one onRequestHeaders just found.
+  tl_cluster_ = cluster != nullptr
+                    ? cluster
+                    : config_.cluster_manager->threadLocal().get(route_.cluster_name);
   if (tl_cluster_ == nullptr) {
     stats_.no_cluster.inc();
     localReply(route_.cluster_not_found_code, "", ResponseFlag::NoClusterFound,
@@ -97,7 +100,8 @@ void Filter::startAttempt() {
   info.upstream_remote_address = host_->address;
   upstream_request_complete_ = false;
   upstream_response_complete_ = false;
-  attempt_start_ = steady_clock::now();
+  // The first attempt starts with the request (onRequestHeaders just read the clock).
+  attempt_start_ = cluster != nullptr ? request_start_ : steady_clock::now();
   // The pool may answer before newStream returns (an idle connection, or an overflow).
   waiting_for_pool_ = true;
   Upstream::Cancellable* handle = pool->newStream(*this, *this);

@@ -126,7 +126,8 @@ class Filter : public Upstream::HttpConnPoolCallbacks,
 
  private:
   // Starts (or restarts, for a retry) an attempt: picks a host and asks its pool for a stream.
-  void startAttempt();
+  // `cluster`: the thread-local cluster if the caller just looked it up, else null.
+  void startAttempt(Upstream::ThreadLocalCluster* cluster = nullptr);
   // Sends headers and everything buffered so far once a stream is ready.
   void sendRequest();
   // An attempt ended without a usable response; retries or answers.

@@ -280,11 +280,12 @@ void ActiveStream::encodeData(Buffer::Instance& data, bool end_stream) {
 
 void ActiveStream::onResponseEnded() {
   response_complete_ = true;
-  stream_info_.last_downstream_tx_byte_sent = stream_info_.sinceStart(steady_clock::now());
+  const auto now = steady_clock::now();
+  stream_info_.last_downstream_tx_byte_sent = stream_info_.sinceStart(now);
   // A tunnel lasts until the client's side ended too; anything else is done now (if the request
   // was still arriving, the codec closes the connection after this response).
   if (!finished_ && (!upgrade_accepted_ || request_complete_)) {
-    finish();
+    finish(now);
   }
 }
 
@@ -426,7 +427,7 @@ void ActiveStream::onRequestHeadersTimeout() {
   sendLocalReply(408, "request header timeout", 0, "request_header_timeout");
 }
 
-void ActiveStream::finish() {
+void ActiveStream::finish(steady_clock::time_point now) {
   if (finished_) {
     return;
   }
@@ -445,7 +446,6 @@ void ActiveStream::finish() {
   if (index >= 1 && index <= 5) {
     stats.downstream_rq_class[index - 1]->inc();
   }
-  const auto now = steady_clock::now();
   stats.downstream_rq_time.recordValue(
       std::chrono::duration_cast<std::chrono::milliseconds>(stream_info_.sinceStart(now)).count());
   if (upgrade_accepted_) {

@@ -72,7 +72,9 @@ class ActiveStream : public Http::RequestDecoder,
 
   void routeRequest(bool end_stream);
   // The stream is over: stats, access log, release the router and hand ourselves back.
-  void finish();
+  void finish() { finish(std::chrono::steady_clock::now()); }
+  // `now`: the caller's reading of the clock, when it just took one.
+  void finish(std::chrono::steady_clock::time_point now);
   void resetIdleTimer();
   void onResponseEnded();
 
