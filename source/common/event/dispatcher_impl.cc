@@ -22,6 +22,8 @@ DispatcherImpl::DispatcherImpl(std::string name)
     : name_(std::move(name)),
       run_tid_(std::this_thread::get_id()),
       post_cb_(base_scheduler_.base(), [this] { runPostCallbacks(); }),
+      post_continue_(
+          std::make_unique<TimerImpl>(base_scheduler_.base(), [this] { runPostCallbacks(); })),
       deferred_delete_cb_(base_scheduler_.base(), [this] { clearDeferredDeleteList(); }) {}
 
 DispatcherImpl::~DispatcherImpl() {
@@ -88,19 +90,38 @@ void DispatcherImpl::post(PostCb callback) {
 }
 
 void DispatcherImpl::runPostCallbacks() {
-  std::vector<PostCb> callbacks;
-  {
-    Thread::LockGuard lock(post_lock_);
-    callbacks.swap(post_callbacks_);
-  }
-  // Run outside the lock: a callback may post again (to this or another dispatcher).
-  for (auto& callback : callbacks) {
+  const auto deadline = std::chrono::steady_clock::now() + kPostBudget;
+  while (true) {
+    if (running_.empty()) {
+      std::vector<PostCb> callbacks;
+      {
+        Thread::LockGuard lock(post_lock_);
+        callbacks.swap(post_callbacks_);
+      }
+      if (callbacks.empty()) {
+        return;
+      }
+      for (auto& callback : callbacks) {
+        running_.push_back(std::move(callback));
+      }
+    }
+    // Run outside the lock: a callback may post again (to this or another dispatcher).
+    PostCb callback = std::move(running_.front());
+    running_.pop_front();
     std::move(callback)();
+    if (!drain_all_ && std::chrono::steady_clock::now() >= deadline) {
+      break;
+    }
+  }
+  // Budget spent: the rest waits for the next iteration (a zero timer fires after the poll).
+  if (!post_continue_->enabled()) {
+    post_continue_->enableTimer(std::chrono::milliseconds(0));
   }
 }
 
 void DispatcherImpl::run(RunType type) {
   run_tid_.store(std::this_thread::get_id());
+  drain_all_ = type == RunType::NonBlock;
   // Work posted before the loop started is already queued; make sure it gets drained.
   {
     Thread::LockGuard lock(post_lock_);

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <deque>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,9 +19,18 @@ namespace Skiff::Event {
  * libevent implementation of Dispatcher: a LibeventScheduler (which owns the event_base through
  * CSmartPtr<event_base, event_base_free>) plus a cross-thread post queue and a deferred-delete
  * list. See Dispatcher for the threading contract.
+ *
+ * Posted callbacks run for at most kPostBudget per loop iteration (at least one callback each
+ * time); the rest continue on the next iteration, after the I/O that became ready meanwhile. A
+ * flood of posts (a CDS update with 100,000 clusters is one post per cluster per worker) thus
+ * delays a worker's connections by about the budget, not by the whole flood. run(NonBlock) drains
+ * the whole queue (the final pass at shutdown).
  */
 class DispatcherImpl : public Dispatcher {
  public:
+  // How long posted callbacks may run per loop iteration before I/O gets its turn.
+  static constexpr std::chrono::microseconds kPostBudget{1000};
+
   explicit DispatcherImpl(std::string name);
   ~DispatcherImpl() override;
 
@@ -61,6 +72,11 @@ class DispatcherImpl : public Dispatcher {
   Thread::MutexBasicLockable post_lock_;
   std::vector<PostCb> post_callbacks_ ABSL_GUARDED_BY(post_lock_);
   SchedulableCallback post_cb_;
+  // Loop thread only: callbacks taken off post_callbacks_ and not run yet (the budget ran out),
+  // the zero-delay timer that resumes them on the next iteration, and whether the budget applies.
+  std::deque<PostCb> running_;
+  TimerPtr post_continue_;
+  bool drain_all_{false};
 
   // Two lists so that objects deferred while the current list is being destroyed wait for the
   // next pass instead of invalidating the iteration.

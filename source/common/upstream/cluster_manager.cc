@@ -16,6 +16,19 @@ namespace {
 // How often a worker checks whether replaced clusters' pools have drained.
 constexpr std::chrono::milliseconds kDrainSweepInterval{1000};
 
+// A seed for a load balancer's generator. std::random_device is read once per thread: each read
+// is a system call or RDRAND (slow in many VMs), and a CDS update builds one ThreadLocalCluster
+// per cluster on every worker (100,000 reads per worker for 100,000 clusters). splitmix64 steps
+// give every cluster on the thread its own well-mixed seed.
+uint64_t lbSeed() {
+  thread_local uint64_t state = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
+  state += 0x9e3779b97f4a7c15;
+  uint64_t z = state;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+  return z ^ (z >> 31);
+}
+
 }  // namespace
 
 ThreadLocalCluster::ThreadLocalCluster(ClusterInfoConstSharedPtr info,
@@ -24,7 +37,7 @@ ThreadLocalCluster::ThreadLocalCluster(ClusterInfoConstSharedPtr info,
     : info_(std::move(info)),
       dispatcher_(dispatcher),
       pool_factory_(pool_factory),
-      random_state_(std::random_device{}() | 1) {
+      random_state_(lbSeed() | 1) {
   current_weights_.assign(info_->hosts.size(), 0);
   active_requests_.assign(info_->hosts.size(), 0);
   pools_.resize(info_->hosts.size());
