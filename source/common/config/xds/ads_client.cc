@@ -91,6 +91,7 @@ void AdsClient::start() {
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
   channel_ = grpc::CreateCustomChannel(options_.target, grpc::InsecureChannelCredentials(), args);
   stub_ = envoy::service::discovery::v3::AggregatedDiscoveryService::NewStub(channel_);
   retry_timer_ = dispatcher_.createTimer([this] { connect(); });
