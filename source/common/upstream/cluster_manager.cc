@@ -421,9 +421,8 @@ absl::StatusOr<std::shared_ptr<ClusterInfo>> buildClusterInfo(
   return info;
 }
 
-absl::Status ClusterManager::addOrUpdateCluster(const envoy::config::cluster::v3::Cluster& config,
-                                                std::function<void()> applied,
-                                                const std::string& version_info) {
+absl::StatusOr<ClusterInfoConstSharedPtr> ClusterManager::buildInfo(
+    const envoy::config::cluster::v3::Cluster& config, const std::string& version_info) {
   auto info = buildClusterInfo(config);
   if (!info.ok()) {
     return info.status();
@@ -436,11 +435,77 @@ absl::Status ClusterManager::addOrUpdateCluster(const envoy::config::cluster::v3
   if (auto status = applyHealth(**info, config); !status.ok()) {
     return status;
   }
+  return ClusterInfoConstSharedPtr(std::move(*info));
+}
+
+absl::Status ClusterManager::addOrUpdateCluster(const envoy::config::cluster::v3::Cluster& config,
+                                                std::function<void()> applied,
+                                                const std::string& version_info) {
+  auto info = buildInfo(config, version_info);
+  if (!info.ok()) {
+    return info.status();
+  }
   ClusterInfoConstSharedPtr shared = std::move(*info);
   clusters_[shared->name] = shared;
   slot_.runOnAllWorkers([shared](ThreadLocalClusterManager& tls) { tls.set(shared); },
                         std::move(applied));
   return absl::OkStatus();
+}
+
+absl::Status ClusterManager::applyUpdate(
+    const std::vector<envoy::config::cluster::v3::Cluster>& upserts,
+    const std::vector<std::string>& removes, std::function<void()> applied,
+    const std::string& version_info) {
+  struct Batch {
+    std::vector<ClusterInfoConstSharedPtr> upserts;
+    std::vector<std::string> removes;
+  };
+  auto batch = std::make_shared<Batch>();
+  // The configs this update replaces or removes; released on main after the workers' last use.
+  auto retired = std::make_shared<std::vector<ClusterInfoConstSharedPtr>>();
+  absl::Status first_error;
+  batch->upserts.reserve(upserts.size());
+  for (const auto& config : upserts) {
+    auto info = buildInfo(config, version_info);
+    if (!info.ok()) {
+      if (first_error.ok()) {
+        first_error = info.status();
+      }
+      continue;
+    }
+    auto& current = clusters_[(*info)->name];
+    if (current != nullptr) {
+      retired->push_back(std::move(current));
+    }
+    current = *info;
+    batch->upserts.push_back(std::move(*info));
+  }
+  for (const auto& name : removes) {
+    auto it = clusters_.find(name);
+    if (it != clusters_.end()) {
+      retired->push_back(std::move(it->second));
+      clusters_.erase(it);
+    }
+    health_.erase(name);
+    batch->removes.push_back(name);
+  }
+  const size_t count = batch->upserts.size() + batch->removes.size();
+  slot_.runOnAllWorkersSliced(
+      count, kWorkerSlice,
+      [batch](ThreadLocalClusterManager& tls, size_t i) {
+        if (i < batch->upserts.size()) {
+          tls.set(batch->upserts[i]);
+        } else {
+          tls.remove(batch->removes[i - batch->upserts.size()]);
+        }
+      },
+      [retired, applied = std::move(applied)] {
+        retired->clear();
+        if (applied) {
+          applied();
+        }
+      });
+  return first_error;
 }
 
 absl::Status ClusterManager::applyHealth(ClusterInfo& info,
