@@ -77,14 +77,17 @@ void DispatcherImpl::clearDeferredDeleteList() {
 }
 
 void DispatcherImpl::post(PostCb callback) {
-  bool was_empty;
+  bool wake;
   {
     Thread::LockGuard lock(post_lock_);
-    was_empty = post_callbacks_.empty();
     post_callbacks_.push_back(std::move(callback));
+    // One wake-up per drain: while one is pending, running, or resuming after I/O (the budget
+    // ran out), it picks this up. Waking it again would run it again in the same libevent pass,
+    // ahead of the I/O it yielded to (a callback re-posting itself would starve I/O for good).
+    wake = !drain_scheduled_;
+    drain_scheduled_ = true;
   }
-  // One wake-up per batch: later posts find the queue non-empty and rely on the pending drain.
-  if (was_empty) {
+  if (wake) {
     post_cb_.schedule();
   }
 }
@@ -97,9 +100,10 @@ void DispatcherImpl::runPostCallbacks() {
       {
         Thread::LockGuard lock(post_lock_);
         callbacks.swap(post_callbacks_);
-      }
-      if (callbacks.empty()) {
-        return;
+        if (callbacks.empty()) {
+          drain_scheduled_ = false;  // The next post wakes the loop again.
+          return;
+        }
       }
       for (auto& callback : callbacks) {
         running_.push_back(std::move(callback));
@@ -113,10 +117,9 @@ void DispatcherImpl::runPostCallbacks() {
       break;
     }
   }
-  // Budget spent: the rest waits for the next iteration (a zero timer fires after the poll).
-  if (!post_continue_->enabled()) {
-    post_continue_->enableTimer(std::chrono::milliseconds(0));
-  }
+  // Budget spent: the rest waits for the next iteration (a zero timer fires after the poll);
+  // drain_scheduled_ stays set, so posts meanwhile do not wake the loop ahead of the I/O.
+  post_continue_->enableTimer(std::chrono::milliseconds(0));
 }
 
 void DispatcherImpl::run(RunType type) {

@@ -71,6 +71,8 @@ class DispatcherImpl : public Dispatcher {
 
   Thread::MutexBasicLockable post_lock_;
   std::vector<PostCb> post_callbacks_ ABSL_GUARDED_BY(post_lock_);
+  // A drain is pending, running or resuming: posts need not wake the loop.
+  bool drain_scheduled_ ABSL_GUARDED_BY(post_lock_){false};
   SchedulableCallback post_cb_;
   // Loop thread only: callbacks taken off post_callbacks_ and not run yet (the budget ran out),
   // the zero-delay timer that resumes them on the next iteration, and whether the budget applies.

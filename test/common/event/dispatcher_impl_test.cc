@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -224,6 +225,44 @@ TEST(DispatcherImplTest, IoRunsBetweenPostedCallbacksOnceTheBudgetIsSpent) {
   }
   ASSERT_GE(read_at, 1);
   EXPECT_LT(read_at, kPosts) << "the read waited for every posted callback";
+}
+
+// A callback that re-posts itself (a large update applied a slice per callback) must yield to
+// I/O too: its re-post must not wake the loop again within the same pass.
+TEST(DispatcherImplTest, IoRunsBetweenSelfRepostingCallbacks) {
+  DispatcherImpl dispatcher("test");
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  constexpr int kSlices = 20;
+  int slices = 0;
+  int slices_before_read = -1;
+  FileEventPtr event = dispatcher.createFileEvent(
+      fds[0],
+      [&](uint32_t events) {
+        if ((events & FileReadyType::Read) && slices_before_read < 0) {
+          slices_before_read = slices;
+        }
+      },
+      FileTriggerType::Edge, FileReadyType::Read);
+  std::function<void()> slice = [&] {
+    std::this_thread::sleep_for(2 * DispatcherImpl::kPostBudget);
+    if (++slices == 1) {
+      ASSERT_EQ(write(fds[1], "x", 1), 1);
+    }
+    if (slices == kSlices) {
+      dispatcher.exit();
+      return;
+    }
+    dispatcher.post([&] { slice(); });
+  };
+  dispatcher.post([&] { slice(); });
+  dispatcher.run(Dispatcher::RunType::Block);
+  event.reset();
+  close(fds[0]);
+  close(fds[1]);
+  EXPECT_EQ(slices, kSlices);
+  ASSERT_GE(slices_before_read, 1);
+  EXPECT_LT(slices_before_read, kSlices) << "the read waited for every slice";
 }
 
 // run(NonBlock) is the final pass at shutdown: it runs everything posted, budget or not.
