@@ -78,24 +78,12 @@ Cluster XdsManager::withEndpoints(const Cluster& cluster) const {
 void XdsManager::applyClusters(std::vector<Cluster> upserts, std::vector<std::string> removes,
                                std::function<void()> done, std::string version) {
   main_.post([this, upserts = std::move(upserts), removes = std::move(removes), done, version] {
-    // Main thread. Every worker applies every change; `done` after the last completion.
-    auto remaining = std::make_shared<size_t>(upserts.size() + removes.size() + 1);
-    auto one_done = [remaining, done] {
-      if (--*remaining == 0 && done) {
-        done();
-      }
-    };
-    for (const auto& cluster : upserts) {
-      if (auto status = clusters_.addOrUpdateCluster(cluster, one_done, version); !status.ok()) {
-        // Validated on the control thread; reaching this is a bug, not bad input.
-        SKIFF_LOG(error, "cluster '%s' not applied: %s", cluster.name(), status.message());
-        one_done();
-      }
+    // Main thread. One batch however large the update: each worker applies it a slice at a time
+    // between its connections' events; `done` once every worker has all of it.
+    if (auto status = clusters_.applyUpdate(upserts, removes, done, version); !status.ok()) {
+      // Validated on the control thread; reaching this is a bug, not bad input.
+      SKIFF_LOG(error, "cluster update not fully applied: %s", status.message());
     }
-    for (const auto& name : removes) {
-      clusters_.removeCluster(name, one_done);
-    }
-    one_done();
   });
 }
 

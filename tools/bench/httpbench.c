@@ -1,7 +1,7 @@
 // httpbench: an HTTP/1.1 keep-alive load generator for tools/bench/http_proxy (loopback).
 //
 //   httpbench load PORT --conns C (--secs T | --requests N) [--rate R] [--warmup W]
-//                 [--path P] [--cpu-pid PID] [--timeout S]
+//                 [--path P] [--cpu-pid PID] [--timeout S] [--raw FILE]
 //       C keep-alive connections from one epoll thread, each with at most one request in
 //       flight (no pipelining). Without --rate: closed loop, each connection sends its next
 //       request when the previous response ended (saturation). With --rate R: open loop at R
@@ -9,6 +9,9 @@
 //       response delays the requests queued behind it on that connection and they show it
 //       (coordinated omission corrected, as wrk2 does). --requests N stops after N responses
 //       (for instruction counts under callgrind). --warmup W runs W seconds unmeasured first.
+//       --raw FILE writes one line per measured response, "<scheduled_ns> <latency_ns> <ok>"
+//       (CLOCK_MONOTONIC; ok 0 for a non-2xx response), so a script can cut the run into windows
+//       afterwards. SIGTERM or SIGINT ends the run early, with the summary and --raw written.
 //   httpbench wait PORT SECONDS    exit 0 once PORT accepts a connection
 //
 // Prints one line of key=value pairs: rps, completed, errors, latency percentiles in
@@ -21,6 +24,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,12 +82,22 @@ struct conn {
   uint64_t queued;      // Open loop: requests scheduled for this connection not yet sent.
   uint64_t queue_head;  // Scheduled time of the oldest queued request.
   long body_left;       // -1: still reading the head.
+  int failed;           // The response being read is not a 2xx.
 };
 
 static struct conn conns[MAX_CONNS];
 static char request[512];
 static size_t request_len;
 static uint64_t* lat;  // Latencies in ns of measured responses.
+static uint64_t* lat_at;  // With --raw: when each was scheduled.
+static uint8_t* lat_ok;   // With --raw: 1 for a 2xx response.
+static const char* raw_path;
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
 static size_t lat_n, lat_cap;
 static int measuring;
 static uint64_t completed, errors;
@@ -118,11 +132,19 @@ static void send_request(struct conn* c, uint64_t scheduled) {
   c->body_left = -1;
 }
 
-static void record(uint64_t latency) {
+static void record(uint64_t scheduled, uint64_t latency, int ok) {
   if (!measuring) return;
   if (lat_n == lat_cap) {
     lat_cap = lat_cap ? lat_cap * 2 : 1 << 20;
     lat = realloc(lat, lat_cap * sizeof(*lat));
+    if (raw_path) {
+      lat_at = realloc(lat_at, lat_cap * sizeof(*lat_at));
+      lat_ok = realloc(lat_ok, lat_cap);
+    }
+  }
+  if (raw_path) {
+    lat_at[lat_n] = scheduled;
+    lat_ok[lat_n] = (uint8_t)ok;
   }
   lat[lat_n++] = latency;
 }
@@ -134,11 +156,8 @@ static int parse(struct conn* c) {
     char* end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
     if (!end) return 0;
     size_t head = end + 4 - c->in;
-    if (c->in_len < 12 || memcmp(c->in, "HTTP/1.", 7) != 0) {
-      ++errors;
-    } else if (c->in[9] != '2') {
-      ++errors;
-    }
+    c->failed = c->in_len < 12 || memcmp(c->in, "HTTP/1.", 7) != 0 || c->in[9] != '2';
+    if (c->failed) ++errors;
     long length = 0;
     for (char* p = c->in; p < end; ++p) {
       if ((*p == 'c' || *p == 'C') && strncasecmp(p, "content-length:", 15) == 0) {
@@ -192,7 +211,7 @@ int main(int argc, char** argv) {
   }
   if (argc < 3 || strcmp(argv[1], "load") != 0) {
     fprintf(stderr, "usage: httpbench load PORT --conns C (--secs T|--requests N) [--rate R] "
-                    "[--warmup W] [--path P] [--cpu-pid PID] [--timeout S]\n"
+                    "[--warmup W] [--path P] [--cpu-pid PID] [--timeout S] [--raw FILE]\n"
                     "       httpbench wait PORT SECONDS\n");
     return 2;
   }
@@ -210,6 +229,7 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[i], "--path")) path = argv[i + 1];
     else if (!strcmp(argv[i], "--cpu-pid")) cpu_pid = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--timeout")) timeout = atof(argv[i + 1]);
+    else if (!strcmp(argv[i], "--raw")) raw_path = argv[i + 1];
     else {
       fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
@@ -221,6 +241,8 @@ int main(int argc, char** argv) {
   }
   request_len = snprintf(request, sizeof(request),
                          "GET %s HTTP/1.1\r\nHost: bench\r\nUser-Agent: httpbench\r\n\r\n", path);
+  signal(SIGTERM, on_stop);
+  signal(SIGINT, on_stop);
   int ep = epoll_create1(0);
   for (int i = 0; i < nconns; ++i) {
     conns[i].fd = connect_port(port);
@@ -261,7 +283,7 @@ int main(int argc, char** argv) {
       cpu0 = proc_cpu_s(cpu_pid);
       measured_start_ns = t;
     }
-    if (t >= measure_end || t >= hard_end) break;
+    if (t >= measure_end || t >= hard_end || stop_requested) break;
     if (max_requests && measured_done >= max_requests) break;
     int wait_ms = 50;
     if (rate > 0) {
@@ -301,7 +323,7 @@ int main(int argc, char** argv) {
           uint64_t done = now_ns();
           ++completed;
           if (measuring) {
-            record(done - c->sent_at);
+            record(c->sent_at, done - c->sent_at, !c->failed);
             ++measured_done;
           }
           if (rate <= 0) {
@@ -322,6 +344,15 @@ int main(int argc, char** argv) {
   uint64_t end = now_ns();
   double cpu1 = proc_cpu_s(cpu_pid);
   double window = (end - measured_start_ns) / 1e9;
+  if (raw_path) {
+    FILE* f = fopen(raw_path, "w");
+    if (!f) die("--raw");
+    for (size_t i = 0; i < lat_n; ++i) {
+      fprintf(f, "%llu %llu %d\n", (unsigned long long)lat_at[i], (unsigned long long)lat[i],
+              lat_ok[i]);
+    }
+    fclose(f);
+  }
   qsort(lat, lat_n, sizeof(*lat), cmp_u64);
   printf("rps=%.0f completed=%llu errors=%llu secs=%.2f p50_us=%.1f p90_us=%.1f p99_us=%.1f "
          "p999_us=%.1f max_us=%.1f",

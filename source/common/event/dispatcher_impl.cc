@@ -48,6 +48,8 @@ DispatcherImpl::DispatcherImpl(std::string name)
     : name_(std::move(name)),
       run_tid_(std::this_thread::get_id()),
       wake_event_(base_scheduler_.base(), wake_fd_.fd, [this] { onWake(); }),
+      post_continue_(
+          std::make_unique<TimerImpl>(base_scheduler_.base(), [this] { runPostCallbacks(); })),
       deferred_delete_cb_(base_scheduler_.base(), [this] { clearDeferredDeleteList(); }) {}
 
 DispatcherImpl::~DispatcherImpl() {
@@ -101,14 +103,17 @@ void DispatcherImpl::clearDeferredDeleteList() {
 }
 
 void DispatcherImpl::post(PostCb callback) {
-  bool was_empty;
+  bool wake;
   {
     Thread::LockGuard lock(post_lock_);
-    was_empty = post_callbacks_.empty();
     post_callbacks_.push_back(std::move(callback));
+    // One wake-up per drain: while one is pending, running, or resuming after I/O (the budget
+    // ran out), it picks this up. Waking it again would run it again in the same libevent pass,
+    // ahead of the I/O it yielded to (a callback re-posting itself would starve I/O for good).
+    wake = !drain_scheduled_;
+    drain_scheduled_ = true;
   }
-  // One wake-up per batch: later posts find the queue non-empty and rely on the pending drain.
-  if (was_empty) {
+  if (wake) {
     const uint64_t one = 1;
     // Only fails if the counter would overflow, and then the loop is awake anyway.
     [[maybe_unused]] const ssize_t rc = ::write(wake_fd_.fd, &one, sizeof(one));
@@ -116,26 +121,46 @@ void DispatcherImpl::post(PostCb callback) {
 }
 
 void DispatcherImpl::onWake() {
-  // Reset the counter before taking the queue: a post after the swap below writes again.
+  // Reset the counter; posts made from now on either find drain_scheduled_ set (and are picked up
+  // by this drain or its continuation) or come after the drain ended and write again.
   uint64_t count;
   [[maybe_unused]] const ssize_t rc = ::read(wake_fd_.fd, &count, sizeof(count));
   runPostCallbacks();
 }
 
 void DispatcherImpl::runPostCallbacks() {
-  std::vector<PostCb> callbacks;
-  {
-    Thread::LockGuard lock(post_lock_);
-    callbacks.swap(post_callbacks_);
-  }
-  // Run outside the lock: a callback may post again (to this or another dispatcher).
-  for (auto& callback : callbacks) {
+  const auto deadline = std::chrono::steady_clock::now() + kPostBudget;
+  while (true) {
+    if (running_.empty()) {
+      std::vector<PostCb> callbacks;
+      {
+        Thread::LockGuard lock(post_lock_);
+        callbacks.swap(post_callbacks_);
+        if (callbacks.empty()) {
+          drain_scheduled_ = false;  // The next post wakes the loop again.
+          return;
+        }
+      }
+      for (auto& callback : callbacks) {
+        running_.push_back(std::move(callback));
+      }
+    }
+    // Run outside the lock: a callback may post again (to this or another dispatcher).
+    PostCb callback = std::move(running_.front());
+    running_.pop_front();
     std::move(callback)();
+    if (!drain_all_ && std::chrono::steady_clock::now() >= deadline) {
+      break;
+    }
   }
+  // Budget spent: the rest waits for the next iteration (a zero timer fires after the poll);
+  // drain_scheduled_ stays set, so posts meanwhile do not wake the loop ahead of the I/O.
+  post_continue_->enableTimer(std::chrono::milliseconds(0));
 }
 
 void DispatcherImpl::run(RunType type) {
   run_tid_.store(std::this_thread::get_id());
+  drain_all_ = type == RunType::NonBlock;
   // Work posted before the loop started left the eventfd readable: the loop drains it.
   DispatcherImpl* const outer = t_running;
   t_running = this;

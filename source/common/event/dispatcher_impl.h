@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <deque>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,9 +25,17 @@ namespace Skiff::Event {
  * (activating a write, re-arming a timer) goes without a mutex. The one cross-thread entry, post(),
  * queues under its own lock and wakes the loop through an eventfd the loop watches; exit() from
  * another thread is a post.
+ *
+ * Posted callbacks run for at most kPostBudget per loop iteration (at least one callback each
+ * time); the rest continue on the next iteration, after the I/O that became ready meanwhile. A
+ * flood of posts thus delays a worker's connections by about the budget, not by the whole flood.
+ * run(NonBlock) drains the whole queue (the final pass at shutdown).
  */
 class DispatcherImpl : public Dispatcher {
  public:
+  // How long posted callbacks may run before the loop turns to I/O again.
+  static constexpr std::chrono::microseconds kPostBudget{1000};
+
   explicit DispatcherImpl(std::string name);
   ~DispatcherImpl() override;
 
@@ -82,8 +92,15 @@ class DispatcherImpl : public Dispatcher {
 
   Thread::MutexBasicLockable post_lock_;
   std::vector<PostCb> post_callbacks_ ABSL_GUARDED_BY(post_lock_);
+  // A drain is pending, running or resuming: posts need not wake the loop.
+  bool drain_scheduled_ ABSL_GUARDED_BY(post_lock_){false};
   WakeFd wake_fd_;
   WakeEvent wake_event_;
+  // Loop thread only: callbacks taken off post_callbacks_ and not run yet (the budget ran out),
+  // the zero-delay timer that resumes them on the next iteration, and whether the budget applies.
+  std::deque<PostCb> running_;
+  TimerPtr post_continue_;
+  bool drain_all_{false};
 
   // Two lists so that objects deferred while the current list is being destroyed wait for the
   // next pass instead of invalidating the iteration.

@@ -310,6 +310,17 @@ class ClusterManager {
                                   std::function<void()> applied = nullptr,
                                   const std::string& version_info = "");
   void removeCluster(const std::string& name, std::function<void()> applied = nullptr);
+  // Main thread. Adds or replaces `upserts` (validated protos) and removes `removes` in one go,
+  // for an xDS update of any size: the workers get one post each and apply kWorkerSlice clusters
+  // per posted callback, serving their connections in between; the ClusterInfos replaced or
+  // removed are freed here on main once every worker let go of them (freed on a worker, each of
+  // their allocations would take main's malloc arena lock). `applied` runs on main once every
+  // worker has the whole update. A cluster that fails to build is skipped; the first such error
+  // is returned (the others are applied).
+  absl::Status applyUpdate(const std::vector<envoy::config::cluster::v3::Cluster>& upserts,
+                           const std::vector<std::string>& removes, std::function<void()> applied,
+                           const std::string& version_info = "");
+  static constexpr size_t kWorkerSlice = 64;
 
   // Main thread: the current clusters, for the admin server.
   std::vector<ClusterInfoConstSharedPtr> clusters() const;
@@ -333,6 +344,9 @@ class ClusterManager {
   // when only its hosts changed, a new version otherwise.
   void carryOverConnectionSettings(ClusterInfo& info,
                                    const envoy::config::cluster::v3::Cluster& config);
+  // Builds the info for a validated proto (stats, health carried over); does not publish it.
+  absl::StatusOr<ClusterInfoConstSharedPtr> buildInfo(
+      const envoy::config::cluster::v3::Cluster& config, const std::string& version_info);
   // Carries health over from the cluster's previous config and updates its checker/detector.
   absl::Status applyHealth(ClusterInfo& info, const envoy::config::cluster::v3::Cluster& config);
 

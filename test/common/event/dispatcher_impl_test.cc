@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -171,6 +172,126 @@ TEST(DispatcherImplTest, PendingPostsAreDestroyedWithTheDispatcher) {
   }
   EXPECT_EQ(shared.use_count(), 1);
   EXPECT_EQ(*shared, 0);
+}
+
+// A flood of slow posted callbacks must not hold the loop: I/O that becomes ready runs between
+// them (each callback here outlasts the per-iteration budget on its own), and the posts still run
+// in order. No timing asserts: only the order of events.
+TEST(DispatcherImplTest, IoRunsBetweenPostedCallbacksOnceTheBudgetIsSpent) {
+  DispatcherImpl dispatcher("test");
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  constexpr int kPosts = 20;
+  std::vector<int> order;  // Post i records i; the read event records -1.
+  FileEventPtr event = dispatcher.createFileEvent(
+      fds[0],
+      [&](uint32_t events) {
+        if (events & FileReadyType::Read) {
+          char c;
+          while (read(fds[0], &c, 1) == 1) {
+          }
+          order.push_back(-1);
+        }
+      },
+      FileTriggerType::Edge, FileReadyType::Read);
+  for (int i = 0; i < kPosts; ++i) {
+    dispatcher.post([&, i] {
+      std::this_thread::sleep_for(2 * DispatcherImpl::kPostBudget);
+      order.push_back(i);
+      if (i == 0) {
+        ASSERT_EQ(write(fds[1], "x", 1), 1);  // Ready now; must not wait for the other 19.
+      }
+      if (i == kPosts - 1) {
+        dispatcher.exit();
+      }
+    });
+  }
+  dispatcher.run(Dispatcher::RunType::Block);
+  event.reset();
+  close(fds[0]);
+  close(fds[1]);
+  std::vector<int> posts;
+  int read_at = -1;
+  for (size_t k = 0; k < order.size(); ++k) {
+    if (order[k] == -1) {
+      read_at = static_cast<int>(k);
+    } else {
+      posts.push_back(order[k]);
+    }
+  }
+  ASSERT_EQ(posts.size(), static_cast<size_t>(kPosts));
+  for (int i = 0; i < kPosts; ++i) {
+    EXPECT_EQ(posts[i], i);
+  }
+  ASSERT_GE(read_at, 1);
+  EXPECT_LT(read_at, kPosts) << "the read waited for every posted callback";
+}
+
+// A callback that re-posts itself (a large update applied a slice per callback) must yield to
+// I/O too: its re-post must not wake the loop again within the same pass.
+TEST(DispatcherImplTest, IoRunsBetweenSelfRepostingCallbacks) {
+  DispatcherImpl dispatcher("test");
+  int fds[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+  constexpr int kSlices = 20;
+  int slices = 0;
+  int slices_before_read = -1;
+  FileEventPtr event = dispatcher.createFileEvent(
+      fds[0],
+      [&](uint32_t events) {
+        if ((events & FileReadyType::Read) && slices_before_read < 0) {
+          slices_before_read = slices;
+        }
+      },
+      FileTriggerType::Edge, FileReadyType::Read);
+  std::function<void()> slice = [&] {
+    std::this_thread::sleep_for(2 * DispatcherImpl::kPostBudget);
+    if (++slices == 1) {
+      ASSERT_EQ(write(fds[1], "x", 1), 1);
+    }
+    if (slices == kSlices) {
+      dispatcher.exit();
+      return;
+    }
+    dispatcher.post([&] { slice(); });
+  };
+  dispatcher.post([&] { slice(); });
+  dispatcher.run(Dispatcher::RunType::Block);
+  event.reset();
+  close(fds[0]);
+  close(fds[1]);
+  EXPECT_EQ(slices, kSlices);
+  ASSERT_GE(slices_before_read, 1);
+  EXPECT_LT(slices_before_read, kSlices) << "the read waited for every slice";
+}
+
+// run(NonBlock) is the final pass at shutdown: it runs everything posted, budget or not.
+TEST(DispatcherImplTest, NonBlockRunDrainsEveryPost) {
+  DispatcherImpl dispatcher("test");
+  int ran = 0;
+  for (int i = 0; i < 5; ++i) {
+    dispatcher.post([&] {
+      std::this_thread::sleep_for(2 * DispatcherImpl::kPostBudget);
+      ++ran;
+    });
+  }
+  dispatcher.run(Dispatcher::RunType::NonBlock);
+  EXPECT_EQ(ran, 5);
+}
+
+// Callbacks left over when the budget ran out are destroyed with the dispatcher, not run.
+TEST(DispatcherImplTest, LeftoverPostsAreDestroyedWithTheDispatcher) {
+  auto shared = std::make_shared<int>(0);
+  {
+    DispatcherImpl dispatcher("test");
+    dispatcher.post([&] {
+      std::this_thread::sleep_for(2 * DispatcherImpl::kPostBudget);
+      dispatcher.exit();
+    });
+    dispatcher.post([shared] { ++*shared; });
+    dispatcher.run(Dispatcher::RunType::Block);
+  }
+  EXPECT_EQ(shared.use_count(), 1);
 }
 
 }  // namespace

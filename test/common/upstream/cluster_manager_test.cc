@@ -1,10 +1,13 @@
 #include "source/common/upstream/cluster_manager.h"
 
+#include <future>
 #include <map>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "source/common/event/dispatcher_impl.h"
+#include "source/common/stats/stats_impl.h"
 #include "source/common/upstream/http_conn_pool.h"
 #include "source/common/upstream/http_conn_pool_map.h"
 
@@ -241,6 +244,100 @@ TEST_F(ThreadLocalClusterManagerTest, OriginalDstPoolsPerRestoredDestination) {
   }
   EXPECT_EQ(tls_.poolsForTest().drainingEntries(), 0u);
   EXPECT_EQ(alive_, 0);
+}
+
+envoy::config::cluster::v3::Cluster staticCluster(const std::string& name) {
+  envoy::config::cluster::v3::Cluster proto;
+  proto.set_name(name);
+  auto* sa = proto.mutable_load_assignment()
+                 ->add_endpoints()
+                 ->add_lb_endpoints()
+                 ->mutable_endpoint()
+                 ->mutable_address()
+                 ->mutable_socket_address();
+  sa->set_address("127.0.0.1");
+  sa->set_port_value(4000);
+  return proto;
+}
+
+// A big update reaches each worker as slices: work posted to a worker after the update runs
+// after the first slice, not after the whole update (the worker serves its connections between
+// slices). Configs it removes are freed on main, at the completion, not on a worker.
+TEST(ClusterManagerTest, BigUpdatesReachWorkersInSlicesAndOldConfigsAreFreedOnMain) {
+  Event::DispatcherImpl main("main");
+  Event::DispatcherImpl worker0("worker_0");
+  Event::DispatcherImpl worker1("worker_1");
+  Stats::StoreImpl store;
+  ClusterManager cm(store, {&worker0, &worker1}, main);
+  constexpr size_t kClusters = 5 * ClusterManager::kWorkerSlice;
+  std::vector<envoy::config::cluster::v3::Cluster> protos;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < kClusters; ++i) {
+    names.push_back(absl::StrCat("c", i));
+    protos.push_back(staticCluster(names.back()));
+  }
+  bool applied = false;
+  ASSERT_TRUE(cm.applyUpdate(protos, {}, [&] {
+                  applied = true;
+                  main.exit();
+                }).ok());
+  // Queued behind the update on worker 0, before its loop runs.
+  size_t seen_by_marker = 0;
+  worker0.post([&] {
+    for (const auto& name : names) {
+      seen_by_marker += cm.threadLocal().get(name) != nullptr;
+    }
+  });
+  std::vector<std::thread> threads;
+  int index = 0;
+  for (auto* worker : {&worker0, &worker1}) {
+    threads.emplace_back([worker, i = index++] {
+      ThreadLocal::setCurrentWorkerIndex(i);
+      worker->run(Event::Dispatcher::RunType::Block);
+    });
+  }
+  main.run(Event::Dispatcher::RunType::Block);
+  EXPECT_TRUE(applied);
+  EXPECT_EQ(cm.clusters().size(), kClusters);
+
+  // Every worker has every cluster; the marker ran between slices.
+  auto count = [&](Event::Dispatcher& worker) {
+    std::promise<size_t> result;
+    worker.post([&] {
+      size_t n = 0;
+      for (const auto& name : names) {
+        n += cm.threadLocal().get(name) != nullptr;
+      }
+      result.set_value(n);
+    });
+    return result.get_future().get();
+  };
+  EXPECT_EQ(count(worker0), kClusters);
+  EXPECT_EQ(count(worker1), kClusters);
+  EXPECT_EQ(seen_by_marker, ClusterManager::kWorkerSlice);
+
+  // Remove them all: the last reference to each config goes on main, at the completion.
+  std::weak_ptr<const ClusterInfo> first = cm.find("c0");
+  ASSERT_FALSE(first.expired());
+  bool expired_at_completion = false;
+  applied = false;
+  ASSERT_TRUE(cm.applyUpdate({}, names, [&] {
+                  applied = true;
+                  expired_at_completion = first.expired();
+                  main.exit();
+                }).ok());
+  main.run(Event::Dispatcher::RunType::Block);
+  EXPECT_TRUE(applied);
+  EXPECT_TRUE(expired_at_completion);
+  EXPECT_TRUE(cm.clusters().empty());
+  EXPECT_EQ(count(worker0), 0u);
+  EXPECT_EQ(count(worker1), 0u);
+
+  worker0.exit();
+  worker1.exit();
+  for (auto& t : threads) {
+    t.join();
+  }
 }
 
 }  // namespace

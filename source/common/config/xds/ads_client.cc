@@ -98,6 +98,7 @@ void AdsClient::newChannel() {
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   // A subchannel of our own, not one from gRPC's process-wide pool: see connect().
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
   channel_ = grpc::CreateCustomChannel(options_.target, grpc::InsecureChannelCredentials(), args);
   stub_ = envoy::service::discovery::v3::AggregatedDiscoveryService::NewStub(channel_);
 }

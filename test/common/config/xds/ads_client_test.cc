@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "gtest/gtest.h"
@@ -326,6 +327,28 @@ TEST_F(AdsClientTest, DuplicateNamesAndWrongTypesAreNackedWithoutApplying) {
   EXPECT_NE(nack.error_detail().message().find("resource of type"), std::string::npos);
   ConfigUpdate update;
   EXPECT_FALSE(callbacks_.updates.pop(update, 200ms));
+}
+
+// A state-of-the-world CDS response with tens of thousands of clusters passes gRPC's 4 MiB default
+// limit; it must arrive on the same stream, not break it (the server would resend it forever).
+TEST_F(AdsClientTest, ResponsesLargerThanGrpcsDefaultLimitAreAccepted) {
+  start(false);
+  nextRequest();
+  nextRequest();
+  std::vector<google::protobuf::Any> clusters;
+  for (int i = 0; i < 60; ++i) {
+    clusters.push_back(cluster(absl::StrCat("c", i, "-", std::string(100 * 1024, 'x'))));
+  }
+  DiscoveryResponse big = response(kClusterType, "v1", "n1", clusters);
+  ASSERT_GT(big.ByteSizeLong(), 5u * 1024 * 1024);
+  server_.send(big);
+  ConfigUpdate update;
+  ASSERT_TRUE(callbacks_.updates.pop(update));
+  EXPECT_EQ(update.upserts.size(), 60u);
+  DiscoveryRequest ack = nextRequest();
+  EXPECT_EQ(ack.response_nonce(), "n1");
+  EXPECT_FALSE(ack.has_error_detail());
+  EXPECT_EQ(server_.streams(), 1);
 }
 
 TEST_F(AdsClientTest, ReconnectsAndResubscribesWithTheLastAcceptedVersion) {
