@@ -66,6 +66,13 @@ InstanceImpl::~InstanceImpl() {
   overload_manager_.reset();
   admin_.reset();
   listener_manager_.reset();
+  // So do the per-worker cluster state (connection pools, their connections and timers) and
+  // route tables: destroyed after the workers, they would delete events from freed event_bases
+  // (TSan: pthread_mutex_lock on a destroyed mutex in ~HttpConnPoolImpl at exit). The worker
+  // threads have been joined, so doing it here on main is race-free.
+  factory_context_.reset();
+  route_manager_.reset();
+  cluster_manager_.reset();
   workers_.clear();
 }
 
