@@ -49,6 +49,11 @@ def _system_libs_impl(ctx):
             build.append("    }),")
         else:
             build.append("    linkopts = %s," % repr(libs))
+        if name in ctx.attr.tsan_deps:
+            build.append("    deps = select({")
+            build.append('        "@//bazel:tsan": %s,' % repr(ctx.attr.tsan_deps[name]))
+            build.append('        "//conditions:default": [],')
+            build.append("    }),")
         build.append(")")
         build.append("")
     ctx.file("WORKSPACE", "")
@@ -60,6 +65,8 @@ system_libs = repository_rule(
         "libs": attr.string_list_dict(mandatory = True),
         # Targets linked from static archives in optimized (release) builds.
         "static_in_release": attr.string_list(default = []),
+        # Extra deps of a target in ThreadSanitizer builds (@//bazel:tsan).
+        "tsan_deps": attr.string_list_dict(default = {}),
     },
     local = True,
 )

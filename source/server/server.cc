@@ -67,10 +67,11 @@ InstanceImpl::~InstanceImpl() {
   admin_.reset();
   listener_manager_.reset();
   // So does the cluster manager: its per-worker state owns the upstream connection pools, whose
-  // connections are registered with the workers' dispatchers. Destroyed after the workers (as a
-  // member), it closed a connection still open at exit through a freed event base: a crash
-  // whenever the drain time ran out with an upstream connection open (chaos_test, test_5).
-  // What refers to it goes first, in the members' own order.
+  // connections and timers are registered with the workers' dispatchers. Destroyed after the
+  // workers (as a member), it closed a connection still open at exit through a freed event base
+  // (a crash whenever the drain time ran out with an upstream connection open, chaos_test test_5;
+  // TSan: a destroyed mutex in ~HttpConnPoolImpl). The worker threads have been joined, so doing
+  // it here on main is race-free. What refers to it goes first, in the members' own order.
   ads_client_.reset();
   xds_manager_.reset();
   factory_context_.reset();

