@@ -9,8 +9,8 @@
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "source/common/network/address.h"
 #include "source/common/network/filter.h"
-#include "source/common/overload/connection_limit.h"
 #include "source/common/network/listener_filter.h"
+#include "source/common/overload/connection_limit.h"
 #include "source/common/stats/stats.h"
 
 namespace Skiff::Server {
