@@ -30,6 +30,22 @@ struct ListenerStats {
   Stats::Counter& downstream_cx_accept_resource_failure;
 };
 
+// Every ListenerStats member under `listener.<prefix>.` (created on first use). Main thread.
+inline std::unique_ptr<ListenerStats> createListenerStats(Stats::Store& store,
+                                                          const std::string& prefix) {
+  const std::string p = "listener." + prefix + ".";
+  return std::unique_ptr<ListenerStats>(new ListenerStats{
+      store.counter(p + "downstream_cx_total"),
+      store.gauge(p + "downstream_cx_active"),
+      store.counter(p + "downstream_cx_destroy"),
+      store.histogram(p + "downstream_cx_length_ms", Stats::Histogram::Unit::Milliseconds),
+      store.counter(p + "no_filter_chain_match"),
+      store.counter(p + "downstream_cx_overflow"),
+      store.counter(p + "downstream_global_cx_overflow"),
+      store.counter(p + "downstream_cx_accept_resource_failure"),
+  });
+}
+
 // One filter chain: when it applies and the filters it installs, in order.
 struct FilterChainConfig {
   std::string name;

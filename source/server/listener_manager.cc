@@ -37,17 +37,7 @@ ListenerManagerImpl::ListenerManagerImpl(
 ListenerStats& ListenerManagerImpl::statsFor(const std::string& prefix) {
   auto& entry = listener_stats_[prefix];
   if (entry == nullptr) {
-    std::string p = absl::StrCat("listener.", prefix, ".");
-    entry.reset(new ListenerStats{
-        stats_.counter(p + "downstream_cx_total"),
-        stats_.gauge(p + "downstream_cx_active"),
-        stats_.counter(p + "downstream_cx_destroy"),
-        stats_.histogram(p + "downstream_cx_length_ms", Stats::Histogram::Unit::Milliseconds),
-        stats_.counter(p + "no_filter_chain_match"),
-        stats_.counter(p + "downstream_cx_overflow"),
-        stats_.counter(p + "downstream_global_cx_overflow"),
-        stats_.counter(p + "downstream_cx_accept_resource_failure"),
-    });
+    entry = createListenerStats(stats_, prefix);
   }
   return *entry;
 }

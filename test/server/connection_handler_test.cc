@@ -190,17 +190,7 @@ class ConnectionHandlerTest : public testing::Test {
   ListenerStats& statsFor(const std::string& name) {
     auto& entry = listener_stats_[name];
     if (entry == nullptr) {
-      const std::string p = absl::StrCat("listener.", name, ".");
-      entry.reset(new ListenerStats{
-          stats_.counter(p + "downstream_cx_total"),
-          stats_.gauge(p + "downstream_cx_active"),
-          stats_.counter(p + "downstream_cx_destroy"),
-          stats_.histogram(p + "downstream_cx_length_ms", Stats::Histogram::Unit::Milliseconds),
-          stats_.counter(p + "no_filter_chain_match"),
-          stats_.counter(p + "downstream_cx_overflow"),
-          stats_.counter(p + "downstream_global_cx_overflow"),
-          stats_.counter(p + "downstream_cx_accept_resource_failure"),
-      });
+      entry = createListenerStats(stats_, name);
     }
     return *entry;
   }

@@ -301,17 +301,7 @@ class OriginalDstHttpTest : public testing::Test {
     FilterChainConfig chain;
     chain.filter_factories.push_back(httpToPassthrough());
     config->filter_chains.push_back(std::move(chain));
-    const std::string p = "listener.outbound.";
-    listener_stats_.reset(new ListenerStats{
-        stats_.counter(p + "downstream_cx_total"),
-        stats_.gauge(p + "downstream_cx_active"),
-        stats_.counter(p + "downstream_cx_destroy"),
-        stats_.histogram(p + "downstream_cx_length_ms", Stats::Histogram::Unit::Milliseconds),
-        stats_.counter(p + "no_filter_chain_match"),
-        stats_.counter(p + "downstream_cx_overflow"),
-        stats_.counter(p + "downstream_global_cx_overflow"),
-        stats_.counter(p + "downstream_cx_accept_resource_failure"),
-    });
+    listener_stats_ = createListenerStats(stats_, "outbound");
     config->stats = listener_stats_.get();
     InstanceConstSharedPtr address = config->address;
     ListenerConfigConstSharedPtr shared = std::move(config);
