@@ -70,9 +70,15 @@ class SlowClientTest(harness.SkiffTestCase):
                 answer += piece
             except socket.timeout:
                 pass
+            except ConnectionResetError:
+                # Bytes this client trickled after skiff answered and closed reset the
+                # connection; if the reset arrives before this thread reads the 408, Linux drops
+                # it. The 408 itself is checked by the next test, whose clients stop sending.
+                break
         elapsed = time.monotonic() - start
-        self.assertTrue(answer.startswith(b"HTTP/1.1 408"), answer[:80])
-        self.assertIn(b"request header timeout", answer)
+        if answer:
+            self.assertTrue(answer.startswith(b"HTTP/1.1 408"), answer[:80])
+            self.assertIn(b"request header timeout", answer)
         self.assertGreaterEqual(elapsed, 0.9)
         self.assertLess(elapsed, 8)
         self.skiff.wait_stat("http.ingress.downstream_rq_header_timeout", lambda v: v == 1)
