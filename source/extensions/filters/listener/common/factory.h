@@ -23,7 +23,8 @@ class NamedListenerFilterConfigFactory {
       const google::protobuf::Any& typed_config) const = 0;
 };
 
-// The listener filters built into this binary, by typed_config type URL; nullptr if none.
+// The listener filters built into this binary, by typed_config type name (after the last '/'
+// of the URL); nullptr if none.
 const NamedListenerFilterConfigFactory* findListenerFilterFactory(const std::string& type_url);
 // By well-known name, for a ListenerFilter without typed_config (Envoy accepts that for filters
 // whose config is empty); nullptr if none.

@@ -1,3 +1,4 @@
+#include "source/common/config/utility.h"
 #include "source/extensions/filters/listener/common/factory.h"
 #include "source/extensions/filters/listener/original_dst/config.h"
 
@@ -16,8 +17,10 @@ const NamedListenerFilterConfigFactory* const* factories(size_t& count) {
 const NamedListenerFilterConfigFactory* findListenerFilterFactory(const std::string& type_url) {
   size_t count;
   const auto* all = factories(count);
+  // By the message's full name (what follows the last '/'), as protobuf's UnpackTo and Envoy do.
+  const absl::string_view type_name = Config::typeNameFromUrl(type_url);
   for (size_t i = 0; i < count; ++i) {
-    if (all[i]->typeUrl() == type_url) {
+    if (Config::typeNameFromUrl(all[i]->typeUrl()) == type_name) {
       return all[i];
     }
   }

@@ -48,7 +48,8 @@ class NamedNetworkFilterConfigFactory {
       const google::protobuf::Any& typed_config, FactoryContext& context) const = 0;
 };
 
-// The filters built into this binary; nullptr if `type_url` names none of them.
+// The filters built into this binary; nullptr if `type_url` names none of them. Matched by the
+// type name after the last '/', whatever the URL's prefix.
 const NamedNetworkFilterConfigFactory* findNetworkFilterFactory(const std::string& type_url);
 
 }  // namespace Skiff::Extensions::NetworkFilters
