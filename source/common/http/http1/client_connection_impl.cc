@@ -319,24 +319,7 @@ void ClientConnectionImpl::RequestEncoderImpl::encodeData(Buffer::Instance& data
     data.drain(data.length());
     return;
   }
-  if (raw_) {
-    p.connection_.write(data, end_stream);
-  } else if (chunked_) {
-    Buffer::OwnedImpl& out = p.output_;
-    if (data.length() > 0) {
-      addChunkHeader(out, data.length());
-      out.move(data);
-      out.add(kCrlf);
-    }
-    if (end_stream) {
-      out.add(kLastChunk);
-    }
-    if (out.length() > 0) {
-      p.connection_.write(out, false);
-    }
-  } else if (data.length() > 0) {
-    p.connection_.write(data, false);
-  }
+  p.encodeBody(data, end_stream, raw_, chunked_);
   if (end_stream) {
     ended_ = true;
     p.onRequestComplete();

@@ -96,6 +96,26 @@ void ConnectionImpl::onBelowWriteBufferLowWatermark() {
   }
 }
 
+void ConnectionImpl::encodeBody(Buffer::Instance& data, bool end_stream, bool raw, bool chunked) {
+  if (raw) {
+    connection_.write(data, end_stream);
+  } else if (chunked) {
+    if (data.length() > 0) {
+      addChunkHeader(output_, data.length());
+      output_.move(data);
+      output_.add(kCrlf);
+    }
+    if (end_stream) {
+      output_.add(kLastChunk);
+    }
+    if (output_.length() > 0) {
+      connection_.write(output_, false);
+    }
+  } else if (data.length() > 0) {
+    connection_.write(data, false);
+  }
+}
+
 void ConnectionImpl::resetMessageState() {
   message_begun_ = false;
   headers_complete_ = false;

@@ -103,6 +103,11 @@ class ConnectionImpl : public virtual Http::Connection, public Network::Connecti
   // The parser failed on input; the subclass decides how to tell its stream.
   virtual void onParseError(const CodecStatus& status) = 0;
 
+  // Writes one piece of an outgoing message's body (either direction): as is when `raw` (a
+  // tunnel, which then ends the connection's write side with `end_stream`), in chunked framing
+  // with the last chunk at `end_stream` when `chunked`, as is otherwise.
+  void encodeBody(Buffer::Instance& data, bool end_stream, bool raw, bool chunked);
+
   Network::Connection& connection_;
   const Http1Settings settings_;
   llhttp_t parser_;

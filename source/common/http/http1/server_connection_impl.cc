@@ -464,23 +464,8 @@ void ServerConnectionImpl::ResponseEncoderImpl::encodeData(Buffer::Instance& dat
   }
   if (no_body_) {
     data.drain(data.length());
-  } else if (raw_) {
-    p.connection_.write(data, end_stream);
-  } else if (chunked_) {
-    Buffer::OwnedImpl& out = p.output_;
-    if (data.length() > 0) {
-      addChunkHeader(out, data.length());
-      out.move(data);
-      out.add(kCrlf);
-    }
-    if (end_stream) {
-      out.add(kLastChunk);
-    }
-    if (out.length() > 0) {
-      p.connection_.write(out, false);
-    }
-  } else if (data.length() > 0) {
-    p.connection_.write(data, false);
+  } else {
+    p.encodeBody(data, end_stream, raw_, chunked_);
   }
   if (end_stream) {
     ended_ = true;
