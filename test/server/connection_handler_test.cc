@@ -19,6 +19,7 @@
 #include "source/extensions/filters/listener/original_dst/original_dst.h"
 #include "source/extensions/filters/network/tcp_proxy/config.h"
 #include "source/server/worker.h"
+#include "test/server/fake_original_dst.h"
 #include "test/server/loopback_peers.h"
 
 namespace Skiff::Server {
@@ -28,33 +29,13 @@ using namespace std::chrono_literals;
 using Network::Address::Instance;
 using Network::Address::InstanceConstSharedPtr;
 
-// The fake SO_ORIGINAL_DST: client port -> original destination. Written by the test thread,
-// read by the worker.
-Thread::MutexBasicLockable g_fake_mutex;
-std::map<uint16_t, InstanceConstSharedPtr> g_fake_destinations ABSL_GUARDED_BY(g_fake_mutex);
-
-InstanceConstSharedPtr fakeOriginalDst(int fd) {
-  InstanceConstSharedPtr peer = Network::peerAddress(fd);
-  if (peer == nullptr) {
-    return nullptr;
-  }
-  Thread::LockGuard lock(g_fake_mutex);
-  auto it = g_fake_destinations.find(peer->port());
-  return it == g_fake_destinations.end() ? nullptr : it->second;
-}
-
-InstanceConstSharedPtr addr(const std::string& ip, uint32_t port) {
-  return *Instance::parse(ip, port);
-}
-
 // Connects to `listen` as if iptables had redirected a connection for `original` (nullopt: not
 // redirected) there.
 std::unique_ptr<Client> redirected(const Instance& listen,
                                    std::optional<InstanceConstSharedPtr> original) {
   return std::make_unique<Client>(listen.port(), listen.ip(), [&](uint16_t client_port) {
     if (original.has_value()) {
-      Thread::LockGuard lock(g_fake_mutex);
-      g_fake_destinations[client_port] = *original;
+      FakeOriginalDst::set(client_port, *original);
     }
   });
 }
@@ -91,23 +72,11 @@ class ConnectionHandlerTest : public testing::Test {
 
   void TearDown() override {
     worker_->stop();
-    Thread::LockGuard lock(g_fake_mutex);
-    g_fake_destinations.clear();
+    FakeOriginalDst::clear();
   }
 
-  // Runs the main dispatcher until `start` has called its completion (or 10 s pass).
   void runUntilApplied(const std::function<void(std::function<void()>)>& start) {
-    bool done = false;
-    start([&] {
-      done = true;
-      main_.exit();
-    });
-    Event::TimerPtr guard = main_.createTimer([this] { main_.exit(); });
-    guard->enableTimer(10s);
-    if (!done) {
-      main_.run(Event::Dispatcher::RunType::Block);
-    }
-    ASSERT_TRUE(done) << "the worker did not apply the change in time";
+    Server::runUntilApplied(main_, start);
   }
 
   void addCluster(envoy::config::cluster::v3::Cluster proto) {
@@ -153,7 +122,8 @@ class ConnectionHandlerTest : public testing::Test {
     config->use_original_dst = options.use_original_dst;
     if (options.original_dst_filter || options.use_original_dst) {
       config->listener_filters.push_back(
-          Extensions::ListenerFilters::OriginalDst::createOriginalDstFilter(&fakeOriginalDst));
+          Extensions::ListenerFilters::OriginalDst::createOriginalDstFilter(
+              &FakeOriginalDst::lookup));
     }
     int fd = -1;
     if (options.bind_to_port) {

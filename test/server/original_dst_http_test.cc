@@ -26,6 +26,7 @@
 #include "source/extensions/filters/network/http_connection_manager/rds.h"
 #include "source/server/connection_handler.h"
 #include "source/server/worker.h"
+#include "test/server/fake_original_dst.h"
 #include "test/server/loopback_peers.h"
 
 namespace Skiff::Server {
@@ -35,24 +36,6 @@ using namespace std::chrono_literals;
 using Network::Address::Instance;
 using Network::Address::InstanceConstSharedPtr;
 namespace Hcm = Extensions::NetworkFilters::HttpConnectionManager;
-
-// The fake SO_ORIGINAL_DST: client port -> original destination.
-Thread::MutexBasicLockable g_fake_mutex;
-std::map<uint16_t, InstanceConstSharedPtr> g_fake_destinations ABSL_GUARDED_BY(g_fake_mutex);
-
-InstanceConstSharedPtr fakeOriginalDst(int fd) {
-  InstanceConstSharedPtr peer = Network::peerAddress(fd);
-  if (peer == nullptr) {
-    return nullptr;
-  }
-  Thread::LockGuard lock(g_fake_mutex);
-  auto it = g_fake_destinations.find(peer->port());
-  return it == g_fake_destinations.end() ? nullptr : it->second;
-}
-
-InstanceConstSharedPtr addr(const std::string& ip, uint32_t port) {
-  return *Instance::parse(ip, port);
-}
 
 // An HTTP/1.1 backend that answers every request 200 with its name as the body, keeping the
 // connection alive; counts the connections it accepted.
@@ -146,8 +129,7 @@ class HttpClient {
     len = sizeof(a);
     getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
     if (original.has_value()) {
-      Thread::LockGuard lock(g_fake_mutex);
-      g_fake_destinations[portOf(a)] = *original;
+      FakeOriginalDst::set(portOf(a), *original);
     }
     toSockaddr(listen.ip(), listen.port(), a, len);
     EXPECT_EQ(::connect(fd_, reinterpret_cast<sockaddr*>(&a), len), 0);
@@ -232,22 +214,11 @@ class OriginalDstHttpTest : public testing::Test {
 
   void TearDown() override {
     worker_->stop();
-    Thread::LockGuard lock(g_fake_mutex);
-    g_fake_destinations.clear();
+    FakeOriginalDst::clear();
   }
 
   void runUntilApplied(const std::function<void(std::function<void()>)>& start) {
-    bool done = false;
-    start([&] {
-      done = true;
-      main_.exit();
-    });
-    Event::TimerPtr guard = main_.createTimer([this] { main_.exit(); });
-    guard->enableTimer(10s);
-    if (!done) {
-      main_.run(Event::Dispatcher::RunType::Block);
-    }
-    ASSERT_TRUE(done) << "the worker did not apply the change in time";
+    Server::runUntilApplied(main_, start);
   }
 
   void addPassthroughCluster(std::chrono::milliseconds cleanup_interval = 0ms) {
@@ -292,7 +263,8 @@ class OriginalDstHttpTest : public testing::Test {
     config->name = "outbound";
     config->tag = 1;
     config->listener_filters.push_back(
-        Extensions::ListenerFilters::OriginalDst::createOriginalDstFilter(&fakeOriginalDst));
+        Extensions::ListenerFilters::OriginalDst::createOriginalDstFilter(
+            &FakeOriginalDst::lookup));
     auto socket = Network::createListenSocket(*addr("127.0.0.1", 0), /*reuse_port=*/true, 128);
     EXPECT_TRUE(socket.ok()) << socket.status();
     const int fd = (*socket)->fd();
