@@ -289,6 +289,45 @@ class OutlierDetectionTest(SkiffTestCase):
         self.assertEqual({body for _, body in answers}, {"a", "b"})
         self.assertNoServerErrors()
 
+    def test_failure_percentage_ejects_the_backend_over_the_threshold(self):
+        """Failure-percentage detection through the router: c answers every other request with
+        a 500 (50% failed, never enough in a row for consecutive_5xx), a and b never fail. With
+        failure_percentage_threshold 40 and success-rate enforcement off, c is ejected by the
+        failure-percentage detector alone; then a and b answer everything."""
+        a = SwitchableHttpBackend(self, "a")
+        b = SwitchableHttpBackend(self, "b")
+        c = SwitchableHttpBackend(self, "c")
+        c.fail_every = 2
+        listener_port = free_port()
+        cluster = static_cluster("backend", [a.port, b.port, c.port], connect_timeout="1s",
+                                 extra={"outlier_detection": {
+                                     "interval": "0.5s", "base_ejection_time": "60s",
+                                     "enforcing_success_rate": 0,
+                                     "enforcing_failure_percentage": 100,
+                                     "failure_percentage_threshold": 40,
+                                     "failure_percentage_minimum_hosts": 3,
+                                     "failure_percentage_request_volume": 10}})
+        config = bootstrap(free_port(), [http_listener(listener_port, "backend")], [cluster])
+        skiff = self.start_skiff(config)
+
+        def ejected_after_traffic():
+            for _ in range(60):
+                http_get(listener_port)
+            return host_flags(skiff, "backend", c.port) == "/failed_outlier_check"
+
+        wait_until(ejected_after_traffic, timeout=30, what="c ejected by failure percentage")
+        stats = skiff.stats()
+        prefix = "cluster.backend.outlier_detection."
+        self.assertEqual(stats[prefix + "ejections_enforced_failure_percentage"], 1)
+        self.assertEqual(stats.get(prefix + "ejections_enforced_success_rate", 0), 0)
+        self.assertEqual(stats.get(prefix + "ejections_enforced_consecutive_5xx", 0), 0)
+        self.assertEqual(host_flags(skiff, "backend", a.port), "healthy")
+        self.assertEqual(host_flags(skiff, "backend", b.port), "healthy")
+        answers = [http_get(listener_port) for _ in range(20)]
+        self.assertEqual({status for status, _ in answers}, {200})
+        self.assertEqual({body for _, body in answers}, {"a", "b"})
+        self.assertNoServerErrors()
+
     def test_connect_failures_eject_and_the_host_returns_after_the_ejection_time(self):
         """No active checks: backend a dies, tcp_proxy's connect failures count as 5xx for
         outlier detection, a is ejected after 3 in a row and b takes everything; a comes back,

@@ -652,6 +652,16 @@ void checkOutlierDetection(const envoy::config::cluster::v3::OutlierDetection& o
                sub(path, "enforcing_consecutive_local_origin_failure"), errors);
   checkPercent(od.has_enforcing_success_rate(), od.enforcing_success_rate().value(),
                sub(path, "enforcing_success_rate"), errors);
+  checkPercent(od.has_enforcing_local_origin_success_rate(),
+               od.enforcing_local_origin_success_rate().value(),
+               sub(path, "enforcing_local_origin_success_rate"), errors);
+  checkPercent(od.has_failure_percentage_threshold(), od.failure_percentage_threshold().value(),
+               sub(path, "failure_percentage_threshold"), errors);
+  checkPercent(od.has_enforcing_failure_percentage(), od.enforcing_failure_percentage().value(),
+               sub(path, "enforcing_failure_percentage"), errors);
+  checkPercent(od.has_enforcing_failure_percentage_local_origin(),
+               od.enforcing_failure_percentage_local_origin().value(),
+               sub(path, "enforcing_failure_percentage_local_origin"), errors);
 }
 
 void checkCluster(const Cluster& cluster, const std::string& path, Errors& errors) {

@@ -126,6 +126,7 @@ void OutlierReporter::putResult(const HostHealthSharedPtr& host, OutlierResult r
 }
 
 void OutlierReporter::localOriginFailure(const HostHealthSharedPtr& host) const {
+  host->local_origin_total.fetch_add(1, std::memory_order_relaxed);
   if (host->consecutive_local_origin_failure.fetch_add(1, std::memory_order_relaxed) + 1 ==
       thresholds_.consecutive_local_origin_failure) {
     notify(host, OutlierEjectionType::ConsecutiveLocalOrigin);
@@ -133,6 +134,8 @@ void OutlierReporter::localOriginFailure(const HostHealthSharedPtr& host) const 
 }
 
 void OutlierReporter::localOriginSuccess(HostHealth& host) const {
+  host.local_origin_total.fetch_add(1, std::memory_order_relaxed);
+  host.local_origin_success.fetch_add(1, std::memory_order_relaxed);
   reset(host.consecutive_local_origin_failure);
 }
 

@@ -61,10 +61,15 @@ class HostHealth {
   std::atomic<uint32_t> consecutive_5xx{0};
   std::atomic<uint32_t> consecutive_gateway_failure{0};
   std::atomic<uint32_t> consecutive_local_origin_failure{0};
-  // Success-rate detection: requests (and those that succeeded) since main last read them, at
-  // each outlier detection interval.
+  // Success-rate and failure-percentage detection: requests (and those that succeeded) since
+  // main last read them, at each outlier detection interval. External origin: HTTP statuses (and
+  // local errors mapped to one unless split_external_local_origin_errors).
   std::atomic<uint64_t> success_rate_total{0};
   std::atomic<uint64_t> success_rate_success{0};
+  // Local origin (connect results, resets, timeouts): counted only with
+  // split_external_local_origin_errors.
+  std::atomic<uint64_t> local_origin_total{0};
+  std::atomic<uint64_t> local_origin_success{0};
 
   // Main thread only: an active health checker has had a result for this host, so a checker
   // that replaces it (new HealthCheck config) keeps the host's state instead of starting over.
@@ -105,7 +110,11 @@ enum class OutlierEjectionType {
   Consecutive5xx,
   ConsecutiveGatewayFailure,
   ConsecutiveLocalOrigin,
-  SuccessRate,  // Decided on main at the interval, never posted by a worker.
+  // Decided on main at the interval, never posted by a worker.
+  SuccessRate,
+  SuccessRateLocalOrigin,
+  FailurePercentage,
+  FailurePercentageLocalOrigin,
 };
 
 /**

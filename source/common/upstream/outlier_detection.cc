@@ -25,6 +25,12 @@ OutlierDetectionStats generateOutlierDetectionStats(Stats::Store& store,
       store.counter(p + "ejections_detected_consecutive_local_origin_failure"),
       store.counter(p + "ejections_enforced_success_rate"),
       store.counter(p + "ejections_detected_success_rate"),
+      store.counter(p + "ejections_enforced_failure_percentage"),
+      store.counter(p + "ejections_detected_failure_percentage"),
+      store.counter(p + "ejections_enforced_local_origin_success_rate"),
+      store.counter(p + "ejections_detected_local_origin_success_rate"),
+      store.counter(p + "ejections_enforced_local_origin_failure_percentage"),
+      store.counter(p + "ejections_detected_local_origin_failure_percentage"),
   };
 }
 
@@ -59,6 +65,19 @@ OutlierDetectionConfig OutlierDetectionConfig::fromProto(
       proto, success_rate_request_volume, c.success_rate_request_volume);
   c.success_rate_stdev_factor = SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(
       proto, success_rate_stdev_factor, c.success_rate_stdev_factor);
+  c.enforcing_local_origin_success_rate = SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(
+      proto, enforcing_local_origin_success_rate, c.enforcing_local_origin_success_rate);
+  c.failure_percentage_threshold = SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(
+      proto, failure_percentage_threshold, c.failure_percentage_threshold);
+  c.enforcing_failure_percentage = SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(
+      proto, enforcing_failure_percentage, c.enforcing_failure_percentage);
+  c.enforcing_failure_percentage_local_origin =
+      SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(proto, enforcing_failure_percentage_local_origin,
+                                            c.enforcing_failure_percentage_local_origin);
+  c.failure_percentage_minimum_hosts = SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(
+      proto, failure_percentage_minimum_hosts, c.failure_percentage_minimum_hosts);
+  c.failure_percentage_request_volume = SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(
+      proto, failure_percentage_request_volume, c.failure_percentage_request_volume);
   c.successful_active_health_check_uneject_host =
       SKIFF_PROTOBUF_GET_WRAPPED_OR_DEFAULT(proto, successful_active_health_check_uneject_host,
                                             c.successful_active_health_check_uneject_host);
@@ -145,19 +164,6 @@ void OutlierDetector::onConsecutiveErrors(const HostHealthSharedPtr& host,
   if (it == monitors_.end() || (host->flags() & HealthFlag::kFailedOutlierCheck)) {
     return;
   }
-  switch (type) {
-    case OutlierEjectionType::Consecutive5xx:
-      stats_.ejections_detected_consecutive_5xx.inc();
-      break;
-    case OutlierEjectionType::ConsecutiveGatewayFailure:
-      stats_.ejections_detected_consecutive_gateway_failure.inc();
-      break;
-    case OutlierEjectionType::ConsecutiveLocalOrigin:
-      stats_.ejections_detected_consecutive_local_origin_failure.inc();
-      break;
-    case OutlierEjectionType::SuccessRate:
-      return;  // Never posted.
-  }
   eject(it->second, type);
   // Start counting afresh, so a new run of errors is noticed even without a success between.
   switch (type) {
@@ -170,12 +176,45 @@ void OutlierDetector::onConsecutiveErrors(const HostHealthSharedPtr& host,
     case OutlierEjectionType::ConsecutiveLocalOrigin:
       host->consecutive_local_origin_failure.store(0, std::memory_order_relaxed);
       break;
-    case OutlierEjectionType::SuccessRate:
+    default:
       break;
   }
 }
 
+OutlierDetector::Rule OutlierDetector::ruleFor(OutlierEjectionType type) {
+  switch (type) {
+    case OutlierEjectionType::Consecutive5xx:
+      return {config_.enforcing_consecutive_5xx, stats_.ejections_detected_consecutive_5xx,
+              stats_.ejections_enforced_consecutive_5xx};
+    case OutlierEjectionType::ConsecutiveGatewayFailure:
+      return {config_.enforcing_consecutive_gateway_failure,
+              stats_.ejections_detected_consecutive_gateway_failure,
+              stats_.ejections_enforced_consecutive_gateway_failure};
+    case OutlierEjectionType::ConsecutiveLocalOrigin:
+      return {config_.enforcing_consecutive_local_origin_failure,
+              stats_.ejections_detected_consecutive_local_origin_failure,
+              stats_.ejections_enforced_consecutive_local_origin_failure};
+    case OutlierEjectionType::SuccessRate:
+      return {config_.enforcing_success_rate, stats_.ejections_detected_success_rate,
+              stats_.ejections_enforced_success_rate};
+    case OutlierEjectionType::SuccessRateLocalOrigin:
+      return {config_.enforcing_local_origin_success_rate,
+              stats_.ejections_detected_local_origin_success_rate,
+              stats_.ejections_enforced_local_origin_success_rate};
+    case OutlierEjectionType::FailurePercentage:
+      return {config_.enforcing_failure_percentage, stats_.ejections_detected_failure_percentage,
+              stats_.ejections_enforced_failure_percentage};
+    case OutlierEjectionType::FailurePercentageLocalOrigin:
+      return {config_.enforcing_failure_percentage_local_origin,
+              stats_.ejections_detected_local_origin_failure_percentage,
+              stats_.ejections_enforced_local_origin_failure_percentage};
+  }
+  return {0, stats_.ejections_detected_consecutive_5xx, stats_.ejections_enforced_consecutive_5xx};
+}
+
 void OutlierDetector::eject(Monitor& monitor, OutlierEjectionType type) {
+  const Rule rule = ruleFor(type);
+  rule.detected.inc();
   // Envoy's rule: eject while the share already ejected is below max_ejection_percent, so one
   // host can always be ejected (unless the maximum is 0).
   const double ejected_percent = 100.0 * ejected_count_ / monitors_.size();
@@ -183,32 +222,14 @@ void OutlierDetector::eject(Monitor& monitor, OutlierEjectionType type) {
     stats_.ejections_overflow.inc();
     return;
   }
-  uint32_t enforcing = 0;
-  Stats::Counter* enforced = nullptr;
-  switch (type) {
-    case OutlierEjectionType::Consecutive5xx:
-      stats_.ejections_total.inc();
-      enforcing = config_.enforcing_consecutive_5xx;
-      enforced = &stats_.ejections_enforced_consecutive_5xx;
-      break;
-    case OutlierEjectionType::ConsecutiveGatewayFailure:
-      enforcing = config_.enforcing_consecutive_gateway_failure;
-      enforced = &stats_.ejections_enforced_consecutive_gateway_failure;
-      break;
-    case OutlierEjectionType::ConsecutiveLocalOrigin:
-      enforcing = config_.enforcing_consecutive_local_origin_failure;
-      enforced = &stats_.ejections_enforced_consecutive_local_origin_failure;
-      break;
-    case OutlierEjectionType::SuccessRate:
-      enforcing = config_.enforcing_success_rate;
-      enforced = &stats_.ejections_enforced_success_rate;
-      break;
+  if (type == OutlierEjectionType::Consecutive5xx) {
+    stats_.ejections_total.inc();
   }
-  if (!enforce(enforcing)) {
+  if (!enforce(rule.enforcing)) {
     return;
   }
   stats_.ejections_enforced_total.inc();
-  enforced->inc();
+  rule.enforced.inc();
   stats_.ejections_active.inc();
   ++ejected_count_;
   monitor.ejected_at = std::chrono::steady_clock::now();
@@ -257,49 +278,84 @@ void OutlierDetector::onIntervalTimer() {
   if (changed && on_change_) {
     on_change_();
   }
-  processSuccessRate();
+  processRates(Origin::External);
+  // Without the split, local errors were already counted as the statuses they map to.
+  if (config_.thresholds.split_external_local_origin_errors) {
+    processRates(Origin::Local);
+  }
   interval_timer_->enableTimer(config_.interval);
 }
 
-void OutlierDetector::processSuccessRate() {
-  struct Sample {
-    Monitor* monitor;
-    double rate;  // Percent.
-  };
+void OutlierDetector::processRates(Origin origin) {
+  const bool external = origin == Origin::External;
   std::vector<Sample> samples;
   samples.reserve(monitors_.size());
   for (auto& [key, monitor] : monitors_) {
+    HostHealth& host = *monitor.host;
     // Every host's interval restarts, the ejected ones' too (their few requests in panic mode
     // say little).
-    const uint64_t total = monitor.host->success_rate_total.exchange(0, std::memory_order_relaxed);
-    const uint64_t success =
-        monitor.host->success_rate_success.exchange(0, std::memory_order_relaxed);
-    if ((monitor.host->flags() & HealthFlag::kFailedOutlierCheck) ||
-        total < config_.success_rate_request_volume || total == 0) {
+    const uint64_t total = (external ? host.success_rate_total : host.local_origin_total)
+                               .exchange(0, std::memory_order_relaxed);
+    const uint64_t success = (external ? host.success_rate_success : host.local_origin_success)
+                                 .exchange(0, std::memory_order_relaxed);
+    if ((host.flags() & HealthFlag::kFailedOutlierCheck) || total == 0) {
       continue;
     }
     // A success counted after main read the total could make it exceed the total: clamp.
-    samples.push_back({&monitor, 100.0 * std::min(success, total) / total});
+    samples.push_back({&monitor, total, 100.0 * std::min(success, total) / total});
+  }
+  processSuccessRate(samples, external ? OutlierEjectionType::SuccessRate
+                                       : OutlierEjectionType::SuccessRateLocalOrigin);
+  processFailurePercentage(samples, external ? OutlierEjectionType::FailurePercentage
+                                             : OutlierEjectionType::FailurePercentageLocalOrigin);
+}
+
+void OutlierDetector::processSuccessRate(const std::vector<Sample>& all, OutlierEjectionType type) {
+  std::vector<const Sample*> samples;
+  for (const Sample& s : all) {
+    if (s.total >= config_.success_rate_request_volume) {
+      samples.push_back(&s);
+    }
   }
   if (samples.empty() || samples.size() < config_.success_rate_minimum_hosts) {
     return;
   }
   double mean = 0;
-  for (const Sample& s : samples) {
-    mean += s.rate;
+  for (const Sample* s : samples) {
+    mean += s->rate;
   }
   mean /= samples.size();
   double variance = 0;
-  for (const Sample& s : samples) {
-    variance += (s.rate - mean) * (s.rate - mean);
+  for (const Sample* s : samples) {
+    variance += (s->rate - mean) * (s->rate - mean);
   }
   variance /= samples.size();
   const double threshold =
       mean - std::sqrt(variance) * (config_.success_rate_stdev_factor / 1000.0);
-  for (const Sample& s : samples) {
-    if (s.rate < threshold) {
-      stats_.ejections_detected_success_rate.inc();
-      eject(*s.monitor, OutlierEjectionType::SuccessRate);
+  for (const Sample* s : samples) {
+    if (s->rate < threshold) {
+      eject(*s->monitor, type);
+    }
+  }
+}
+
+void OutlierDetector::processFailurePercentage(const std::vector<Sample>& all,
+                                               OutlierEjectionType type) {
+  size_t eligible = 0;
+  for (const Sample& s : all) {
+    eligible += s.total >= config_.failure_percentage_request_volume;
+  }
+  if (eligible == 0 || eligible < config_.failure_percentage_minimum_hosts) {
+    return;
+  }
+  for (const Sample& s : all) {
+    // A host the success-rate pass just ejected is not ejected twice.
+    if (s.total < config_.failure_percentage_request_volume ||
+        (s.monitor->host->flags() & HealthFlag::kFailedOutlierCheck)) {
+      continue;
+    }
+    if (100.0 - s.rate >= config_.failure_percentage_threshold) {
+      eject(*s.monitor, type);
     }
   }
 }

@@ -1,12 +1,14 @@
 #pragma once
 
-// Passive health checking (Envoy's outlier detection, consecutive-error and success-rate
-// detectors): workers count consecutive errors per host through the cluster's OutlierReporter
-// (host_health.h); when a count reaches its threshold they post to main, where the
+// Passive health checking (Envoy's outlier detection: consecutive-error, success-rate and
+// failure-percentage detectors): workers count consecutive errors per host through the cluster's
+// OutlierReporter (host_health.h); when a count reaches its threshold they post to main, where the
 // OutlierDetector decides whether to eject (max_ejection_percent, enforcing_*). On its interval
 // timer it un-ejects hosts whose ejection time (base_ejection_time x times ejected in a row,
-// capped at max_ejection_time, plus jitter) passed, then runs success-rate detection over the
-// requests workers counted per host during the interval.
+// capped at max_ejection_time, plus jitter) passed, then runs success-rate and failure-percentage
+// detection over the requests workers counted per host during the interval: once over external
+// results (HTTP statuses), and once more over local-origin results (connect failures, resets,
+// timeouts) when split_external_local_origin_errors keeps them apart.
 
 #include <chrono>
 #include <cstdint>
@@ -38,6 +40,12 @@ struct OutlierDetectionStats {
   Stats::Counter& ejections_detected_consecutive_local_origin_failure;
   Stats::Counter& ejections_enforced_success_rate;
   Stats::Counter& ejections_detected_success_rate;
+  Stats::Counter& ejections_enforced_failure_percentage;
+  Stats::Counter& ejections_detected_failure_percentage;
+  Stats::Counter& ejections_enforced_local_origin_success_rate;
+  Stats::Counter& ejections_detected_local_origin_success_rate;
+  Stats::Counter& ejections_enforced_local_origin_failure_percentage;
+  Stats::Counter& ejections_detected_local_origin_failure_percentage;
 };
 
 // Main thread (creates the stats on first use).
@@ -61,6 +69,16 @@ struct OutlierDetectionConfig {
   uint32_t success_rate_minimum_hosts{5};
   uint32_t success_rate_request_volume{100};
   uint32_t success_rate_stdev_factor{1900};
+  uint32_t enforcing_local_origin_success_rate{100};
+  // Failure percentage: among hosts with at least failure_percentage_request_volume requests in
+  // the interval (and only if there are failure_percentage_minimum_hosts of them), a host whose
+  // share of failed requests is at least failure_percentage_threshold % is an outlier. Off unless
+  // an enforcing_failure_percentage* is set (Envoy's defaults are 0).
+  uint32_t failure_percentage_threshold{85};
+  uint32_t enforcing_failure_percentage{0};
+  uint32_t enforcing_failure_percentage_local_origin{0};
+  uint32_t failure_percentage_minimum_hosts{5};
+  uint32_t failure_percentage_request_volume{50};
   bool successful_active_health_check_uneject_host{true};
   OutlierReporter::Thresholds thresholds;
 
@@ -115,9 +133,28 @@ class OutlierDetector : public OutlierEventSink,
 
   OutlierDetector(Event::Dispatcher& main, OutlierDetectionConfig config,
                   OutlierDetectionStats stats, std::function<void()> on_change);
+  // One host's requests in the interval and their success rate (percent).
+  struct Sample {
+    Monitor* monitor;
+    uint64_t total;
+    double rate;
+  };
+  // Which counters a pass reads and which ejection types it decides.
+  enum class Origin { External, Local };
+
   void onIntervalTimer();
-  // Reads (and restarts) the hosts' success-rate counts and ejects the outliers.
-  void processSuccessRate();
+  // Reads (and restarts) the hosts' counts of one origin and ejects the outliers.
+  void processRates(Origin origin);
+  void processSuccessRate(const std::vector<Sample>& samples, OutlierEjectionType type);
+  void processFailurePercentage(const std::vector<Sample>& samples, OutlierEjectionType type);
+  // What an ejection type is enforced at and which stats count it.
+  struct Rule {
+    uint32_t enforcing;
+    Stats::Counter& detected;
+    Stats::Counter& enforced;
+  };
+  Rule ruleFor(OutlierEjectionType type);
+  // Counts the detection, then ejects unless max_ejection_percent or enforcing_* say no.
   void eject(Monitor& monitor, OutlierEjectionType type);
   void uneject(Monitor& monitor);
   bool enforce(uint32_t percent);

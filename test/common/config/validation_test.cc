@@ -233,7 +233,9 @@ health_checks:
   healthy_threshold: 1
   grpc_health_check: {}
 outlier_detection: {base_ejection_time: 60s, max_ejection_time: 10s, enforcing_consecutive_5xx: 101,
-                    enforcing_success_rate: 200}
+                    enforcing_success_rate: 200, enforcing_local_origin_success_rate: 300,
+                    failure_percentage_threshold: 101, enforcing_failure_percentage: 102,
+                    enforcing_failure_percentage_local_origin: 103}
 common_lb_config: {healthy_panic_threshold: {value: 150}}
 )");
   const absl::Status status = validateCluster(bad);
@@ -251,6 +253,10 @@ common_lb_config: {healthy_panic_threshold: {value: 150}}
            "outlier_detection.max_ejection_time: must not be smaller than base_ejection_time",
            "outlier_detection.enforcing_consecutive_5xx: 101 is not a percentage",
            "outlier_detection.enforcing_success_rate: 200 is not a percentage",
+           "outlier_detection.enforcing_local_origin_success_rate: 300 is not a percentage",
+           "outlier_detection.failure_percentage_threshold: 101 is not a percentage",
+           "outlier_detection.enforcing_failure_percentage: 102 is not a percentage",
+           "outlier_detection.enforcing_failure_percentage_local_origin: 103 is not a percentage",
            "common_lb_config.healthy_panic_threshold: 150 is not a percentage",
        }) {
     EXPECT_THAT(text, HasSubstr(expected));

@@ -362,5 +362,160 @@ TEST_F(SuccessRateTest, SplitLocalOriginErrorsStayOut) {
   EXPECT_EQ(hosts_[0]->success_rate_success.load(), 0u);
 }
 
+// Envoy's failure-percentage detector: each interval, among hosts with at least
+// failure_percentage_request_volume requests (and only with failure_percentage_minimum_hosts of
+// them), a host whose failed share reaches failure_percentage_threshold is ejected. It runs
+// beside the success-rate detector, over the same counts.
+class FailurePercentageTest : public OutlierDetectionTest {
+ protected:
+  static OutlierDetectionConfig config() {
+    OutlierDetectionConfig config;
+    config.max_ejection_percent = 100;
+    config.enforcing_failure_percentage = 100;
+    config.enforcing_failure_percentage_local_origin = 100;
+    // Runs of errors must not trip the consecutive detectors in these tests.
+    config.thresholds.consecutive_5xx = 1000000;
+    config.thresholds.consecutive_local_origin_failure = 1000000;
+    return config;
+  }
+  // `requests` HTTP responses to host `i`, the first `failures` of them 500.
+  void responses(size_t i, int requests, int failures) {
+    for (int n = 0; n < requests; ++n) {
+      detector_->reporter()->putHttpStatus(hosts_[i], n < failures ? 500 : 200);
+    }
+  }
+  // `attempts` connection attempts to host `i`, the first `failures` of them failed.
+  void connects(size_t i, int attempts, int failures) {
+    for (int n = 0; n < attempts; ++n) {
+      detector_->reporter()->putResult(hosts_[i], n < failures
+                                                      ? OutlierResult::LocalOriginConnectFailed
+                                                      : OutlierResult::LocalOriginConnectSuccess);
+    }
+  }
+};
+
+TEST_F(FailurePercentageTest, EjectsHostsAtOrAboveTheThreshold) {
+  create(config(), 6);
+  for (size_t i = 0; i < 3; ++i) {
+    responses(i, 50, 0);
+  }
+  responses(3, 50, 40);   // 80%: below 85.
+  responses(4, 100, 85);  // 85%: at the threshold.
+  responses(5, 50, 50);   // 100%.
+  drainPosts();
+  EXPECT_FALSE(ejected(5));  // Decided at the interval.
+  detector_->runIntervalForTest();
+  EXPECT_FALSE(ejected(3));
+  EXPECT_TRUE(ejected(4));
+  EXPECT_TRUE(ejected(5));
+  EXPECT_EQ(counter("ejections_detected_failure_percentage"), 2u);
+  EXPECT_EQ(counter("ejections_enforced_failure_percentage"), 2u);
+  EXPECT_EQ(counter("ejections_detected_success_rate"), 0u);  // Too few hosts with 100.
+  EXPECT_EQ(active(), 2);
+}
+
+TEST_F(FailurePercentageTest, NeedsEnoughHostsWithEnoughRequests) {
+  create(config(), 6);
+  // Only 4 hosts reach failure_percentage_request_volume (50): below the minimum of 5.
+  for (size_t i = 0; i < 3; ++i) {
+    responses(i, 50, 0);
+  }
+  responses(3, 50, 50);
+  responses(4, 49, 49);
+  responses(5, 10, 10);
+  detector_->runIntervalForTest();
+  EXPECT_EQ(counter("ejections_detected_failure_percentage"), 0u);
+  EXPECT_EQ(active(), 0);
+}
+
+TEST_F(FailurePercentageTest, OffUnlessEnforced) {
+  OutlierDetectionConfig off = config();
+  off.enforcing_failure_percentage = 0;  // Envoy's default.
+  create(off, 5);
+  for (size_t i = 0; i < 4; ++i) {
+    responses(i, 50, 0);
+  }
+  responses(4, 50, 50);
+  detector_->runIntervalForTest();
+  EXPECT_EQ(counter("ejections_detected_failure_percentage"), 1u);  // Detected, as Envoy counts.
+  EXPECT_EQ(counter("ejections_enforced_failure_percentage"), 0u);
+  EXPECT_FALSE(ejected(4));
+}
+
+// With split_external_local_origin_errors, connection results have their own success rate and
+// failure percentage, with their own enforcing_* and stats; HTTP statuses do not count there.
+TEST_F(FailurePercentageTest, LocalOriginWithTheSplit) {
+  OutlierDetectionConfig split = config();
+  split.thresholds.split_external_local_origin_errors = true;
+  create(split, 6);
+  for (size_t i = 0; i < 5; ++i) {
+    connects(i, 100, 1);  // 99%
+    responses(i, 100, 0);
+  }
+  connects(5, 100, 50);  // Local: 50% (success-rate outlier), below the 85% failure threshold.
+  responses(5, 100, 0);  // External: all fine.
+  EXPECT_EQ(hosts_[5]->local_origin_total.load(), 100u);
+  EXPECT_EQ(hosts_[5]->success_rate_total.load(), 100u);
+  detector_->runIntervalForTest();
+  EXPECT_TRUE(ejected(5));
+  EXPECT_EQ(counter("ejections_detected_local_origin_success_rate"), 1u);
+  EXPECT_EQ(counter("ejections_enforced_local_origin_success_rate"), 1u);
+  EXPECT_EQ(counter("ejections_detected_success_rate"), 0u);
+  EXPECT_EQ(counter("ejections_detected_local_origin_failure_percentage"), 0u);
+  EXPECT_EQ(hosts_[0]->local_origin_total.load(), 0u);  // The interval consumed the counts.
+
+  // Next interval: host 4 fails 90% of its connections: a local-origin failure-percentage outlier.
+  for (size_t i = 0; i < 4; ++i) {
+    connects(i, 50, 0);
+  }
+  connects(4, 50, 45);
+  detector_->runIntervalForTest();
+  EXPECT_TRUE(ejected(4));
+  EXPECT_EQ(counter("ejections_detected_local_origin_failure_percentage"), 1u);
+  EXPECT_EQ(counter("ejections_enforced_local_origin_failure_percentage"), 1u);
+  EXPECT_EQ(counter("ejections_detected_failure_percentage"), 0u);
+}
+
+// Without the split, a failed connection counts as a 503 (external) and nothing local is counted.
+TEST_F(FailurePercentageTest, WithoutTheSplitConnectFailuresAreExternal) {
+  create(config(), 5);
+  for (size_t i = 0; i < 4; ++i) {
+    connects(i, 50, 0);
+    responses(i, 50, 0);
+  }
+  connects(4, 50, 50);
+  EXPECT_EQ(hosts_[4]->local_origin_total.load(), 0u);
+  EXPECT_EQ(hosts_[4]->success_rate_total.load(), 50u);
+  detector_->runIntervalForTest();
+  EXPECT_TRUE(ejected(4));
+  EXPECT_EQ(counter("ejections_enforced_failure_percentage"), 1u);
+  EXPECT_EQ(counter("ejections_detected_local_origin_failure_percentage"), 0u);
+}
+
+TEST(OutlierDetectionConfigTest, FailurePercentageAndLocalOriginFields) {
+  envoy::config::cluster::v3::OutlierDetection proto;
+  OutlierDetectionConfig config = OutlierDetectionConfig::fromProto(proto);
+  // Envoy's defaults.
+  EXPECT_EQ(config.enforcing_local_origin_success_rate, 100u);
+  EXPECT_EQ(config.failure_percentage_threshold, 85u);
+  EXPECT_EQ(config.enforcing_failure_percentage, 0u);
+  EXPECT_EQ(config.enforcing_failure_percentage_local_origin, 0u);
+  EXPECT_EQ(config.failure_percentage_minimum_hosts, 5u);
+  EXPECT_EQ(config.failure_percentage_request_volume, 50u);
+  proto.mutable_enforcing_local_origin_success_rate()->set_value(7);
+  proto.mutable_failure_percentage_threshold()->set_value(60);
+  proto.mutable_enforcing_failure_percentage()->set_value(70);
+  proto.mutable_enforcing_failure_percentage_local_origin()->set_value(80);
+  proto.mutable_failure_percentage_minimum_hosts()->set_value(2);
+  proto.mutable_failure_percentage_request_volume()->set_value(9);
+  config = OutlierDetectionConfig::fromProto(proto);
+  EXPECT_EQ(config.enforcing_local_origin_success_rate, 7u);
+  EXPECT_EQ(config.failure_percentage_threshold, 60u);
+  EXPECT_EQ(config.enforcing_failure_percentage, 70u);
+  EXPECT_EQ(config.enforcing_failure_percentage_local_origin, 80u);
+  EXPECT_EQ(config.failure_percentage_minimum_hosts, 2u);
+  EXPECT_EQ(config.failure_percentage_request_volume, 9u);
+}
+
 }  // namespace
 }  // namespace Skiff::Upstream
