@@ -19,6 +19,7 @@
 #include "source/common/network/connection_impl.h"
 #include "source/common/router/config_impl.h"
 #include "source/common/stats/stats_impl.h"
+#include "source/common/upstream/cluster_health.h"
 #include "source/common/upstream/http_conn_pool_impl.h"
 
 namespace Skiff::Server {
@@ -478,30 +479,64 @@ std::string InstanceImpl::listenersText(bool json) const {
 }
 
 std::string InstanceImpl::clustersText(bool json) const {
+  using Origin = Upstream::OutlierDetector::Origin;
+  // Envoy's /clusters: success rates are percentages, -1 (text) or left out (JSON) where the last
+  // outlier detection interval computed none.
+  auto percent_json = [](absl::string_view field, double value) {
+    return value < 0 ? std::string() : absl::StrCat(",\"", field, "\":{\"value\":", value, "}");
+  };
   std::string out;
   std::vector<std::string> items;
   for (const auto& cluster : cluster_manager_->clusters()) {
+    Upstream::ClusterHealth* health = cluster_manager_->health(cluster->name);
+    const Upstream::OutlierDetector* detector =
+        health != nullptr ? health->outlierDetector() : nullptr;
+    auto host_rate = [detector](const Upstream::HostHealthSharedPtr& host, Origin origin) {
+      return detector != nullptr && host != nullptr ? detector->hostSuccessRate(*host, origin)
+                                                    : -1.0;
+    };
     std::vector<std::string> hosts;
     for (const auto& host : cluster->hosts) {
+      const double rate = host_rate(host.health, Origin::External);
+      const double local_rate = host_rate(host.health, Origin::Local);
       if (json) {
         hosts.push_back(
             absl::StrCat("{\"address\":{\"socket_address\":{\"address\":\"", host.address->ip(),
                          "\",\"port_value\":", host.address->port(), "}},\"weight\":", host.weight,
                          ",\"health_status\":",
-                         Upstream::healthStatusJson(host.health ? host.health->flags() : 0), "}"));
+                         Upstream::healthStatusJson(host.health ? host.health->flags() : 0),
+                         percent_json("success_rate", rate),
+                         percent_json("local_origin_success_rate", local_rate), "}"));
       } else {
         const std::string prefix = absl::StrCat(cluster->name, "::", host.address->asString());
         absl::StrAppend(&out, prefix, "::weight::", host.weight, "\n", prefix, "::health_flags::",
-                        Upstream::healthFlagsToString(host.health ? host.health->flags() : 0),
-                        "\n");
+                        Upstream::healthFlagsToString(host.health ? host.health->flags() : 0), "\n",
+                        prefix, "::success_rate::", rate, "\n", prefix,
+                        "::local_origin_success_rate::", local_rate, "\n");
       }
     }
+    Upstream::OutlierDetector::RateSummary external, local;
+    if (detector != nullptr) {
+      external = detector->rateSummary(Origin::External);
+      local = detector->rateSummary(Origin::Local);
+    }
     if (json) {
-      items.push_back(absl::StrCat("{\"name\":\"", Json::escape(cluster->name),
-                                   "\",\"host_statuses\":[", absl::StrJoin(hosts, ","), "]}"));
+      items.push_back(absl::StrCat(
+          "{\"name\":\"", Json::escape(cluster->name), "\"",
+          percent_json("success_rate_ejection_threshold", external.ejection_threshold),
+          percent_json("local_origin_success_rate_ejection_threshold", local.ejection_threshold),
+          ",\"host_statuses\":[", absl::StrJoin(hosts, ","), "]}"));
     } else {
       absl::StrAppend(&out, cluster->name,
                       "::connect_timeout_ms::", cluster->connect_timeout.count(), "\n");
+      if (detector != nullptr) {
+        const std::string prefix = absl::StrCat(cluster->name, "::outlier::");
+        absl::StrAppend(&out, prefix, "success_rate_average::", external.average, "\n", prefix,
+                        "success_rate_ejection_threshold::", external.ejection_threshold, "\n",
+                        prefix, "local_origin_success_rate_average::", local.average, "\n", prefix,
+                        "local_origin_success_rate_ejection_threshold::", local.ejection_threshold,
+                        "\n");
+      }
     }
   }
   return json ? absl::StrCat("{\"cluster_statuses\":[", absl::StrJoin(items, ","), "]}\n") : out;

@@ -298,19 +298,27 @@ void OutlierDetector::processRates(Origin origin) {
                                .exchange(0, std::memory_order_relaxed);
     const uint64_t success = (external ? host.success_rate_success : host.local_origin_success)
                                  .exchange(0, std::memory_order_relaxed);
+    double& shown = external ? monitor.success_rate : monitor.local_origin_success_rate;
+    shown = -1;
     if ((host.flags() & HealthFlag::kFailedOutlierCheck) || total == 0) {
       continue;
     }
     // A success counted after main read the total could make it exceed the total: clamp.
-    samples.push_back({&monitor, total, 100.0 * std::min(success, total) / total});
+    const double rate = 100.0 * std::min(success, total) / total;
+    if (total >= config_.success_rate_request_volume) {
+      shown = rate;  // Envoy shows a host's rate only when it took part.
+    }
+    samples.push_back({&monitor, total, rate});
   }
-  processSuccessRate(samples, external ? OutlierEjectionType::SuccessRate
-                                       : OutlierEjectionType::SuccessRateLocalOrigin);
+  (external ? external_summary_ : local_summary_) =
+      processSuccessRate(samples, external ? OutlierEjectionType::SuccessRate
+                                           : OutlierEjectionType::SuccessRateLocalOrigin);
   processFailurePercentage(samples, external ? OutlierEjectionType::FailurePercentage
                                              : OutlierEjectionType::FailurePercentageLocalOrigin);
 }
 
-void OutlierDetector::processSuccessRate(const std::vector<Sample>& all, OutlierEjectionType type) {
+OutlierDetector::RateSummary OutlierDetector::processSuccessRate(const std::vector<Sample>& all,
+                                                                 OutlierEjectionType type) {
   std::vector<const Sample*> samples;
   for (const Sample& s : all) {
     if (s.total >= config_.success_rate_request_volume) {
@@ -318,7 +326,7 @@ void OutlierDetector::processSuccessRate(const std::vector<Sample>& all, Outlier
     }
   }
   if (samples.empty() || samples.size() < config_.success_rate_minimum_hosts) {
-    return;
+    return {};
   }
   double mean = 0;
   for (const Sample* s : samples) {
@@ -337,6 +345,7 @@ void OutlierDetector::processSuccessRate(const std::vector<Sample>& all, Outlier
       eject(*s->monitor, type);
     }
   }
+  return {mean, threshold};
 }
 
 void OutlierDetector::processFailurePercentage(const std::vector<Sample>& all,
@@ -375,6 +384,15 @@ void OutlierDetector::onActiveHealthCheckSuccess(const HostHealthSharedPtr& host
   if (on_change_) {
     on_change_();
   }
+}
+
+double OutlierDetector::hostSuccessRate(const HostHealth& host, Origin origin) const {
+  auto it = monitors_.find(&host);
+  if (it == monitors_.end()) {
+    return -1;
+  }
+  return origin == Origin::External ? it->second.success_rate
+                                    : it->second.local_origin_success_rate;
 }
 
 uint32_t OutlierDetector::ejectionMultiplierForTest(const HostHealth& host) const {

@@ -117,6 +117,19 @@ class OutlierDetector : public OutlierEventSink,
   void onConsecutiveErrors(const HostHealthSharedPtr& host, OutlierEjectionType type) override;
 
   uint32_t ejectedCount() const { return ejected_count_; }
+
+  // What the last interval's success-rate pass computed, for /clusters: -1 where nothing was
+  // computed (too few requests or hosts), as Envoy reports it. Percentages.
+  struct RateSummary {
+    double average{-1};
+    double ejection_threshold{-1};
+  };
+  enum class Origin { External, Local };
+  RateSummary rateSummary(Origin origin) const {
+    return origin == Origin::External ? external_summary_ : local_summary_;
+  }
+  // The host's success rate over the last interval (-1: not enough requests, or unknown host).
+  double hostSuccessRate(const HostHealth& host, Origin origin) const;
   // Runs the interval's work now (tests).
   void runIntervalForTest() { onIntervalTimer(); }
   // How many times in a row `host` was ejected without the multiplier decaying (tests).
@@ -129,6 +142,9 @@ class OutlierDetector : public OutlierEventSink,
     std::chrono::milliseconds jitter{0};
     uint32_t num_ejections{0};
     uint32_t multiplier{0};  // Envoy's eject_time_backoff.
+    // Last interval's success rates (-1: not computed), for /clusters.
+    double success_rate{-1};
+    double local_origin_success_rate{-1};
   };
 
   OutlierDetector(Event::Dispatcher& main, OutlierDetectionConfig config,
@@ -139,13 +155,10 @@ class OutlierDetector : public OutlierEventSink,
     uint64_t total;
     double rate;
   };
-  // Which counters a pass reads and which ejection types it decides.
-  enum class Origin { External, Local };
-
   void onIntervalTimer();
   // Reads (and restarts) the hosts' counts of one origin and ejects the outliers.
   void processRates(Origin origin);
-  void processSuccessRate(const std::vector<Sample>& samples, OutlierEjectionType type);
+  RateSummary processSuccessRate(const std::vector<Sample>& samples, OutlierEjectionType type);
   void processFailurePercentage(const std::vector<Sample>& samples, OutlierEjectionType type);
   // What an ejection type is enforced at and which stats count it.
   struct Rule {
@@ -167,6 +180,8 @@ class OutlierDetector : public OutlierEventSink,
   Event::TimerPtr interval_timer_;
   absl::flat_hash_map<const HostHealth*, Monitor> monitors_;
   uint32_t ejected_count_{0};
+  RateSummary external_summary_;
+  RateSummary local_summary_;
   std::mt19937_64 random_;
 };
 

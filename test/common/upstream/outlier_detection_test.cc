@@ -283,7 +283,7 @@ TEST_F(SuccessRateTest, EjectsTheHostFarBelowTheOthers) {
   for (size_t i = 0; i < 5; ++i) {
     traffic(i, 100, 1);  // 99%
   }
-  traffic(5, 100, 50);  // 50%: mean 90.8, stdev 18.3, threshold 56.0.
+  traffic(5, 100, 50);  // 50%: mean 90.8, stdev 18.3, threshold 56.1.
   drainPosts();
   EXPECT_FALSE(ejected(5));  // Decided at the interval, not per response.
   detector_->runIntervalForTest();
@@ -295,10 +295,20 @@ TEST_F(SuccessRateTest, EjectsTheHostFarBelowTheOthers) {
   EXPECT_EQ(counter("ejections_enforced_success_rate"), 1u);
   EXPECT_EQ(counter("ejections_enforced_total"), 1u);
   EXPECT_EQ(active(), 1);
+  // What /clusters shows: the interval's mean and threshold, and each host's rate.
+  using Origin = OutlierDetector::Origin;
+  EXPECT_NEAR(detector_->rateSummary(Origin::External).average, 90.83, 0.01);
+  EXPECT_NEAR(detector_->rateSummary(Origin::External).ejection_threshold, 56.14, 0.01);
+  EXPECT_EQ(detector_->rateSummary(Origin::Local).average, -1);  // No split: never computed.
+  EXPECT_EQ(detector_->hostSuccessRate(*hosts_[0], Origin::External), 99);
+  EXPECT_EQ(detector_->hostSuccessRate(*hosts_[5], Origin::External), 50);
   // The interval's counts were consumed: the next interval starts from zero.
   EXPECT_EQ(hosts_[0]->success_rate_total.load(), 0u);
   detector_->runIntervalForTest();
   EXPECT_EQ(counter("ejections_detected_success_rate"), 1u);
+  // An interval without enough requests computes nothing.
+  EXPECT_EQ(detector_->rateSummary(Origin::External).ejection_threshold, -1);
+  EXPECT_EQ(detector_->hostSuccessRate(*hosts_[0], Origin::External), -1);
 }
 
 TEST_F(SuccessRateTest, NeedsEnoughHostsWithEnoughRequests) {
