@@ -462,10 +462,9 @@ Counter& StoreImpl::counter(absl::string_view name) {
   Lock lock(&names_mu_);
   auto it = counters_.find(name);
   if (it == counters_.end()) {
-    it = counters_
-             .emplace(std::string(name), std::make_unique<Detail::CounterImpl>(
-                                             std::string(name), *core_, next_scalar_++))
-             .first;
+    auto stat = std::make_unique<Detail::CounterImpl>(std::string(name), *core_, next_scalar_++);
+    const absl::string_view key = stat->name();
+    it = counters_.emplace(key, std::move(stat)).first;
   }
   return *it->second;
 }
@@ -474,10 +473,9 @@ Gauge& StoreImpl::gauge(absl::string_view name) {
   Lock lock(&names_mu_);
   auto it = gauges_.find(name);
   if (it == gauges_.end()) {
-    it = gauges_
-             .emplace(std::string(name), std::make_unique<Detail::GaugeImpl>(
-                                             std::string(name), *core_, next_scalar_++))
-             .first;
+    auto stat = std::make_unique<Detail::GaugeImpl>(std::string(name), *core_, next_scalar_++);
+    const absl::string_view key = stat->name();
+    it = gauges_.emplace(key, std::move(stat)).first;
   }
   return *it->second;
 }
@@ -486,18 +484,18 @@ Histogram& StoreImpl::histogram(absl::string_view name, Histogram::Unit unit) {
   Lock lock(&names_mu_);
   auto it = histograms_.find(name);
   if (it == histograms_.end()) {
-    it = histograms_
-             .emplace(std::string(name), std::make_unique<Detail::HistogramImpl>(
-                                             std::string(name), unit, *core_, next_histogram_++))
-             .first;
+    auto stat =
+        std::make_unique<Detail::HistogramImpl>(std::string(name), unit, *core_, next_histogram_++);
+    const absl::string_view key = stat->name();
+    it = histograms_.emplace(key, std::move(stat)).first;
   }
   return *it->second;
 }
 
 namespace {
 
-// Collects under the names lock, calls back without it: the callback reads values, which takes
-// the core's lock, and stats never go away, so the pointers stay valid.
+// Collects under the names lock, sorts and calls back without it: the callback reads values,
+// which takes the core's lock, and stats never go away, so the pointers stay valid.
 template <class T, class Map>
 std::vector<const T*> collect(const Map& map) {
   std::vector<const T*> out;
@@ -508,6 +506,12 @@ std::vector<const T*> collect(const Map& map) {
   return out;
 }
 
+template <class T>
+void sortByName(std::vector<const T*>& stats) {
+  std::sort(stats.begin(), stats.end(),
+            [](const T* a, const T* b) { return a->name() < b->name(); });
+}
+
 }  // namespace
 
 void StoreImpl::forEachCounter(const std::function<void(const Counter&)>& cb) const {
@@ -516,6 +520,7 @@ void StoreImpl::forEachCounter(const std::function<void(const Counter&)>& cb) co
     Lock lock(&names_mu_);
     stats = collect<Counter>(counters_);
   }
+  sortByName(stats);
   for (const Counter* stat : stats) {
     cb(*stat);
   }
@@ -527,6 +532,7 @@ void StoreImpl::forEachGauge(const std::function<void(const Gauge&)>& cb) const 
     Lock lock(&names_mu_);
     stats = collect<Gauge>(gauges_);
   }
+  sortByName(stats);
   for (const Gauge* stat : stats) {
     cb(*stat);
   }
@@ -538,6 +544,7 @@ void StoreImpl::forEachHistogram(const std::function<void(const Histogram&)>& cb
     Lock lock(&names_mu_);
     stats = collect<Histogram>(histograms_);
   }
+  sortByName(stats);
   for (const Histogram* stat : stats) {
     cb(*stat);
   }
