@@ -6,6 +6,7 @@
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
+#include "absl/hash/hash.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define SKIFF_STATS_TSAN 1
@@ -458,37 +459,44 @@ StoreImpl::~StoreImpl() = default;
 
 using Detail::Lock;
 
+StoreImpl::NameKey StoreImpl::keyOf(absl::string_view name) {
+  return NameKey{name, absl::Hash<absl::string_view>{}(name)};
+}
+
 Counter& StoreImpl::counter(absl::string_view name) {
+  const NameKey key = keyOf(name);
   Lock lock(&names_mu_);
-  auto it = counters_.find(name);
-  if (it == counters_.end()) {
+  // One probe whether found or not: with millions of names, each probe is a cache miss.
+  auto it = counters_.lazy_emplace(key, [&](const auto& construct) {
     auto stat = std::make_unique<Detail::CounterImpl>(std::string(name), *core_, next_scalar_++);
-    const absl::string_view key = stat->name();
-    it = counters_.emplace(key, std::move(stat)).first;
-  }
+    const NameKey own{stat->name(), key.hash};
+    construct(own, std::move(stat));
+  });
   return *it->second;
 }
 
 Gauge& StoreImpl::gauge(absl::string_view name) {
+  const NameKey key = keyOf(name);
   Lock lock(&names_mu_);
-  auto it = gauges_.find(name);
-  if (it == gauges_.end()) {
+  // One probe whether found or not: with millions of names, each probe is a cache miss.
+  auto it = gauges_.lazy_emplace(key, [&](const auto& construct) {
     auto stat = std::make_unique<Detail::GaugeImpl>(std::string(name), *core_, next_scalar_++);
-    const absl::string_view key = stat->name();
-    it = gauges_.emplace(key, std::move(stat)).first;
-  }
+    const NameKey own{stat->name(), key.hash};
+    construct(own, std::move(stat));
+  });
   return *it->second;
 }
 
 Histogram& StoreImpl::histogram(absl::string_view name, Histogram::Unit unit) {
+  const NameKey key = keyOf(name);
   Lock lock(&names_mu_);
-  auto it = histograms_.find(name);
-  if (it == histograms_.end()) {
+  // One probe whether found or not: with millions of names, each probe is a cache miss.
+  auto it = histograms_.lazy_emplace(key, [&](const auto& construct) {
     auto stat =
         std::make_unique<Detail::HistogramImpl>(std::string(name), unit, *core_, next_histogram_++);
-    const absl::string_view key = stat->name();
-    it = histograms_.emplace(key, std::move(stat)).first;
-  }
+    const NameKey own{stat->name(), key.hash};
+    construct(own, std::move(stat));
+  });
   return *it->second;
 }
 
