@@ -104,7 +104,8 @@ absl::Status InstanceImpl::initialize() {
       [](Event::Dispatcher& dispatcher, const Upstream::Host& host,
          const Upstream::ClusterInfoConstSharedPtr& cluster) -> Upstream::HttpConnPoolPtr {
         return std::make_unique<Upstream::HttpConnPoolImpl>(dispatcher, cluster, host);
-      });
+      },
+      bootstrap_.deferred_stat_options().enable_deferred_creation_stats());
   for (const auto& cluster : bootstrap_.static_resources().clusters()) {
     if (auto status = cluster_manager_->addOrUpdateCluster(cluster); !status.ok()) {
       return status;

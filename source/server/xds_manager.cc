@@ -77,14 +77,17 @@ Cluster XdsManager::withEndpoints(const Cluster& cluster) const {
 
 void XdsManager::applyClusters(std::vector<Cluster> upserts, std::vector<std::string> removes,
                                std::function<void()> done, std::string version) {
-  main_.post([this, upserts = std::move(upserts), removes = std::move(removes), done, version] {
-    // Main thread. One batch however large the update: each worker applies it a slice at a time
-    // between its connections' events; `done` once every worker has all of it.
-    if (auto status = clusters_.applyUpdate(upserts, removes, done, version); !status.ok()) {
-      // Validated on the control thread; reaching this is a bug, not bad input.
-      SKIFF_LOG(error, "cluster update not fully applied: %s", status.message());
-    }
-  });
+  main_.post(
+      [this, upserts = std::move(upserts), removes = std::move(removes), done, version]() mutable {
+        // Main thread. One batch however large the update: each worker applies it a slice at a time
+        // between its connections' events; `done` once every worker has all of it. The protos move
+        // into the ClusterInfos.
+        if (auto status = clusters_.applyUpdate(std::move(upserts), removes, done, version);
+            !status.ok()) {
+          // Validated on the control thread; reaching this is a bug, not bad input.
+          SKIFF_LOG(error, "cluster update not fully applied: %s", status.message());
+        }
+      });
 }
 
 void XdsManager::onClusters(ConfigUpdate update, UpdateDoneCb done) {
@@ -97,14 +100,15 @@ void XdsManager::onClusters(ConfigUpdate update, UpdateDoneCb done) {
   std::vector<Cluster> ready;
   for (auto& cluster : parsed) {
     const std::string name = cluster.name();
-    cluster_protos_[name] = cluster;
     if (cluster.type() == Cluster::EDS && !endpoints_.count(edsServiceName(cluster))) {
       // Not usable until its endpoints arrive.
+      cluster_protos_[name] = cluster;
       warming_[name] = std::move(cluster);
       continue;
     }
     warming_.erase(name);
     ready.push_back(withEndpoints(cluster));
+    cluster_protos_[name] = std::move(cluster);  // One copy per cluster (in ready), not two.
   }
   for (const auto& name : update.removes) {
     cluster_protos_.erase(name);

@@ -207,5 +207,31 @@ class AdminTest(SkiffTestCase):
         self.assertEqual(listening, ["0100007F:" + port_hex])
 
 
+
+class DeferredStatsTest(SkiffTestCase):
+    """bootstrap deferred_stat_options.enable_deferred_creation_stats: a cluster's traffic stats
+    are not in /stats until the cluster is first used, then listed as usual."""
+
+    def test_cluster_traffic_stats_appear_on_first_use(self):
+        echo = self.server(echo_handler, name="echo")
+        config, port = simple_proxy_config([echo.port])
+        config["deferred_stat_options"] = {"enable_deferred_creation_stats": True}
+        skiff = self.start_skiff(config, concurrency=2)
+        stats = skiff.stats()
+        self.assertEqual(stats.get("cluster.backend.membership_total"), 1)
+        self.assertEqual(stats.get("cluster.backend.membership_healthy"), 1)
+        self.assertNotIn("cluster.backend.upstream_cx_total", stats)
+        self.assertNotIn("cluster.backend.upstream_rq_total", stats)
+        with connect(port) as s:
+            s.sendall(b"hello deferred")
+            self.assertEqual(recv_exactly(s, 14), b"hello deferred")
+        skiff.wait_stat("cluster.backend.upstream_cx_total", lambda v: v == 1, timeout=20)
+        stats = skiff.stats()
+        # The whole set is made at once, with Envoy's names.
+        self.assertIn("cluster.backend.upstream_rq_total", stats)
+        self.assertIn("cluster.backend.upstream_cx_connect_fail", stats)
+        self.assertEqual(stats.get("cluster.backend.upstream_cx_tx_bytes_total"), 14)
+
+
 if __name__ == "__main__":
     harness.main()

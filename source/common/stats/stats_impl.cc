@@ -6,6 +6,7 @@
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
+#include "absl/hash/hash.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define SKIFF_STATS_TSAN 1
@@ -458,46 +459,51 @@ StoreImpl::~StoreImpl() = default;
 
 using Detail::Lock;
 
+StoreImpl::NameKey StoreImpl::keyOf(absl::string_view name) {
+  return NameKey{name, absl::Hash<absl::string_view>{}(name)};
+}
+
 Counter& StoreImpl::counter(absl::string_view name) {
+  const NameKey key = keyOf(name);
   Lock lock(&names_mu_);
-  auto it = counters_.find(name);
-  if (it == counters_.end()) {
-    it = counters_
-             .emplace(std::string(name), std::make_unique<Detail::CounterImpl>(
-                                             std::string(name), *core_, next_scalar_++))
-             .first;
-  }
+  // One probe whether found or not: with millions of names, each probe is a cache miss.
+  auto it = counters_.lazy_emplace(key, [&](const auto& construct) {
+    auto stat = std::make_unique<Detail::CounterImpl>(std::string(name), *core_, next_scalar_++);
+    const NameKey own{stat->name(), key.hash};
+    construct(own, std::move(stat));
+  });
   return *it->second;
 }
 
 Gauge& StoreImpl::gauge(absl::string_view name) {
+  const NameKey key = keyOf(name);
   Lock lock(&names_mu_);
-  auto it = gauges_.find(name);
-  if (it == gauges_.end()) {
-    it = gauges_
-             .emplace(std::string(name), std::make_unique<Detail::GaugeImpl>(
-                                             std::string(name), *core_, next_scalar_++))
-             .first;
-  }
+  // One probe whether found or not: with millions of names, each probe is a cache miss.
+  auto it = gauges_.lazy_emplace(key, [&](const auto& construct) {
+    auto stat = std::make_unique<Detail::GaugeImpl>(std::string(name), *core_, next_scalar_++);
+    const NameKey own{stat->name(), key.hash};
+    construct(own, std::move(stat));
+  });
   return *it->second;
 }
 
 Histogram& StoreImpl::histogram(absl::string_view name, Histogram::Unit unit) {
+  const NameKey key = keyOf(name);
   Lock lock(&names_mu_);
-  auto it = histograms_.find(name);
-  if (it == histograms_.end()) {
-    it = histograms_
-             .emplace(std::string(name), std::make_unique<Detail::HistogramImpl>(
-                                             std::string(name), unit, *core_, next_histogram_++))
-             .first;
-  }
+  // One probe whether found or not: with millions of names, each probe is a cache miss.
+  auto it = histograms_.lazy_emplace(key, [&](const auto& construct) {
+    auto stat =
+        std::make_unique<Detail::HistogramImpl>(std::string(name), unit, *core_, next_histogram_++);
+    const NameKey own{stat->name(), key.hash};
+    construct(own, std::move(stat));
+  });
   return *it->second;
 }
 
 namespace {
 
-// Collects under the names lock, calls back without it: the callback reads values, which takes
-// the core's lock, and stats never go away, so the pointers stay valid.
+// Collects under the names lock, sorts and calls back without it: the callback reads values,
+// which takes the core's lock, and stats never go away, so the pointers stay valid.
 template <class T, class Map>
 std::vector<const T*> collect(const Map& map) {
   std::vector<const T*> out;
@@ -508,6 +514,12 @@ std::vector<const T*> collect(const Map& map) {
   return out;
 }
 
+template <class T>
+void sortByName(std::vector<const T*>& stats) {
+  std::sort(stats.begin(), stats.end(),
+            [](const T* a, const T* b) { return a->name() < b->name(); });
+}
+
 }  // namespace
 
 void StoreImpl::forEachCounter(const std::function<void(const Counter&)>& cb) const {
@@ -516,6 +528,7 @@ void StoreImpl::forEachCounter(const std::function<void(const Counter&)>& cb) co
     Lock lock(&names_mu_);
     stats = collect<Counter>(counters_);
   }
+  sortByName(stats);
   for (const Counter* stat : stats) {
     cb(*stat);
   }
@@ -527,6 +540,7 @@ void StoreImpl::forEachGauge(const std::function<void(const Gauge&)>& cb) const 
     Lock lock(&names_mu_);
     stats = collect<Gauge>(gauges_);
   }
+  sortByName(stats);
   for (const Gauge* stat : stats) {
     cb(*stat);
   }
@@ -538,6 +552,7 @@ void StoreImpl::forEachHistogram(const std::function<void(const Histogram&)>& cb
     Lock lock(&names_mu_);
     stats = collect<Histogram>(histograms_);
   }
+  sortByName(stats);
   for (const Histogram* stat : stats) {
     cb(*stat);
   }

@@ -1,11 +1,11 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "source/common/stats/stats.h"
 
@@ -57,13 +57,31 @@ class StoreImpl : public Store {
   // Declared first so it is destroyed last: stats point into it.
   std::shared_ptr<Detail::StoreCore> core_;
 
+  // By name; the key views the stat's own name (a stat never moves or goes away), so a name is
+  // stored once, and carries its hash, so growing the table does not read every name again.
+  // Hashed rather than sorted: with 100,000 clusters there are millions of names sharing long
+  // prefixes ("cluster.c000123."), and a tree lookup's ~22 string comparisons made creating a
+  // cluster's stats most of the cost of a big CDS update. forEach*() sort instead.
+  struct NameKey {
+    absl::string_view name;
+    size_t hash;
+  };
+  struct NameKeyHash {
+    size_t operator()(const NameKey& key) const { return key.hash; }
+  };
+  struct NameKeyEq {
+    bool operator()(const NameKey& a, const NameKey& b) const {
+      return a.hash == b.hash && a.name == b.name;
+    }
+  };
+  template <class T>
+  using NameMap = absl::flat_hash_map<NameKey, std::unique_ptr<T>, NameKeyHash, NameKeyEq>;
+  static NameKey keyOf(absl::string_view name);
+
   mutable absl::Mutex names_mu_;
-  std::map<std::string, std::unique_ptr<Detail::CounterImpl>, std::less<>> counters_
-      ABSL_GUARDED_BY(names_mu_);
-  std::map<std::string, std::unique_ptr<Detail::GaugeImpl>, std::less<>> gauges_
-      ABSL_GUARDED_BY(names_mu_);
-  std::map<std::string, std::unique_ptr<Detail::HistogramImpl>, std::less<>> histograms_
-      ABSL_GUARDED_BY(names_mu_);
+  NameMap<Detail::CounterImpl> counters_ ABSL_GUARDED_BY(names_mu_);
+  NameMap<Detail::GaugeImpl> gauges_ ABSL_GUARDED_BY(names_mu_);
+  NameMap<Detail::HistogramImpl> histograms_ ABSL_GUARDED_BY(names_mu_);
   uint32_t next_scalar_ ABSL_GUARDED_BY(names_mu_) = 0;
   uint32_t next_histogram_ ABSL_GUARDED_BY(names_mu_) = 0;
 };

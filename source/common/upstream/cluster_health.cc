@@ -43,13 +43,13 @@ std::vector<HealthCheckTarget> targetsFor(const ClusterInfo& info,
 
 ClusterHealth::ClusterHealth(Event::Dispatcher& main, Stats::Store& store, std::string cluster_name,
                              ClusterHealthStateSharedPtr state, Stats::Gauge& membership_healthy,
-                             Stats::Counter& upstream_cx_total)
+                             std::function<bool()> has_traffic)
     : main_(main),
       store_(store),
       name_(std::move(cluster_name)),
       state_(std::move(state)),
       membership_healthy_(membership_healthy),
-      upstream_cx_total_(upstream_cx_total) {}
+      has_traffic_(std::move(has_traffic)) {}
 
 ClusterHealth::~ClusterHealth() {
   // The checker and detector tell onHealthChanged() as they let go of the hosts.
@@ -87,7 +87,7 @@ absl::Status ClusterHealth::update(ClusterInfo& info,
           detector_->onActiveHealthCheckSuccess(host);
         }
       };
-      callbacks.has_traffic = [this] { return upstream_cx_total_.value() > 0; };
+      callbacks.has_traffic = has_traffic_;
       auto checker = createHealthChecker(
           main_, config.health_checks(0), name_, info.connect_timeout,
           generateHealthCheckStats(store_, name_), std::move(callbacks), info.upstream_bind);

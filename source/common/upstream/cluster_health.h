@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,7 +27,7 @@ class ClusterHealth {
  public:
   ClusterHealth(Event::Dispatcher& main, Stats::Store& store, std::string cluster_name,
                 ClusterHealthStateSharedPtr state, Stats::Gauge& membership_healthy,
-                Stats::Counter& upstream_cx_total);
+                std::function<bool()> has_traffic);
   ~ClusterHealth();
 
   // Before `info` reaches the workers: (re)builds the checker and the detector when their config
@@ -48,7 +49,8 @@ class ClusterHealth {
   const std::string name_;
   const ClusterHealthStateSharedPtr state_;
   Stats::Gauge& membership_healthy_;
-  Stats::Counter& upstream_cx_total_;
+  // Whether the cluster ever made an upstream connection (its upstream_cx_total).
+  const std::function<bool()> has_traffic_;
   std::vector<HostHealthSharedPtr> hosts_;
   envoy::config::core::v3::HealthCheck checker_config_;
   HealthCheckerPtr checker_;

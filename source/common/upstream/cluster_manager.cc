@@ -31,6 +31,16 @@ uint64_t lbSeed() {
   return z ^ (z >> 31);
 }
 
+// Whether two Cluster protos differ at most in load_assignment. Compares in place: copying both
+// to clear their endpoints first cost two full proto copies per updated cluster.
+bool sameExceptEndpoints(const envoy::config::cluster::v3::Cluster& a,
+                         const envoy::config::cluster::v3::Cluster& b) {
+  google::protobuf::util::MessageDifferencer differencer;
+  differencer.IgnoreField(envoy::config::cluster::v3::Cluster::descriptor()->FindFieldByNumber(
+      envoy::config::cluster::v3::Cluster::kLoadAssignmentFieldNumber));
+  return differencer.Compare(a, b);
+}
+
 }  // namespace
 
 ThreadLocalCluster::ThreadLocalCluster(ClusterInfoConstSharedPtr info, ClusterConnPools* pools)
@@ -283,9 +293,11 @@ void ThreadLocalClusterManager::sweepDraining() {
 }
 
 ClusterManager::ClusterManager(Stats::Store& stats, std::vector<Event::Dispatcher*> workers,
-                               Event::Dispatcher& main, HttpConnPoolFactory pool_factory)
+                               Event::Dispatcher& main, HttpConnPoolFactory pool_factory,
+                               bool deferred_stats)
     : stats_(stats),
       pool_factory_(std::move(pool_factory)),
+      deferred_stats_(deferred_stats),
       slot_(workers, main,
             [this, workers, next = size_t{0}]() mutable {
               return std::make_unique<ThreadLocalClusterManager>(workers[next++], &pool_factory_);
@@ -347,10 +359,37 @@ std::unique_ptr<ClusterStats> generateClusterStats(Stats::Store& store, const st
   return stats;
 }
 
-ClusterStats& ClusterManager::statsFor(const std::string& name) {
+ClusterStatsHandle::ClusterStatsHandle(Stats::Store& store, const std::string& cluster_name,
+                                       bool deferred)
+    : store_(&store),
+      name_(cluster_name),
+      membership_total_(store.gauge(absl::StrCat("cluster.", cluster_name, ".membership_total"))),
+      membership_healthy_(
+          store.gauge(absl::StrCat("cluster.", cluster_name, ".membership_healthy"))) {
+  if (!deferred) {
+    create();
+  }
+}
+
+ClusterStatsHandle::ClusterStatsHandle(ClusterStats& stats)
+    : store_(nullptr),
+      membership_total_(stats.membership_total),
+      membership_healthy_(stats.membership_healthy),
+      stats_(&stats) {}
+
+ClusterStats& ClusterStatsHandle::create() const {
+  Thread::LockGuard lock(mutex_);
+  if (owned_ == nullptr) {
+    owned_ = generateClusterStats(*store_, name_);
+    stats_.store(owned_.get(), std::memory_order_release);
+  }
+  return *owned_;
+}
+
+const ClusterStatsHandle& ClusterManager::statsFor(const std::string& name) {
   auto& entry = cluster_stats_[name];
   if (entry == nullptr) {
-    entry = generateClusterStats(stats_, name);
+    entry = std::make_unique<ClusterStatsHandle>(stats_, name, deferred_stats_);
   }
   return *entry;
 }
@@ -460,20 +499,21 @@ absl::StatusOr<std::shared_ptr<ClusterInfo>> buildClusterInfo(
 }
 
 absl::StatusOr<ClusterInfoConstSharedPtr> ClusterManager::buildInfo(
-    const envoy::config::cluster::v3::Cluster& config, const std::string& version_info) {
+    envoy::config::cluster::v3::Cluster config, const std::string& version_info) {
   auto info = buildClusterInfo(config);
   if (!info.ok()) {
     return info.status();
   }
-  (*info)->proto = config;
   (*info)->version_info = version_info;
   (*info)->last_updated = std::chrono::system_clock::now();
-  (*info)->stats = &statsFor(config.name());
-  (*info)->stats->membership_total.set((*info)->hosts.size());
+  const ClusterStatsHandle& stats = statsFor(config.name());
+  (*info)->stats = &stats;
+  stats.membershipTotal().set((*info)->hosts.size());
   if (auto status = applyHealth(**info, config); !status.ok()) {
     return status;
   }
   carryOverConnectionSettings(**info, config);
+  (*info)->proto = std::move(config);  // Moved, not copied: the caller's copy is done with.
   return ClusterInfoConstSharedPtr(std::move(*info));
 }
 
@@ -494,26 +534,20 @@ absl::Status ClusterManager::addOrUpdateCluster(const envoy::config::cluster::v3
 void ClusterManager::carryOverConnectionSettings(
     ClusterInfo& info, const envoy::config::cluster::v3::Cluster& config) {
   auto old = clusters_.find(info.name);
-  if (old != clusters_.end()) {
+  if (old != clusters_.end() && sameExceptEndpoints(old->second->proto, config)) {
     // Everything but the hosts is the same (an EDS push): the workers keep the pools of hosts
     // that stay, and those pools keep counting against the same circuit breakers.
-    envoy::config::cluster::v3::Cluster a = old->second->proto;
-    envoy::config::cluster::v3::Cluster b = config;
-    a.clear_load_assignment();
-    b.clear_load_assignment();
-    if (google::protobuf::util::MessageDifferencer::Equals(a, b)) {
-      info.connection_settings_version = old->second->connection_settings_version;
-      info.resource_manager = old->second->resource_manager;
-      return;
-    }
+    info.connection_settings_version = old->second->connection_settings_version;
+    info.resource_manager = old->second->resource_manager;
+    return;
   }
   info.connection_settings_version = next_settings_version_++;
 }
 
-absl::Status ClusterManager::applyUpdate(
-    const std::vector<envoy::config::cluster::v3::Cluster>& upserts,
-    const std::vector<std::string>& removes, std::function<void()> applied,
-    const std::string& version_info) {
+absl::Status ClusterManager::applyUpdate(std::vector<envoy::config::cluster::v3::Cluster> upserts,
+                                         const std::vector<std::string>& removes,
+                                         std::function<void()> applied,
+                                         const std::string& version_info) {
   struct Batch {
     std::vector<ClusterInfoConstSharedPtr> upserts;
     std::vector<std::string> removes;
@@ -523,8 +557,8 @@ absl::Status ClusterManager::applyUpdate(
   auto retired = std::make_shared<std::vector<ClusterInfoConstSharedPtr>>();
   absl::Status first_error;
   batch->upserts.reserve(upserts.size());
-  for (const auto& config : upserts) {
-    auto info = buildInfo(config, version_info);
+  for (auto& config : upserts) {
+    auto info = buildInfo(std::move(config), version_info);
     if (!info.ok()) {
       if (first_error.ok()) {
         first_error = info.status();
@@ -593,9 +627,12 @@ absl::Status ClusterManager::applyHealth(ClusterInfo& info,
   }
   auto& health = health_[info.name];
   if (health == nullptr) {
-    ClusterStats& stats = *info.stats;
-    health = std::make_unique<ClusterHealth>(main_, stats_, info.name, info.health_state,
-                                             stats.membership_healthy, stats.upstream_cx_total);
+    const ClusterStatsHandle& stats = statsFor(info.name);
+    // For no_traffic_interval. Deferred stats not made yet mean no connection was ever made:
+    // they are not made just to read a zero.
+    health = std::make_unique<ClusterHealth>(
+        main_, stats_, info.name, info.health_state, stats.membershipHealthy(),
+        [&stats] { return stats.created() && stats.get().upstream_cx_total.value() > 0; });
     if (health_checks_stopped_) {
       health->stopHealthChecks();
     }

@@ -254,6 +254,8 @@ const std::vector<Expected>& expected() {
       {"config.bootstrap.v3.Admin", "address", 3, "envoy.config.core.v3.Address"},
       {"config.bootstrap.v3.Bootstrap", "overload_manager", 15, "envoy.config.overload.v3.OverloadManager"},
       {"config.bootstrap.v3.Bootstrap", "layered_runtime", 17, "envoy.config.bootstrap.v3.LayeredRuntime"},
+      {"config.bootstrap.v3.Bootstrap", "deferred_stat_options", 39, "envoy.config.bootstrap.v3.Bootstrap.DeferredStatOptions"},
+      {"config.bootstrap.v3.Bootstrap.DeferredStatOptions", "enable_deferred_creation_stats", 1, "bool"},
       {"config.bootstrap.v3.LayeredRuntime", "layers", 1, "envoy.config.bootstrap.v3.RuntimeLayer"},
       {"config.bootstrap.v3.RuntimeLayer", "name", 1, "string"},
       {"config.bootstrap.v3.RuntimeLayer", "static_layer", 2, "google.protobuf.Struct"},

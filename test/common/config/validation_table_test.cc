@@ -695,6 +695,9 @@ const std::vector<Case>& cases() {
 const std::map<std::string, std::string>& noInvalidValue() {
   static const auto* table = new std::map<std::string, std::string>{
       {f(L, "stat_prefix"), "any string"},
+      {"envoy.config.bootstrap.v3.Bootstrap.deferred_stat_options", "only a bool inside"},
+      {"envoy.config.bootstrap.v3.Bootstrap.DeferredStatOptions.enable_deferred_creation_stats",
+       "bool"},
       {f(L, "per_connection_buffer_limit_bytes"), "any uint32 (0: no limit)"},
       {f(L, "metadata"), "opaque"},
       {f(L, "continue_on_listener_filters_timeout"), "bool"},

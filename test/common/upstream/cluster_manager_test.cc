@@ -260,6 +260,93 @@ envoy::config::cluster::v3::Cluster staticCluster(const std::string& name) {
   return proto;
 }
 
+bool hasCounter(const Stats::Store& store, const std::string& name) {
+  bool found = false;
+  store.forEachCounter([&](const Stats::Counter& c) { found |= c.name() == name; });
+  return found;
+}
+
+// Deferred stats (bootstrap deferred_stat_options): a cluster's traffic stats appear in the
+// store on first use only, then stay the same objects across updates of the cluster; the
+// membership gauges are there from the start.
+TEST(ClusterManagerTest, DeferredTrafficStatsAreMadeOnFirstUse) {
+  Event::DispatcherImpl main("main");
+  Stats::StoreImpl store;
+  ClusterManager cm(store, {}, main, nullptr, /*deferred_stats=*/true);
+  ASSERT_TRUE(cm.addOrUpdateCluster(staticCluster("a")).ok());
+  EXPECT_FALSE(hasCounter(store, "cluster.a.upstream_rq_total"));
+  EXPECT_EQ(store.gauge("cluster.a.membership_total").value(), 1);
+
+  cm.find("a")->stats->upstream_rq_total.inc();
+  EXPECT_TRUE(hasCounter(store, "cluster.a.upstream_rq_total"));
+  EXPECT_TRUE(hasCounter(store, "cluster.a.upstream_cx_total"));  // The whole set at once.
+  EXPECT_EQ(store.counter("cluster.a.upstream_rq_total").value(), 1u);
+
+  // A new config of the cluster uses the same stats.
+  auto updated = staticCluster("a");
+  updated.mutable_connect_timeout()->set_seconds(3);
+  ASSERT_TRUE(cm.addOrUpdateCluster(updated).ok());
+  EXPECT_EQ(&cm.find("a")->stats->upstream_rq_total, &store.counter("cluster.a.upstream_rq_total"));
+  EXPECT_EQ(cm.find("a")->stats->upstream_rq_total.value(), 1u);
+}
+
+TEST(ClusterManagerTest, DeferredStatsMadeOnceWhenThreadsRaceForThem) {
+  Stats::StoreImpl store;
+  ClusterStatsHandle handle(store, "a", /*deferred=*/true);
+  EXPECT_FALSE(handle.created());
+  std::vector<std::thread> threads;
+  std::vector<ClusterStats*> seen(4);
+  for (size_t i = 0; i < seen.size(); ++i) {
+    threads.emplace_back([&, i] {
+      seen[i] = &handle.get();
+      seen[i]->upstream_rq_total.inc();
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  for (ClusterStats* stats : seen) {
+    EXPECT_EQ(stats, seen[0]);
+  }
+  EXPECT_EQ(store.counter("cluster.a.upstream_rq_total").value(), 4u);
+}
+
+TEST(ClusterManagerTest, EagerStatsAreThereAtOnce) {
+  Event::DispatcherImpl main("main");
+  Stats::StoreImpl store;
+  ClusterManager cm(store, {}, main);
+  ASSERT_TRUE(cm.addOrUpdateCluster(staticCluster("a")).ok());
+  EXPECT_TRUE(hasCounter(store, "cluster.a.upstream_rq_total"));
+}
+
+// Only an endpoint change keeps the connection settings (and the workers' pools of the hosts
+// that stay); any other change makes new ones.
+TEST(ClusterManagerTest, ConnectionSettingsKeptWhenOnlyEndpointsChange) {
+  Event::DispatcherImpl main("main");
+  Stats::StoreImpl store;
+  ClusterManager cm(store, {}, main);
+  ASSERT_TRUE(cm.addOrUpdateCluster(staticCluster("a")).ok());
+  const uint64_t first = cm.find("a")->connection_settings_version;
+  const auto* first_limits = cm.find("a")->resource_manager.get();
+
+  auto endpoints_changed = staticCluster("a");
+  endpoints_changed.mutable_load_assignment()
+      ->mutable_endpoints(0)
+      ->mutable_lb_endpoints(0)
+      ->mutable_endpoint()
+      ->mutable_address()
+      ->mutable_socket_address()
+      ->set_port_value(4001);
+  ASSERT_TRUE(cm.addOrUpdateCluster(endpoints_changed).ok());
+  EXPECT_EQ(cm.find("a")->connection_settings_version, first);
+  EXPECT_EQ(cm.find("a")->resource_manager.get(), first_limits);
+
+  auto timeout_changed = endpoints_changed;
+  timeout_changed.mutable_connect_timeout()->set_seconds(7);
+  ASSERT_TRUE(cm.addOrUpdateCluster(timeout_changed).ok());
+  EXPECT_NE(cm.find("a")->connection_settings_version, first);
+}
+
 // A big update reaches each worker as slices: work posted to a worker after the update runs
 // after the first slice, not after the whole update (the worker serves its connections between
 // slices). Configs it removes are freed on main, at the completion, not on a worker.
