@@ -109,7 +109,7 @@ void ActiveStream::decodeHeaders(Http::RequestHeaderMapPtr&& headers, bool end_s
   }
 
   // Expect: 100-continue is answered here (Envoy's default): the client may send its body now.
-  if (const std::string* expect = h.get("expect"); expect != nullptr) {
+  if (const absl::string_view* expect = h.get("expect"); expect != nullptr) {
     if (absl::EqualsIgnoreCase(*expect, "100-continue")) {
       if (!end_stream) {
         Http::ResponseHeaderMap continue_headers;
