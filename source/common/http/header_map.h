@@ -9,6 +9,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/string_view.h"
+#include "source/common/common/per_thread_pool.h"
 
 namespace Skiff::Http {
 
@@ -104,7 +105,7 @@ class HeaderMap {
  * A request's header block. The request line (HTTP/1) or pseudo-headers (HTTP/2) are kept as
  * members, not fields, so routing reads them without a search; `host` holds Host / :authority.
  */
-class RequestHeaderMap : public HeaderMap {
+class RequestHeaderMap : public HeaderMap, public PerThreadPooled<RequestHeaderMap> {
  public:
   const std::string& method() const { return method_; }
   void setMethod(absl::string_view method) { method_.assign(method.data(), method.size()); }
@@ -132,7 +133,7 @@ class RequestHeaderMap : public HeaderMap {
 /**
  * A response's header block; the status line's code is a member.
  */
-class ResponseHeaderMap : public HeaderMap {
+class ResponseHeaderMap : public HeaderMap, public PerThreadPooled<ResponseHeaderMap> {
  public:
   uint32_t status() const { return status_; }
   void setStatus(uint32_t status) { status_ = status; }

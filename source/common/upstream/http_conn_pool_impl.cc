@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "source/common/common/assert.h"
+#include "source/common/common/per_thread_pool.h"
 #include "source/common/network/connection_impl.h"
 
 namespace Skiff::Upstream {
@@ -35,7 +36,8 @@ class HttpConnPoolImpl::PoolStream : public Http::RequestEncoder,
                                      public Http::ResponseDecoder,
                                      public Http::StreamCallbacks,
                                      public Cancellable,
-                                     public Event::DeferredDeletable {
+                                     public Event::DeferredDeletable,
+                                     public PerThreadPooled<HttpConnPoolImpl::PoolStream> {
  public:
   PoolStream(HttpConnPoolImpl& pool, Http::ResponseDecoder& decoder,
              HttpConnPoolCallbacks& callbacks)
