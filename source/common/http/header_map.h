@@ -33,7 +33,9 @@ class HeaderMap {
   };
   using Fields = absl::InlinedVector<Field, 12>;
 
-  HeaderMap() = default;
+  // User-provided (not `= default`), here and in the subclasses: make_unique value-initializes,
+  // which for a defaulted constructor first zeroes the whole object, inline storage included.
+  HeaderMap() {}
   // Copies re-store the bytes in the new map's arena (a copy's views point into its own).
   HeaderMap(const HeaderMap& other);
   HeaderMap& operator=(const HeaderMap& other);
@@ -107,6 +109,8 @@ class HeaderMap {
  */
 class RequestHeaderMap : public HeaderMap, public PerThreadPooled<RequestHeaderMap> {
  public:
+  RequestHeaderMap() {}  // See HeaderMap().
+
   const std::string& method() const { return method_; }
   void setMethod(absl::string_view method) { method_.assign(method.data(), method.size()); }
   // The request target as sent: origin-form "/a/b?q" (or absolute-form for a forward proxy).
@@ -135,6 +139,8 @@ class RequestHeaderMap : public HeaderMap, public PerThreadPooled<RequestHeaderM
  */
 class ResponseHeaderMap : public HeaderMap, public PerThreadPooled<ResponseHeaderMap> {
  public:
+  ResponseHeaderMap() {}  // See HeaderMap().
+
   uint32_t status() const { return status_; }
   void setStatus(uint32_t status) { status_ = status; }
 
