@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "source/common/event/dispatcher.h"
+#include "source/common/event/event_time.h"
 
 namespace Skiff::Event {
 
@@ -13,7 +14,8 @@ namespace Skiff::Event {
  * libevent timer costs a heap update under the event base's lock each time; this keeps one timer
  * armed and only records the new deadline, so moving the deadline later costs one clock read.
  * When the timer fires early (the deadline moved), it re-arms itself for the remainder; only a
- * deadline earlier than the armed time re-arms at once.
+ * deadline earlier than the armed time re-arms at once. Deadlines count from EventTime (the start
+ * of the event being handled); whether one passed is checked against the clock itself.
  *
  * Thread: the dispatcher's, like the Timer it wraps. The callback runs on it, at most once per
  * setDeadline()/touch().
@@ -31,14 +33,15 @@ class DeadlineTimer {
       disarm();
       return;
     }
-    setDeadline(Clock::now() + timeout);
+    setDeadline(EventTime::now() + timeout);
   }
   void setDeadline(Clock::time_point deadline) {
     deadline_ = deadline;
     if (!armed_ || fires_at_ > deadline) {
       fires_at_ = deadline;
       armed_ = true;
-      timer_->enableTimer(std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()));
+      timer_->enableTimer(
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - EventTime::now()));
     }
   }
   // No deadline; the underlying timer may still wake once and do nothing.

@@ -345,11 +345,11 @@ bool appendHeader(const Http::HeaderMap* headers, const HeaderName& header, std:
     out += *member;
     return true;
   }
-  const std::string* value = headers->get(header.name);
+  const absl::string_view* value = headers->get(header.name);
   if (value == nullptr) {
     return false;
   }
-  out += *value;
+  out.append(value->data(), value->size());
   return true;
 }
 

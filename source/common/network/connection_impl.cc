@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "source/common/common/assert.h"
 #include "source/common/common/logger.h"
+#include "source/common/event/event_time.h"
 
 namespace Skiff::Network {
 namespace {
@@ -102,6 +103,8 @@ void ConnectionImpl::onFileEvent(uint32_t events) {
   if (state_ == State::Closed) {
     return;
   }
+  // Everything this event sets off (filters, codecs, streams, pools) shares one clock read.
+  Event::EventTime::Scope event_time;
   if (events & Event::FileReadyType::Write) {
     onWriteReady();
   }

@@ -56,7 +56,7 @@ size_t portStart(absl::string_view host) {
 }
 
 bool isGrpcRequest(const Http::RequestHeaderMap& headers) {
-  const std::string* content_type = headers.get("content-type");
+  const absl::string_view* content_type = headers.get("content-type");
   if (content_type == nullptr) {
     return false;
   }
@@ -668,7 +668,7 @@ RouteResult RouteTable::route(const Http::RequestHeaderMap& headers, uint64_t ra
         result.weighted_cluster = &route->pickWeightedCluster(random);
         result.cluster_name = result.weighted_cluster->name();
       } else if (!route->clusterHeader().empty()) {
-        const std::string* value = headers.get(route->clusterHeader());
+        const absl::string_view* value = headers.get(route->clusterHeader());
         if (value != nullptr) {
           result.cluster_name = *value;
         }
@@ -791,7 +791,7 @@ std::string RouteEntry::redirectLocation(const Http::RequestHeaderMap& headers) 
     const size_t port = portStart(host);
     if (port != absl::string_view::npos) {
       const absl::string_view request_port = host.substr(port);
-      const std::string* forwarded_proto = headers.get("x-forwarded-proto");
+      const absl::string_view* forwarded_proto = headers.get("x-forwarded-proto");
       const absl::string_view request_scheme =
           forwarded_proto != nullptr ? absl::string_view(*forwarded_proto) : headers.scheme();
       bool strip = !port_redirect_.empty();

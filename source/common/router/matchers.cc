@@ -338,7 +338,7 @@ bool HeaderMatcher::matches(const Http::RequestHeaderMap& headers) const {
             joined.assign(value.data(), value.size());
           }
           joined += ',';
-          joined += field.value;
+          joined.append(field.value.data(), field.value.size());
           value = joined;
         }
       }

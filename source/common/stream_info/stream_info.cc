@@ -1,5 +1,7 @@
 #include "source/common/stream_info/stream_info.h"
 
+#include "source/common/event/event_time.h"
+
 namespace Skiff::StreamInfo {
 namespace {
 
@@ -87,7 +89,7 @@ absl::string_view protocolString(Protocol protocol) {
 StreamInfo StreamInfo::startNow() {
   StreamInfo info;
   info.start_time = std::chrono::system_clock::now();
-  info.start_time_monotonic = std::chrono::steady_clock::now();
+  info.start_time_monotonic = Event::EventTime::now();
   return info;
 }
 

@@ -6,6 +6,8 @@
 #include <utility>
 
 #include "source/common/common/assert.h"
+#include "source/common/common/per_thread_pool.h"
+#include "source/common/event/event_time.h"
 #include "source/common/network/connection_impl.h"
 
 namespace Skiff::Upstream {
@@ -14,7 +16,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 uint64_t millisecondsSince(Clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Event::EventTime::now() - start)
+      .count();
 }
 
 // RFC 9110 9.2.2: a request the client may send again without asking whether it was processed.
@@ -35,7 +38,8 @@ class HttpConnPoolImpl::PoolStream : public Http::RequestEncoder,
                                      public Http::ResponseDecoder,
                                      public Http::StreamCallbacks,
                                      public Cancellable,
-                                     public Event::DeferredDeletable {
+                                     public Event::DeferredDeletable,
+                                     public PerThreadPooled<HttpConnPoolImpl::PoolStream> {
  public:
   PoolStream(HttpConnPoolImpl& pool, Http::ResponseDecoder& decoder,
              HttpConnPoolCallbacks& callbacks)
@@ -169,7 +173,7 @@ class HttpConnPoolImpl::ActiveClient : public Network::ConnectionCallbacks,
                                        public Http::ClientConnectionCallbacks,
                                        public Event::DeferredDeletable {
  public:
-  explicit ActiveClient(HttpConnPoolImpl& pool) : pool_(pool), created_(Clock::now()) {}
+  explicit ActiveClient(HttpConnPoolImpl& pool) : pool_(pool), created_(Event::EventTime::now()) {}
 
   // Network::ConnectionCallbacks
   void onEvent(Network::ConnectionEvent event) override {
@@ -375,7 +379,7 @@ void HttpConnPoolImpl::moveToReady(ActiveClient& client) {
   ready_.splice(ready_.begin(), from, client.position_);
   client.position_ = ready_.begin();
   client.state_ = ClientState::Ready;
-  client.idle_since_ = Clock::now();
+  client.idle_since_ = Event::EventTime::now();
 }
 
 void HttpConnPoolImpl::attach(std::unique_ptr<PoolStream> owned, ActiveClient& client) {

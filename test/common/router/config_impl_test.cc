@@ -470,7 +470,7 @@ std::string values(const Http::HeaderMap& headers, absl::string_view name) {
   std::vector<std::string> out;
   for (const auto& field : headers.fields()) {
     if (field.name == name) {
-      out.push_back(field.value);
+      out.emplace_back(field.value);
     }
   }
   return absl::StrJoin(out, ",");

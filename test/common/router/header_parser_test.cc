@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "envoy/config/route/v3/route_components.pb.h"
 #include "gtest/gtest.h"
@@ -23,7 +24,7 @@ absl::StatusOr<HeaderMutationsConstPtr> build(const std::string& yaml) {
 std::string dump(const Http::HeaderMap& headers) {
   std::vector<std::string> fields;
   for (const auto& field : headers.fields()) {
-    fields.push_back(field.name + "=" + field.value);
+    fields.push_back(absl::StrCat(field.name, "=", field.value));
   }
   return absl::StrJoin(fields, " ");
 }

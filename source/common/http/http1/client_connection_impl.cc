@@ -19,7 +19,8 @@ void ClientConnectionImpl::allocHeaders() {
   response_headers_ = std::make_unique<ResponseHeaderMap>();
 }
 
-CodecStatus ClientConnectionImpl::onHeaderField(std::string& name, std::string& value, bool& keep) {
+CodecStatus ClientConnectionImpl::onHeaderField(absl::string_view name, absl::string_view value,
+                                                bool& keep) {
   if (nameIs(name, "transfer-encoding")) {
     if (!absl::EqualsIgnoreCase(value, "chunked")) {
       return CodecStatus::protocolError(502, "http1.unsupported_transfer_encoding");

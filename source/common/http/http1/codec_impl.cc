@@ -125,7 +125,9 @@ void ConnectionImpl::resetMessageState() {
   upgrade_ = false;
   header_bytes_ = 0;
   header_count_ = 0;
-  open_field_ = nullptr;
+  field_open_ = false;
+  name_span_ = {};
+  value_span_ = {};
   body_.drain(body_.length());
   fold_gap_active_ = false;
   fold_gap_lf_ = false;
@@ -147,6 +149,7 @@ int ConnectionImpl::onMessageBeginCb(llhttp_t* parser) {
   auto* self = static_cast<ConnectionImpl*>(parser->data);
   self->message_begun_ = true;
   self->allocHeaders();
+  self->header_map_ = &self->headers();
   return 0;
 }
 
@@ -194,19 +197,31 @@ int ConnectionImpl::onMessageCompleteCb(llhttp_t* parser) {
   return HPE_PAUSED;
 }
 
-HeaderMap::Field& ConnectionImpl::openField() {
-  if (open_field_ == nullptr) {
-    // Valid until the next field is added (the map may grow then).
-    open_field_ = &headers().addEmptyField();
+void ConnectionImpl::spillField() {
+  if (field_open_) {
+    return;
   }
-  return *open_field_;
+  header_map_->addEmptyField();
+  field_open_ = true;
+  if (name_span_.size() > 0) {
+    copyLowerCaseToken(header_map_->extendLastName(name_span_.size()), name_span_.data(),
+                       name_span_.size());
+  }
+  if (value_span_.size() > 0) {
+    memcpy(header_map_->extendLastValue(value_span_.size()), value_span_.data(),
+           value_span_.size());
+  }
+  name_span_ = {};
+  value_span_ = {};
 }
 
 int ConnectionImpl::onHeaderFieldData(const char* at, size_t length) {
-  std::string& name = openField().name;
-  const size_t old = name.size();
-  name.append(at, length);
-  lowerCaseToken(name.data() + old, length);
+  if (!field_open_ && name_span_.empty()) {
+    name_span_ = absl::string_view(at, length);
+  } else {
+    spillField();
+    copyLowerCaseToken(header_map_->extendLastName(length), at, length);
+  }
   fold_gap_active_ = true;
   fold_gap_lf_ = false;
   fold_gap_start_ = at + length;
@@ -226,45 +241,68 @@ int ConnectionImpl::onHeaderValueData(const char* at, size_t length) {
   if (fold_gap_lf_ || hasLineFeed(gap, at)) {
     return fail(400, "http1.obs_fold");
   }
-  openField().value.append(at, length);
+  if (!field_open_ && value_span_.empty()) {
+    value_span_ = absl::string_view(at, length);
+  } else {
+    spillField();
+    memcpy(header_map_->extendLastValue(length), at, length);
+  }
   fold_gap_start_ = at + length;
   return 0;
 }
+
+namespace {
+
+// llhttp strips leading whitespace; trailing whitespace is not part of the value either.
+void trimTrailingWhitespace(absl::string_view& value) {
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
+    value.remove_suffix(1);
+  }
+}
+
+}  // namespace
 
 int ConnectionImpl::onHeaderValueComplete() {
   fold_gap_active_ = false;
   fold_gap_lf_ = false;
   fold_gap_start_ = nullptr;
-  HeaderMap::Field& field = openField();
-  open_field_ = nullptr;
+  if (!field_open_) {
+    // The common case: the whole field arrived in this slice; copy it into the map once.
+    if (name_span_.empty()) {
+      return fail(400, "http1.invalid_header_name");
+    }
+    trimTrailingWhitespace(value_span_);
+    HeaderMap::Field& field = header_map_->addField(name_span_.size(), value_span_.size());
+    copyLowerCaseToken(const_cast<char*>(field.name.data()), name_span_.data(), name_span_.size());
+    if (!value_span_.empty()) {
+      memcpy(const_cast<char*>(field.value.data()), value_span_.data(), value_span_.size());
+    }
+    name_span_ = {};
+    value_span_ = {};
+  } else {
+    field_open_ = false;
+    trimTrailingWhitespace(header_map_->lastField().value);
+  }
+  const HeaderMap::Field& field = header_map_->lastField();
   if (field.name.empty()) {
     return fail(400, "http1.invalid_header_name");
   }
   if (++header_count_ > settings_.max_headers_count) {
     return fail(431, "http1.too_many_headers");
   }
-  // llhttp strips leading whitespace; trailing whitespace is not part of the value either.
-  std::string& value = field.value;
-  if (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
-    size_t end = value.size() - 1;
-    while (end > 0 && (value[end - 1] == ' ' || value[end - 1] == '\t')) {
-      --end;
-    }
-    value.resize(end);
-  }
   // Only host (4) and transfer-encoding (17) need a closer look: skip the call for the rest.
   bool keep = true;
   if (field.name.size() == 4 || field.name.size() == 17) {
-    CodecStatus status = onHeaderField(field.name, value, keep);
+    CodecStatus status = onHeaderField(field.name, field.value, keep);
     if (!status.isOk()) {
       callback_status_ = status;
       return -1;
     }
   }
   if (keep) {
-    headers().finishLastField();
+    header_map_->finishLastField();
   } else {
-    headers().removeLastField();
+    header_map_->removeLastField();
   }
   return 0;
 }
@@ -344,6 +382,10 @@ CodecStatus ConnectionImpl::parseLoop(Buffer::Instance& data) {
       return parseFailed(statusFromLlhttp(err));
     }
     if (in_headers && !headers_complete_) {
+      // The slice is drained below: a field cut off by its end is copied into the map now.
+      if (!name_span_.empty() || !value_span_.empty()) {
+        spillField();
+      }
       if (fold_gap_active_) {
         // A line feed at the end of this slice may start a fold continued in the next one.
         const char* gap = fold_gap_start_ != nullptr ? fold_gap_start_ : begin;

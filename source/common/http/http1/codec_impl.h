@@ -85,7 +85,8 @@ class ConnectionImpl : public virtual Http::Connection, public Network::Connecti
   // A complete header field named like one a codec treats specially (4 or 17 bytes: host,
   // transfer-encoding; name lower-case, value trimmed). Returns a protocol error to refuse the
   // message; sets `keep` false to leave the field out of the map.
-  virtual CodecStatus onHeaderField(std::string& name, std::string& value, bool& keep) = 0;
+  virtual CodecStatus onHeaderField(absl::string_view name, absl::string_view value,
+                                    bool& keep) = 0;
   virtual void onUrl(const char* at, size_t length) = 0;
   // Returns llhttp's on_headers_complete value (0, 1 skip body, 2 upgrade) or -1 with
   // callback_status_ set.
@@ -124,9 +125,14 @@ class ConnectionImpl : public virtual Http::Connection, public Network::Connecti
   bool upgrade_{false};       // The message switched the connection to raw bytes.
   uint32_t header_bytes_{0};  // Bytes of the header section parsed so far.
   uint32_t header_count_{0};
-  // A field is being filled in place at the end of the header map (name lower-cased as it
-  // arrives); see HeaderMap::addEmptyField().
-  HeaderMap::Field* open_field_{nullptr};
+  // The header map being filled (headers() of the message being parsed).
+  HeaderMap* header_map_{nullptr};
+  // The field being parsed. While it lies within the slice llhttp runs over, it is two spans of
+  // that slice, copied into the map once complete. A field cut off by the slice's end is moved
+  // into the map (field_open_) and its further bytes appended there.
+  absl::string_view name_span_;
+  absl::string_view value_span_;
+  bool field_open_{false};
   Buffer::OwnedImpl body_;    // Body bytes gathered by one llhttp_execute, delivered after it.
   Buffer::OwnedImpl output_;  // Encoded bytes on their way to the connection.
 
@@ -153,7 +159,8 @@ class ConnectionImpl : public virtual Http::Connection, public Network::Connecti
   static int onBodyCb(llhttp_t* parser, const char* at, size_t length);
   static int onMessageCompleteCb(llhttp_t* parser);
 
-  HeaderMap::Field& openField();
+  // Moves the spans of the field being parsed into a field at the end of the map.
+  void spillField();
   int onHeaderFieldData(const char* at, size_t length);
   int onHeaderValueData(const char* at, size_t length);
   int onHeaderValueComplete();
@@ -223,7 +230,7 @@ class ServerConnectionImpl : public ConnectionImpl, public ServerConnection {
   // ConnectionImpl
   void allocHeaders() override;
   HeaderMap& headers() override { return *request_headers_; }
-  CodecStatus onHeaderField(std::string& name, std::string& value, bool& keep) override;
+  CodecStatus onHeaderField(absl::string_view name, absl::string_view value, bool& keep) override;
   void onUrl(const char* at, size_t length) override;
   int onHeadersComplete() override;
   bool canParse() const override;
@@ -308,7 +315,7 @@ class ClientConnectionImpl : public ConnectionImpl, public ClientConnection {
   // ConnectionImpl
   void allocHeaders() override;
   HeaderMap& headers() override { return *response_headers_; }
-  CodecStatus onHeaderField(std::string& name, std::string& value, bool& keep) override;
+  CodecStatus onHeaderField(absl::string_view name, absl::string_view value, bool& keep) override;
   void onUrl(const char*, size_t) override {}
   int onHeadersComplete() override;
   bool canParse() const override;

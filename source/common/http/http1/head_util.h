@@ -54,27 +54,39 @@ class HeadWriter {
 // Whether a (lower-case) field name is `literal`. The size test first, and a fixed-size compare
 // the compiler turns into a few loads: name checks run for every field of every message.
 template <size_t N>
-inline bool nameIs(const std::string& name, const char (&literal)[N]) {
+inline bool nameIs(absl::string_view name, const char (&literal)[N]) {
   return name.size() == N - 1 && memcmp(name.data(), literal, N - 1) == 0;
 }
 
-// Lower-cases a header name in place, eight bytes at a time. Names are tokens (llhttp checked:
-// ASCII only), so a byte is an upper-case letter exactly when adding 0x80 - 'A' sets its top
-// bit and adding 0x80 - 'Z' - 1 does not; those bytes get 0x20 added.
-inline void lowerCaseToken(char* p, size_t length) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  size_t i = 0;
-  for (; i + 8 <= length; i += 8) {
-    uint64_t word;
-    memcpy(&word, p + i, 8);
-    const uint64_t at_least_a = word + kOnes * (0x80 - 'A');
-    const uint64_t above_z = word + kOnes * (0x80 - 'Z' - 1);
-    word |= ((at_least_a & ~above_z) & (kOnes * 0x80)) >> 2;
-    memcpy(p + i, &word, 8);
-  }
-  for (; i < length; ++i) {
-    if (p[i] >= 'A' && p[i] <= 'Z') {
-      p[i] = static_cast<char>(p[i] + ('a' - 'A'));
+// Copies a header name lower-cased, a word at a time. Names are tokens (llhttp checked: ASCII
+// only), so a byte is an upper-case letter exactly when adding 0x80 - 'A' sets its top bit and
+// adding 0x80 - 'Z' - 1 does not; those bytes get 0x20 added. Lower-casing twice changes
+// nothing, so the last word may overlap the one before it: no byte-by-byte tail.
+template <class Word>
+inline void copyLowerCaseWord(char* out, const char* in) {
+  constexpr Word kOnes = static_cast<Word>(0x0101010101010101ULL);
+  Word word;
+  memcpy(&word, in, sizeof(Word));
+  const Word at_least_a = word + kOnes * (0x80 - 'A');
+  const Word above_z = word + kOnes * (0x80 - 'Z' - 1);
+  word |= ((at_least_a & ~above_z) & (kOnes * 0x80)) >> 2;
+  memcpy(out, &word, sizeof(Word));
+}
+
+inline void copyLowerCaseToken(char* out, const char* in, size_t length) {
+  if (length >= 8) {
+    size_t i = 0;
+    for (; i + 8 < length; i += 8) {
+      copyLowerCaseWord<uint64_t>(out + i, in + i);
+    }
+    copyLowerCaseWord<uint64_t>(out + length - 8, in + length - 8);
+  } else if (length >= 4) {
+    copyLowerCaseWord<uint32_t>(out, in);
+    copyLowerCaseWord<uint32_t>(out + length - 4, in + length - 4);
+  } else {
+    for (size_t i = 0; i < length; ++i) {
+      const char c = in[i];
+      out[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
     }
   }
 }
@@ -95,7 +107,7 @@ HeadScan scanHead(const HeaderMap& headers, bool request);
 
 // Whether a field is written as it is (not host, transfer-encoding, or a connection field the
 // codec replaces).
-inline bool writtenAsIs(const std::string& name, bool skip_connection, bool request) {
+inline bool writtenAsIs(absl::string_view name, bool skip_connection, bool request) {
   switch (name.size()) {
     case 4:
       return !(request && nameIs(name, "host"));

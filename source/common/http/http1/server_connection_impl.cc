@@ -21,7 +21,8 @@ void ServerConnectionImpl::allocHeaders() {
 
 void ServerConnectionImpl::onUrl(const char* at, size_t length) { url_.append(at, length); }
 
-CodecStatus ServerConnectionImpl::onHeaderField(std::string& name, std::string& value, bool& keep) {
+CodecStatus ServerConnectionImpl::onHeaderField(absl::string_view name, absl::string_view value,
+                                                bool& keep) {
   if (nameIs(name, "host")) {
     // Two Hosts are a classic way to make a proxy and a backend route differently.
     if (host_seen_) {

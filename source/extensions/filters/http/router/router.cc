@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "source/common/common/logger.h"
+#include "source/common/event/event_time.h"
 
 namespace Skiff::Extensions::HttpFilters::RouterFilter {
 namespace {
@@ -10,7 +11,8 @@ namespace {
 using std::chrono::steady_clock;
 
 int64_t millisSince(steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - start).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Event::EventTime::now() - start)
+      .count();
 }
 
 using StreamInfo::ResponseFlag;
@@ -48,7 +50,7 @@ void Filter::onRequestHeaders(Http::RequestHeaderMap& headers, bool end_stream,
   request_headers_ = &headers;
   route_ = route;
   downstream_end_stream_ = end_stream;
-  request_start_ = steady_clock::now();
+  request_start_ = Event::EventTime::now();
 
   Upstream::ThreadLocalCluster* cluster =
       config_.cluster_manager->threadLocal().get(route.cluster_name);
@@ -101,7 +103,7 @@ void Filter::startAttempt(Upstream::ThreadLocalCluster* cluster) {
   upstream_request_complete_ = false;
   upstream_response_complete_ = false;
   // The first attempt starts with the request (onRequestHeaders just read the clock).
-  attempt_start_ = cluster != nullptr ? request_start_ : steady_clock::now();
+  attempt_start_ = cluster != nullptr ? request_start_ : Event::EventTime::now();
   // The pool may answer before newStream returns (an idle connection, or an overflow).
   waiting_for_pool_ = true;
   Upstream::Cancellable* handle = pool->newStream(*this, *this);
@@ -249,7 +251,7 @@ void Filter::decodeHeaders(Http::ResponseHeaderMapPtr&& headers, bool end_stream
   Upstream::reportOutlierHttpStatus(*cluster_, host_, status);
   StreamInfo::StreamInfo& info = callbacks_.streamInfo();
   if (!info.first_upstream_rx_byte_received.has_value()) {
-    info.first_upstream_rx_byte_received = info.sinceStart(steady_clock::now());
+    info.first_upstream_rx_byte_received = info.sinceStart(Event::EventTime::now());
   }
   if (per_try_timer_ != nullptr) {
     per_try_timer_->disableTimer();

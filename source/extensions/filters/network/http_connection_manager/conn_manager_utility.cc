@@ -15,7 +15,7 @@ namespace {
 template <class Pred>
 void removeIf(Http::HeaderMap& headers, Pred pred) {
   // HeaderMap::remove() takes one name at a time; collect first so each is removed once.
-  absl::InlinedVector<std::string, 4> names;
+  absl::InlinedVector<absl::string_view, 4> names;
   for (const auto& field : headers.fields()) {
     if (pred(field.name)) {
       bool seen = false;
@@ -44,7 +44,7 @@ bool headerListContains(absl::string_view value, absl::string_view token) {
 }
 
 bool isUpgradeRequest(const Http::HeaderMap& headers, std::string* type) {
-  const std::string* upgrade = headers.get("upgrade");
+  const absl::string_view* upgrade = headers.get("upgrade");
   if (upgrade == nullptr || upgrade->empty()) {
     return false;
   }
@@ -67,7 +67,7 @@ bool isUpgradeRequest(const Http::HeaderMap& headers, std::string* type) {
 namespace {
 
 // Hop-by-hop names (and `connection`), checked by length first: most requests have none.
-bool mayBeHopByHop(const std::string& name) {
+bool mayBeHopByHop(absl::string_view name) {
   switch (name.size()) {
     case 2:
       return name == "te";
@@ -122,7 +122,7 @@ void removeHopByHopHeaders(Http::HeaderMap& headers, bool keep_upgrade) {
       named.push_back(std::move(name));
     }
   }
-  removeIf(headers, [&](const std::string& name) {
+  removeIf(headers, [&](absl::string_view name) {
     if (name == "keep-alive" || name == "proxy-connection" || name == "transfer-encoding" ||
         name == "proxy-authenticate" || name == "trailer") {
       return true;
@@ -191,7 +191,7 @@ RequestHeaderResult mutateRequestHeaders(Http::RequestHeaderMap& headers,
                                          const HeaderRules& rules, uint64_t (*random)(void*),
                                          void* random_state) {
   RequestHeaderResult result;
-  std::string* xff = headers.getMutable("x-forwarded-for");
+  const absl::string_view* xff = headers.get("x-forwarded-for");
   if (rules.use_remote_address) {
     // The peer is the client, unless trusted proxies in front of us put it into XFF.
     result.downstream_address = remote.ip();
@@ -205,9 +205,9 @@ RequestHeaderResult mutateRequestHeaders(Http::RequestHeaderMap& headers,
     }
     if (!rules.skip_xff_append) {
       if (xff != nullptr && !xff->empty()) {
-        absl::StrAppend(xff, ",", remote.ip());
+        headers.setFirst("x-forwarded-for", absl::StrCat(*xff, ",", remote.ip()));
       } else if (xff != nullptr) {
-        xff->assign(remote.ip());
+        headers.setFirst("x-forwarded-for", remote.ip());
       } else {
         headers.addLowerCase("x-forwarded-for", remote.ip());
       }
@@ -234,7 +234,7 @@ RequestHeaderResult mutateRequestHeaders(Http::RequestHeaderMap& headers,
       !result.downstream_address.empty() ? isInternalAddress(result.downstream_address) : false;
 
   if (rules.generate_request_id) {
-    std::string* id = headers.getMutable("x-request-id");
+    const absl::string_view* id = headers.get("x-request-id");
     // An edge proxy does not trust ids from outside: they could collide on purpose.
     const bool edge_external = rules.use_remote_address && !result.internal;
     if (id == nullptr || id->empty() || edge_external) {
@@ -243,17 +243,17 @@ RequestHeaderResult mutateRequestHeaders(Http::RequestHeaderMap& headers,
       const uint64_t low = random(random_state);
       formatUuidV4(high, low, uuid);
       if (id != nullptr) {
-        id->assign(uuid, sizeof(uuid));
+        headers.setFirst("x-request-id", absl::string_view(uuid, sizeof(uuid)));
       } else {
-        headers.addLowerCase("x-request-id", std::string(uuid, sizeof(uuid)));
+        headers.addLowerCase("x-request-id", absl::string_view(uuid, sizeof(uuid)));
       }
     }
   }
 
   if (!rules.via.empty()) {
-    std::string* via = headers.getMutable("via");
+    const absl::string_view* via = headers.get("via");
     if (via != nullptr) {
-      absl::StrAppend(via, ", ", rules.via);
+      headers.setFirst("via", absl::StrCat(*via, ", ", rules.via));
     } else {
       headers.addLowerCase("via", rules.via);
     }
@@ -262,7 +262,7 @@ RequestHeaderResult mutateRequestHeaders(Http::RequestHeaderMap& headers,
 }
 
 void mutateResponseHeaders(Http::ResponseHeaderMap& headers, const HeaderRules& rules,
-                           const std::string* request_id) {
+                           const absl::string_view* request_id) {
   switch (rules.server_header_transformation) {
     case ServerHeaderTransformation::Overwrite:
       headers.set("server", rules.server_name);
@@ -276,9 +276,9 @@ void mutateResponseHeaders(Http::ResponseHeaderMap& headers, const HeaderRules& 
       break;
   }
   if (!rules.via.empty()) {
-    std::string* via = headers.getMutable("via");
+    const absl::string_view* via = headers.get("via");
     if (via != nullptr) {
-      absl::StrAppend(via, ", ", rules.via);
+      headers.setFirst("via", absl::StrCat(*via, ", ", rules.via));
     } else {
       headers.addLowerCase("via", rules.via);
     }

@@ -60,7 +60,7 @@ RequestHeaderResult mutateRequestHeaders(Http::RequestHeaderMap& headers,
 // Applies server, via and (if asked) x-request-id to a response. `request_id` is the request's
 // x-request-id value, or nullptr.
 void mutateResponseHeaders(Http::ResponseHeaderMap& headers, const HeaderRules& rules,
-                           const std::string* request_id);
+                           const absl::string_view* request_id);
 
 // A random (version 4) UUID in its 36-character text form, from two 64-bit random values.
 void formatUuidV4(uint64_t high, uint64_t low, char out[36]);

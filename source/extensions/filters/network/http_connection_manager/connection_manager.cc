@@ -8,6 +8,7 @@
 #include "source/common/buffer/buffer_impl.h"
 #include "source/common/common/logger.h"
 #include "source/common/event/deadline_timer.h"
+#include "source/common/event/event_time.h"
 #include "source/common/http/http1/codec_impl.h"
 #include "source/common/overload/overload_state.h"
 
@@ -22,7 +23,8 @@ uint64_t randomThunk(void* state) {
 }
 
 int64_t millisSince(steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - start).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Event::EventTime::now() - start)
+      .count();
 }
 
 void setContentLength(Http::ResponseHeaderMap& headers, size_t length) {
@@ -71,7 +73,8 @@ void ActiveStream::decodeHeaders(Http::RequestHeaderMapPtr&& headers, bool end_s
                               ? StreamInfo::Protocol::Http10
                               : StreamInfo::Protocol::Http11;
   if (end_stream) {
-    stream_info_.last_downstream_rx_byte_received = stream_info_.sinceStart(steady_clock::now());
+    stream_info_.last_downstream_rx_byte_received =
+        stream_info_.sinceStart(Event::EventTime::now());
   }
   if (parent_.headers_timer_ != nullptr) {
     parent_.headers_timer_->disableTimer();
@@ -109,7 +112,7 @@ void ActiveStream::decodeHeaders(Http::RequestHeaderMapPtr&& headers, bool end_s
   }
 
   // Expect: 100-continue is answered here (Envoy's default): the client may send its body now.
-  if (const std::string* expect = h.get("expect"); expect != nullptr) {
+  if (const absl::string_view* expect = h.get("expect"); expect != nullptr) {
     if (absl::EqualsIgnoreCase(*expect, "100-continue")) {
       if (!end_stream) {
         Http::ResponseHeaderMap continue_headers;
@@ -211,7 +214,8 @@ void ActiveStream::decodeData(Buffer::Instance& data, bool end_stream) {
   stream_info_.bytes_received += data.length();
   if (end_stream) {
     request_complete_ = true;
-    stream_info_.last_downstream_rx_byte_received = stream_info_.sinceStart(steady_clock::now());
+    stream_info_.last_downstream_rx_byte_received =
+        stream_info_.sinceStart(Event::EventTime::now());
     if (parent_.request_timer_ != nullptr) {
       parent_.request_timer_->disableTimer();
     }
@@ -280,7 +284,7 @@ void ActiveStream::encodeData(Buffer::Instance& data, bool end_stream) {
 
 void ActiveStream::onResponseEnded() {
   response_complete_ = true;
-  const auto now = steady_clock::now();
+  const auto now = Event::EventTime::now();
   stream_info_.last_downstream_tx_byte_sent = stream_info_.sinceStart(now);
   // A tunnel lasts until the client's side ended too; anything else is done now (if the request
   // was still arriving, the codec closes the connection after this response).
@@ -468,7 +472,7 @@ void ActiveStream::finish(steady_clock::time_point now) {
 // --- ConnectionManagerImpl -------------------------------------------------------------------
 
 ConnectionManagerImpl::ConnectionManagerImpl(ConnectionManagerConfigConstSharedPtr config)
-    : config_(std::move(config)), start_(steady_clock::now()) {
+    : config_(std::move(config)), start_(Event::EventTime::now()) {
   thread_local uint64_t seed = std::random_device{}() | 1;
   seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
   random_state_ = seed | 1;

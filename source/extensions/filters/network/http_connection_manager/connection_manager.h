@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "source/common/common/per_thread_pool.h"
 #include "source/common/event/deadline_timer.h"
 #include "source/common/event/timer.h"
 #include "source/common/http/codec.h"
@@ -31,7 +32,8 @@ class ConnectionManagerImpl;
 class ActiveStream : public Http::RequestDecoder,
                      public Http::StreamCallbacks,
                      public HttpFilters::RouterFilter::FilterCallbacks,
-                     public Event::DeferredDeletable {
+                     public Event::DeferredDeletable,
+                     public PerThreadPooled<ActiveStream> {
  public:
   ActiveStream(ConnectionManagerImpl& parent, Http::ResponseEncoder& encoder, uint64_t id);
   ~ActiveStream() override;

@@ -106,13 +106,13 @@ TEST(RequestIdTest, GeneratedWhenMissingKeptFromInternalReplacedFromExternalEdge
   for (int i = 0; i < 100; ++i) {
     Http::RequestHeaderMap h;
     mutateRequestHeaders(h, *addr("127.0.0.1"), rules, counterRandom, &seed);
-    const std::string* id = h.get("x-request-id");
+    const absl::string_view* id = h.get("x-request-id");
     ASSERT_NE(id, nullptr);
     ASSERT_EQ(id->size(), 36u);
     EXPECT_EQ((*id)[14], '4');  // Version 4.
     EXPECT_TRUE((*id)[19] == '8' || (*id)[19] == '9' || (*id)[19] == 'a' || (*id)[19] == 'b');
     EXPECT_EQ((*id)[8], '-');
-    ids.insert(*id);
+    ids.emplace(*id);
   }
   EXPECT_EQ(ids.size(), 100u);
 
@@ -140,7 +140,7 @@ TEST(ResponseHeadersTest, ServerTransformationsViaAndRequestId) {
   rules.server_name = "skiff";
   rules.via = "1.1 skiff";
   rules.always_set_request_id_in_response = true;
-  std::string id = "abc";
+  absl::string_view id = "abc";
   Http::ResponseHeaderMap r;
   r.add("server", "backend");
   mutateResponseHeaders(r, rules, &id);
