@@ -513,16 +513,24 @@ class Skiff:
         return self.stats().get(name, default)
 
     def wait_stat(self, name, predicate, timeout=5.0):
-        """Polls /stats until predicate(value) holds; returns the value or raises."""
+        """Polls /stats until predicate(value) holds; returns the value or raises. A poll that
+        gets no answer in time (main busy applying a big update, slower still under a sanitizer)
+        is retried until the deadline, not an error of its own."""
         deadline = time.monotonic() + timeout
         value = None
+        last_error = None
         while time.monotonic() < deadline:
-            value = self.stats().get(name)
+            try:
+                value = self.stats().get(name)
+            except (OSError, http.client.HTTPException) as e:
+                last_error = e
+                time.sleep(0.05)
+                continue
             if value is not None and predicate(value):
                 return value
             time.sleep(0.05)
-        raise AssertionError("stat %s never satisfied the condition (last value %r)"
-                             % (name, value))
+        raise AssertionError("stat %s never satisfied the condition (last value %r, last error %r)"
+                             % (name, value, last_error))
 
     def signal(self, signum):
         self.proc.send_signal(signum)

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
@@ -90,6 +91,7 @@ AdminServer::AdminServer(event_base& base, AdminServerOptions options)
                                               EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
                                               EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
   evhttp_set_gencb(http_.get(), &AdminServer::onRequest, this);
+  evhttp_set_bevcb(http_.get(), &AdminServer::newConnectionBufferEvent, nullptr);
 
   auto help = [this](const Request&) {
     return Response{200, "text/plain; charset=UTF-8", helpText()};
@@ -236,6 +238,11 @@ void AdminServer::onRetryAccept(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<AdminServer*>(arg);
   // The back-off grows until an accept goes through: a request served resets it (serve()).
   evconnlistener_enable(self->listener_);
+}
+
+bufferevent* AdminServer::newConnectionBufferEvent(event_base* base, void*) {
+  // The descriptor is set by evhttp once the bufferevent exists (-1 until then).
+  return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 }
 
 void AdminServer::onRequest(evhttp_request* request, void* self) {

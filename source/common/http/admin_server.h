@@ -1,5 +1,6 @@
 #pragma once
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
@@ -117,6 +118,15 @@ class AdminServer {
   };
 
   static void onRequest(evhttp_request* request, void* self);
+  // Each admin connection's bufferevent, made with BEV_OPT_CLOSE_ON_FREE so that the bufferevent
+  // closes the socket itself, after deleting its events. evhttp's own default (libevent 2.1,
+  // http.c) has no such option: evhttp_connection_free() then closes the socket right after
+  // bufferevent_free(), and when that runs inside the bufferevent's write callback (a reply to
+  // "Connection: close" or HTTP/1.0 finished writing), the bufferevent still holds a reference,
+  // so its read event is deleted only when the callback returns: epoll_ctl(DEL) on a descriptor
+  // already closed, whose number another thread (a worker's accept4) may already have reused
+  // (a TSan report in the xDS integration test; EBADF/ENOENT otherwise, which libevent ignores).
+  static bufferevent* newConnectionBufferEvent(event_base* base, void*);
   void serve(evhttp_request* request);
   // accept() failed. libevent's own handling logs and returns, and its level-triggered event
   // fires again at once: with descriptors exhausted that spins the main thread. Instead, stop

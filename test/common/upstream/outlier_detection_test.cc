@@ -116,7 +116,10 @@ TEST_F(OutlierDetectionTest, DefaultTenPercentStillEjectsOneHost) {
 
 TEST_F(OutlierDetectionTest, UnejectedAfterBaseEjectionTimeAndTheNextEjectionLastsLonger) {
   OutlierDetectionConfig config;
-  config.interval = 20ms;
+  // The re-ejection below must land before the next sweep after the unejection, or that sweep
+  // decays the multiplier first: with a 20 ms interval a loaded machine (ASan, whole suite in
+  // parallel) missed it once.
+  config.interval = 200ms;
   config.base_ejection_time = 150ms;
   create(config, 2);
   const auto start = std::chrono::steady_clock::now();

@@ -330,9 +330,15 @@ void AdsClient::processNext(const std::string& type_url) {
   std::string version = update.version;
   callbacks_.onConfigUpdate(std::move(update), [this, type_url, stream_id, version, nonce, applied,
                                                 received](absl::Status status) {
-    // `done` may run on any thread; the bookkeeping belongs to the control thread.
-    dispatcher_.post([this, type_url, stream_id, version, nonce, applied, status, received] {
-      finishUpdate(type_url, stream_id, version, nonce, applied, status, received);
+    // `done` may run on any thread; the bookkeeping belongs to the control thread. The status
+    // crosses as its code and message, not as the absl::Status: an error Status shares one
+    // refcounted rep between copies, and its last release is inside libabsl_status, which is not
+    // TSan-built here, so a rep copied on one thread and freed on the other reads to TSan as a
+    // race (xds_test under TSan, a NACKed listener update).
+    dispatcher_.post([this, type_url, stream_id, version, nonce, applied, code = status.code(),
+                      message = std::string(status.message()), received] {
+      finishUpdate(type_url, stream_id, version, nonce, applied, absl::Status(code, message),
+                   received);
     });
   });
 }
