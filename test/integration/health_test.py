@@ -229,6 +229,30 @@ def http_get(port, path="/work"):
 
 class OutlierDetectionTest(SkiffTestCase):
 
+    def start_one_failing_of_three(self, outlier_detection):
+        """Backends a, b and c behind an HTTP listener; c answers every other request with a 500
+        (never two in a row). `outlier_detection` is added to a 0.5 s interval and a 60 s
+        ejection. Returns a, b, c, the listener's port and skiff."""
+        a = SwitchableHttpBackend(self, "a")
+        b = SwitchableHttpBackend(self, "b")
+        c = SwitchableHttpBackend(self, "c")
+        c.fail_every = 2
+        listener_port = free_port()
+        detection = {"interval": "0.5s", "base_ejection_time": "60s"}
+        detection.update(outlier_detection)
+        cluster = static_cluster("backend", [a.port, b.port, c.port], connect_timeout="1s",
+                                 extra={"outlier_detection": detection})
+        config = bootstrap(free_port(), [http_listener(listener_port, "backend")], [cluster])
+        return a, b, c, listener_port, self.start_skiff(config)
+
+    def wait_ejected_under_traffic(self, skiff, listener_port, backend, what):
+        def ejected_after_traffic():
+            for _ in range(60):
+                http_get(listener_port)
+            return host_flags(skiff, "backend", backend.port) == "/failed_outlier_check"
+
+        wait_until(ejected_after_traffic, timeout=30, what=what)
+
     def test_router_5xx_eject_a_failing_backend_until_it_recovers(self):
         """Through the HTTP router: backend a starts answering 500, the router reports each
         status, a is ejected after consecutive_5xx of them and b answers everything; a is
@@ -266,26 +290,11 @@ class OutlierDetectionTest(SkiffTestCase):
         (never enough in a row for consecutive_5xx), a and b never fail. At an interval where all
         three had success_rate_request_volume requests, c's 50% is below mean - stdev (factor
         1000: 83% - 24%) and c is ejected; then a and b answer everything."""
-        a = SwitchableHttpBackend(self, "a")
-        b = SwitchableHttpBackend(self, "b")
-        c = SwitchableHttpBackend(self, "c")
-        c.fail_every = 2
-        listener_port = free_port()
-        cluster = static_cluster("backend", [a.port, b.port, c.port], connect_timeout="1s",
-                                 extra={"outlier_detection": {
-                                     "interval": "0.5s", "base_ejection_time": "60s",
-                                     "success_rate_minimum_hosts": 3,
-                                     "success_rate_request_volume": 10,
-                                     "success_rate_stdev_factor": 1000}})
-        config = bootstrap(free_port(), [http_listener(listener_port, "backend")], [cluster])
-        skiff = self.start_skiff(config)
-
-        def ejected_after_traffic():
-            for _ in range(60):
-                http_get(listener_port)
-            return host_flags(skiff, "backend", c.port) == "/failed_outlier_check"
-
-        wait_until(ejected_after_traffic, timeout=30, what="c ejected by success rate")
+        a, b, c, listener_port, skiff = self.start_one_failing_of_three({
+            "success_rate_minimum_hosts": 3,
+            "success_rate_request_volume": 10,
+            "success_rate_stdev_factor": 1000})
+        self.wait_ejected_under_traffic(skiff, listener_port, c, "c ejected by success rate")
         # /clusters shows what the detector computed: c's interval had a rate below the
         # threshold (mean - stdev, both printed for the cluster).
         _, _, body = skiff.get("/clusters")
@@ -331,28 +340,14 @@ class OutlierDetectionTest(SkiffTestCase):
         a 500 (50% failed, never enough in a row for consecutive_5xx), a and b never fail. With
         failure_percentage_threshold 40 and success-rate enforcement off, c is ejected by the
         failure-percentage detector alone; then a and b answer everything."""
-        a = SwitchableHttpBackend(self, "a")
-        b = SwitchableHttpBackend(self, "b")
-        c = SwitchableHttpBackend(self, "c")
-        c.fail_every = 2
-        listener_port = free_port()
-        cluster = static_cluster("backend", [a.port, b.port, c.port], connect_timeout="1s",
-                                 extra={"outlier_detection": {
-                                     "interval": "0.5s", "base_ejection_time": "60s",
-                                     "enforcing_success_rate": 0,
-                                     "enforcing_failure_percentage": 100,
-                                     "failure_percentage_threshold": 40,
-                                     "failure_percentage_minimum_hosts": 3,
-                                     "failure_percentage_request_volume": 10}})
-        config = bootstrap(free_port(), [http_listener(listener_port, "backend")], [cluster])
-        skiff = self.start_skiff(config)
-
-        def ejected_after_traffic():
-            for _ in range(60):
-                http_get(listener_port)
-            return host_flags(skiff, "backend", c.port) == "/failed_outlier_check"
-
-        wait_until(ejected_after_traffic, timeout=30, what="c ejected by failure percentage")
+        a, b, c, listener_port, skiff = self.start_one_failing_of_three({
+            "enforcing_success_rate": 0,
+            "enforcing_failure_percentage": 100,
+            "failure_percentage_threshold": 40,
+            "failure_percentage_minimum_hosts": 3,
+            "failure_percentage_request_volume": 10})
+        self.wait_ejected_under_traffic(skiff, listener_port, c,
+                                        "c ejected by failure percentage")
         stats = skiff.stats()
         prefix = "cluster.backend.outlier_detection."
         self.assertEqual(stats[prefix + "ejections_enforced_failure_percentage"], 1)
