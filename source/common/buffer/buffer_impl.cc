@@ -10,6 +10,7 @@
 #include <new>
 
 #include "source/common/common/assert.h"
+#include "source/common/common/sanitizers.h"
 
 namespace Skiff::Buffer {
 namespace {
@@ -35,15 +36,7 @@ constexpr uint64_t kCopyThreshold = 1024;
 // Reading into the tail's leftover room only pays when the room is worth a syscall's iovec.
 constexpr uint32_t kMinTailReadRoom = 512;
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SKIFF_BUFFER_NO_CACHE 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SKIFF_BUFFER_NO_CACHE 1
-#endif
-#endif
-
-#ifndef SKIFF_BUFFER_NO_CACHE
+#ifndef SKIFF_ADDRESS_SANITIZER
 // Per-thread free lists. A plain struct with a destructor: freed slices of an exiting thread
 // go back to malloc.
 struct SliceCache {
@@ -78,7 +71,7 @@ int classFor(uint64_t size) {
 // A slice with room for at least `size` bytes, empty.
 Slice* newSlice(uint64_t size) {
   const int c = classFor(size);
-#ifndef SKIFF_BUFFER_NO_CACHE
+#ifndef SKIFF_ADDRESS_SANITIZER
   if (c >= 0) {
     SliceCache& cache = t_cache;
     if (cache.count[c] > 0) {
@@ -102,7 +95,7 @@ Slice* newSlice(uint64_t size) {
 }
 
 void releaseSlice(Slice* slice) {
-#ifndef SKIFF_BUFFER_NO_CACHE
+#ifndef SKIFF_ADDRESS_SANITIZER
   const uint8_t c = slice->size_class;
   if (c != kNoClass) {
     SliceCache& cache = t_cache;

@@ -9,14 +9,7 @@
 #include <cstddef>
 #include <new>
 
-// Under AddressSanitizer every object gets fresh memory, so a use after free is still caught.
-#if defined(__SANITIZE_ADDRESS__)
-#define SKIFF_NO_POOLING 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SKIFF_NO_POOLING 1
-#endif
-#endif
+#include "source/common/common/sanitizers.h"
 
 namespace Skiff {
 
@@ -24,7 +17,7 @@ template <class T, size_t kMaxCached = 64>
 class PerThreadPooled {
  public:
   static void* operator new(size_t size) {
-#ifndef SKIFF_NO_POOLING
+#ifndef SKIFF_ADDRESS_SANITIZER
     // A subclass of T has a different size: it goes to the heap as usual.
     if (size == sizeof(T)) {
       FreeList& list = freeList();
@@ -40,7 +33,7 @@ class PerThreadPooled {
   }
 
   static void operator delete(void* p, size_t size) {
-#ifndef SKIFF_NO_POOLING
+#ifndef SKIFF_ADDRESS_SANITIZER
     if (size == sizeof(T)) {
       FreeList& list = freeList();
       if (list.count < kMaxCached) {
