@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -243,6 +244,9 @@ int main(int argc, char** argv) {
                          "GET %s HTTP/1.1\r\nHost: bench\r\nUser-Agent: httpbench\r\n\r\n", path);
   signal(SIGTERM, on_stop);
   signal(SIGINT, on_stop);
+  // Wake on the scheduled send time, not up to 50 us after it (the default timer slack), since
+  // a late send counts as latency.
+  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   int ep = epoll_create1(0);
   for (int i = 0; i < nconns; ++i) {
     conns[i].fd = connect_port(port);
@@ -285,7 +289,10 @@ int main(int argc, char** argv) {
     }
     if (t >= measure_end || t >= hard_end || stop_requested) break;
     if (max_requests && measured_done >= max_requests) break;
-    int wait_ms = 50;
+    // How long epoll may sleep. Nanoseconds, not milliseconds: at 1,000 requests/s the next send
+    // is always under 1 ms away, and a millisecond timeout rounded down to 0 made this loop spin
+    // a whole CPU (on a 2-CPU machine, the one the backend or the proxy needed).
+    uint64_t wait_ns = 50 * 1000000ull;
     if (rate > 0) {
       // Issue what is due; queue it when the connection is still busy.
       uint64_t earliest = UINT64_MAX;
@@ -302,9 +309,11 @@ int main(int argc, char** argv) {
         if (next_sched[i] < earliest) earliest = next_sched[i];
       }
       t = now_ns();
-      wait_ms = earliest > t ? (int)((earliest - t) / 1000000) : 0;
+      wait_ns = earliest > t ? earliest - t : 0;
     }
-    int n = epoll_wait(ep, events, 256, wait_ms);
+    const struct timespec wait = {.tv_sec = (time_t)(wait_ns / 1000000000ull),
+                                  .tv_nsec = (long)(wait_ns % 1000000000ull)};
+    int n = epoll_pwait2(ep, events, 256, &wait, NULL);
     if (n < 0 && errno != EINTR) die("epoll_wait");
     for (int k = 0; k < n; ++k) {
       struct conn* c = &conns[events[k].data.u32];
