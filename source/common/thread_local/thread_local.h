@@ -66,59 +66,12 @@ class Slot {
     }
   }
 
-  // Main thread: for a large update. Every worker calls update(its T, i) for each i in
-  // [0, count), at most `slice` calls per posted callback, posting the rest to itself, so its
-  // connections are served in between (DispatcherImpl runs posts for a bounded time per loop
-  // iteration). One allocation per worker per slice, made and freed on that worker: a post per
-  // item would be allocated on main and freed on the worker, and with 100,000 items glibc's arena
-  // lock makes the worker wait for main. `complete` runs on main once every worker did all items.
-  using ItemCb = std::function<void(T&, size_t)>;
-  void runOnAllWorkersSliced(size_t count, size_t slice, ItemCb update,
-                             std::function<void()> complete) {
-    if (workers_.empty() || count == 0) {
-      runOnAllWorkers([](T&) {}, std::move(complete));
-      return;
-    }
-    auto job = std::make_shared<const SlicedJob>(SlicedJob{
-        state_, count, std::max<size_t>(slice, 1), std::move(update),
-        std::make_shared<std::atomic<size_t>>(workers_.size()), std::move(complete), &main_});
-    for (size_t i = 0; i < workers_.size(); ++i) {
-      workers_[i]->post([job, i, dispatcher = workers_[i]] { runSlice(job, i, 0, *dispatcher); });
-    }
-  }
-
   size_t size() const { return workers_.size(); }
 
  private:
   struct State {
     std::vector<std::unique_ptr<T>> per_worker;
   };
-  struct SlicedJob {
-    std::shared_ptr<State> state;
-    size_t count;
-    size_t slice;
-    ItemCb update;
-    std::shared_ptr<std::atomic<size_t>> remaining;
-    std::function<void()> complete;
-    Event::Dispatcher* main;
-  };
-
-  // Worker `i`: items [next, next + slice), then the rest in a new post to itself.
-  static void runSlice(const std::shared_ptr<const SlicedJob>& job, size_t i, size_t next,
-                       Event::Dispatcher& dispatcher) {
-    const size_t end = std::min(job->count, next + job->slice);
-    for (size_t k = next; k < end; ++k) {
-      job->update(*job->state->per_worker[i], k);
-    }
-    if (end < job->count) {
-      dispatcher.post([job, i, end, &dispatcher] { runSlice(job, i, end, dispatcher); });
-      return;
-    }
-    if (job->remaining->fetch_sub(1) == 1 && job->complete) {
-      job->main->post([complete = job->complete] { complete(); });
-    }
-  }
-
   const std::vector<Event::Dispatcher*> workers_;
   Event::Dispatcher& main_;
   std::shared_ptr<State> state_;

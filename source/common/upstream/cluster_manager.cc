@@ -8,6 +8,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "source/common/config/utility.h"
 #include "source/common/upstream/cluster_health.h"
+#include "source/common/upstream/cluster_snapshot.h"
 #include "source/common/upstream/http_conn_pool.h"
 #include "source/common/upstream/http_conn_pool_map.h"
 
@@ -19,8 +20,8 @@ namespace {
 constexpr std::chrono::milliseconds kDrainSweepInterval{1000};
 
 // A seed for a load balancer's generator. std::random_device is read once per thread: each read
-// is a system call or RDRAND (slow in many VMs), and a CDS update builds one ThreadLocalCluster
-// per cluster on every worker (100,000 reads per worker for 100,000 clusters). splitmix64 steps
+// is a system call or RDRAND (slow in many VMs), and a worker makes a ThreadLocalCluster for
+// every cluster it serves and again after each change to it. splitmix64 steps
 // give every cluster on the thread its own well-mixed seed.
 uint64_t lbSeed() {
   thread_local uint64_t state = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
@@ -215,44 +216,80 @@ void ThreadLocalCluster::onRequestDone(const Host& host) {
 ThreadLocalClusterManager::ThreadLocalClusterManager(Event::Dispatcher* dispatcher,
                                                      const HttpConnPoolFactory* pool_factory)
     : dispatcher_(dispatcher),
-      pools_(std::make_unique<HttpConnPoolMap>(dispatcher, pool_factory)) {}
+      pools_(std::make_unique<HttpConnPoolMap>(dispatcher, pool_factory)),
+      snapshot_(std::make_shared<const ClusterSnapshot>()) {}
 
 ThreadLocalClusterManager::~ThreadLocalClusterManager() {
   draining_.clear();
-  clusters_.clear();
+  used_.clear();
   pools_.reset();
 }
 
-ThreadLocalCluster* ThreadLocalClusterManager::get(const std::string& name) {
-  auto it = clusters_.find(name);
-  return it == clusters_.end() ? nullptr : it->second.get();
-}
+size_t ThreadLocalClusterManager::size() const { return snapshot_->size(); }
 
 ThreadLocalCluster* ThreadLocalClusterManager::get(absl::string_view name) {
-  auto it = clusters_.find(name);
-  return it == clusters_.end() ? nullptr : it->second.get();
+  auto it = used_.find(name);
+  if (it != used_.end()) {
+    return it->second.get();
+  }
+  const ClusterInfoConstSharedPtr* info = snapshot_->find(name);
+  if (info == nullptr) {
+    return nullptr;
+  }
+  auto cluster = std::make_unique<ThreadLocalCluster>(*info, &pools_->forCluster(*info));
+  ThreadLocalCluster* raw = cluster.get();
+  used_.emplace(absl::string_view(raw->info()->name), std::move(cluster));
+  return raw;
+}
+
+void ThreadLocalClusterManager::update(std::shared_ptr<const ClusterSnapshot> snapshot,
+                                       const std::vector<absl::string_view>& changed) {
+  // The old snapshot is released here; whoever published the update holds it too, so its
+  // clusters are not freed on this thread.
+  snapshot_ = std::move(snapshot);
+  if (changed.size() <= used_.size() + pools_->clusterCount()) {
+    for (absl::string_view name : changed) {
+      sync(name);
+    }
+    return;
+  }
+  // A big update on a worker that serves few clusters: check those instead of the update.
+  std::vector<std::string> mine;
+  mine.reserve(used_.size() + pools_->clusterCount());
+  for (const auto& [name, cluster] : used_) {
+    mine.emplace_back(name);
+  }
+  pools_->forEachClusterName([&mine](absl::string_view name) { mine.emplace_back(name); });
+  for (const std::string& name : mine) {
+    sync(name);
+  }
+}
+
+void ThreadLocalClusterManager::sync(absl::string_view name) {
+  const ClusterInfoConstSharedPtr* now = snapshot_->find(name);
+  auto it = used_.find(name);
+  if (it != used_.end() && (now == nullptr || it->second->info() != *now)) {
+    // Changed or gone: requests in flight finish on the old state; the next one makes new state
+    // from the new info. Erased before retire(): the key views the old info's name.
+    std::unique_ptr<ThreadLocalCluster> old = std::move(it->second);
+    used_.erase(it);
+    retire(std::move(old));
+  }
+  // Pools can outlive the state (kept for the hosts that stay), so they are checked on their own.
+  if (now == nullptr) {
+    pools_->removeCluster(std::string(name));
+  } else {
+    pools_->updateIfPresent(*now);
+  }
 }
 
 void ThreadLocalClusterManager::set(ClusterInfoConstSharedPtr info) {
-  ClusterConnPools& pools = pools_->updateCluster(info);
-  std::string name = info->name;
-  auto& slot = clusters_[name];
-  std::unique_ptr<ThreadLocalCluster> old = std::move(slot);
-  slot = std::make_unique<ThreadLocalCluster>(std::move(info), &pools);
-  if (old != nullptr) {
-    retire(std::move(old));
-  }
+  const std::string name = info->name;
+  update(snapshot_->update({std::move(info)}, {}), {name});
 }
 
 void ThreadLocalClusterManager::remove(const std::string& name) {
-  auto it = clusters_.find(name);
-  if (it == clusters_.end()) {
-    return;
-  }
-  std::unique_ptr<ThreadLocalCluster> old = std::move(it->second);
-  clusters_.erase(it);
-  pools_->removeCluster(name);
-  retire(std::move(old));
+  update(snapshot_->update({}, {name}), {name});
 }
 
 void ThreadLocalCluster::detachPools() {
@@ -302,7 +339,8 @@ ClusterManager::ClusterManager(Stats::Store& stats, std::vector<Event::Dispatche
             [this, workers, next = size_t{0}]() mutable {
               return std::make_unique<ThreadLocalClusterManager>(workers[next++], &pool_factory_);
             }),
-      main_(main) {}
+      main_(main),
+      snapshot_(std::make_shared<const ClusterSnapshot>()) {}
 
 ClusterManager::~ClusterManager() {
   // Checkers and detectors (timers, connections on main) go first.
@@ -526,9 +564,42 @@ absl::Status ClusterManager::addOrUpdateCluster(const envoy::config::cluster::v3
   }
   ClusterInfoConstSharedPtr shared = std::move(*info);
   clusters_[shared->name] = shared;
-  slot_.runOnAllWorkers([shared](ThreadLocalClusterManager& tls) { tls.set(shared); },
-                        std::move(applied));
+  publish({std::move(shared)}, {}, std::move(applied));
   return absl::OkStatus();
+}
+
+void ClusterManager::publish(std::vector<ClusterInfoConstSharedPtr> upserts,
+                             std::vector<std::string> removes, std::function<void()> applied) {
+  struct Update {
+    std::vector<ClusterInfoConstSharedPtr> upserts;
+    std::vector<std::string> removes;
+    std::vector<absl::string_view> changed;  // Views of the two above.
+    ClusterSnapshotConstSharedPtr next;
+    // Released on main once every worker moved on: the clusters only it still holds (replaced
+    // or removed) are freed here, not on a worker, where each of their frees would take main's
+    // malloc arena lock.
+    ClusterSnapshotConstSharedPtr previous;
+  };
+  auto update = std::make_shared<Update>();
+  update->upserts = std::move(upserts);
+  update->removes = std::move(removes);
+  update->changed.reserve(update->upserts.size() + update->removes.size());
+  for (const auto& info : update->upserts) {
+    update->changed.emplace_back(info->name);
+  }
+  for (const auto& name : update->removes) {
+    update->changed.emplace_back(name);
+  }
+  update->next = snapshot_->update(update->upserts, update->removes);
+  update->previous = std::exchange(snapshot_, update->next);
+  slot_.runOnAllWorkers(
+      [update](ThreadLocalClusterManager& tls) { tls.update(update->next, update->changed); },
+      [update, applied = std::move(applied)] {
+        update->previous.reset();
+        if (applied) {
+          applied();
+        }
+      });
 }
 
 void ClusterManager::carryOverConnectionSettings(
@@ -548,15 +619,9 @@ absl::Status ClusterManager::applyUpdate(std::vector<envoy::config::cluster::v3:
                                          const std::vector<std::string>& removes,
                                          std::function<void()> applied,
                                          const std::string& version_info) {
-  struct Batch {
-    std::vector<ClusterInfoConstSharedPtr> upserts;
-    std::vector<std::string> removes;
-  };
-  auto batch = std::make_shared<Batch>();
-  // The configs this update replaces or removes; released on main after the workers' last use.
-  auto retired = std::make_shared<std::vector<ClusterInfoConstSharedPtr>>();
+  std::vector<ClusterInfoConstSharedPtr> built;
+  built.reserve(upserts.size());
   absl::Status first_error;
-  batch->upserts.reserve(upserts.size());
   for (auto& config : upserts) {
     auto info = buildInfo(std::move(config), version_info);
     if (!info.ok()) {
@@ -565,38 +630,17 @@ absl::Status ClusterManager::applyUpdate(std::vector<envoy::config::cluster::v3:
       }
       continue;
     }
-    auto& current = clusters_[(*info)->name];
-    if (current != nullptr) {
-      retired->push_back(std::move(current));
-    }
-    current = *info;
-    batch->upserts.push_back(std::move(*info));
+    clusters_[(*info)->name] = *info;
+    built.push_back(std::move(*info));
   }
+  std::vector<std::string> removed;
+  removed.reserve(removes.size());
   for (const auto& name : removes) {
-    auto it = clusters_.find(name);
-    if (it != clusters_.end()) {
-      retired->push_back(std::move(it->second));
-      clusters_.erase(it);
-    }
+    clusters_.erase(name);
     health_.erase(name);
-    batch->removes.push_back(name);
+    removed.push_back(name);
   }
-  const size_t count = batch->upserts.size() + batch->removes.size();
-  slot_.runOnAllWorkersSliced(
-      count, kWorkerSlice,
-      [batch](ThreadLocalClusterManager& tls, size_t i) {
-        if (i < batch->upserts.size()) {
-          tls.set(batch->upserts[i]);
-        } else {
-          tls.remove(batch->removes[i - batch->upserts.size()]);
-        }
-      },
-      [retired, applied = std::move(applied)] {
-        retired->clear();
-        if (applied) {
-          applied();
-        }
-      });
+  publish(std::move(built), std::move(removed), std::move(applied));
   return first_error;
 }
 
@@ -655,8 +699,7 @@ void ClusterManager::stopHealthChecks() {
 void ClusterManager::removeCluster(const std::string& name, std::function<void()> applied) {
   clusters_.erase(name);
   health_.erase(name);
-  slot_.runOnAllWorkers([name](ThreadLocalClusterManager& tls) { tls.remove(name); },
-                        std::move(applied));
+  publish({}, {name}, std::move(applied));
 }
 
 void ClusterManager::drainConnPools() {

@@ -319,25 +319,43 @@ class ThreadLocalCluster {
   uint64_t random_state_;
 };
 
+class ClusterSnapshot;
+
 // The clusters one worker can see, by name, and the worker's HTTP pools. Worker thread only.
+//
+// What clusters exist is a ClusterSnapshot shared by every worker; an update swaps it (one
+// pointer, whatever the update's size). This worker's own state for a cluster (load-balancer
+// state, pools) is made by the first get() and dropped when an update changes or removes the
+// cluster. So a push of 100,000 clusters costs a worker nothing per cluster, and only the
+// clusters this worker serves cost it memory.
 class ThreadLocalClusterManager {
  public:
   ThreadLocalClusterManager(Event::Dispatcher* dispatcher = nullptr,
                             const HttpConnPoolFactory* pool_factory = nullptr);
   ~ThreadLocalClusterManager();
 
-  ThreadLocalCluster* get(const std::string& name);
+  // The cluster's worker state, made on first use; nullptr for an unknown cluster.
   ThreadLocalCluster* get(absl::string_view name);
+  // Makes `snapshot` current. `changed`: every name added, replaced or removed since the current
+  // one (it only needs to be complete for the clusters this worker has state for).
+  void update(std::shared_ptr<const ClusterSnapshot> snapshot,
+              const std::vector<absl::string_view>& changed);
+  // One cluster (tests; ClusterManager publishes through update()).
   void set(ClusterInfoConstSharedPtr info);
   void remove(const std::string& name);
 
+  size_t size() const;
   // Replaced or removed clusters kept until their requests are done.
   size_t drainingForTest() const { return draining_.size(); }
+  // Clusters this worker has state for (used since their last change).
+  size_t instantiatedForTest() const { return used_.size(); }
   HttpConnPoolMap& poolsForTest() { return *pools_; }
   // Drains every pool (current clusters' too).
   void drainConnPools();
 
  private:
+  // Brings this worker's state for `name` in line with the current snapshot.
+  void sync(absl::string_view name);
   // Moves `cluster` to the draining list (or frees it if no request is counted on it).
   void retire(std::unique_ptr<ThreadLocalCluster> cluster);
   void sweepDraining();
@@ -345,7 +363,9 @@ class ThreadLocalClusterManager {
   Event::Dispatcher* dispatcher_;
   // Before the clusters: a ThreadLocalCluster points into it.
   std::unique_ptr<HttpConnPoolMap> pools_;
-  absl::flat_hash_map<std::string, std::unique_ptr<ThreadLocalCluster>> clusters_;
+  std::shared_ptr<const ClusterSnapshot> snapshot_;
+  // The clusters used since their last change; keyed by a view of the cluster's info's name.
+  absl::flat_hash_map<absl::string_view, std::unique_ptr<ThreadLocalCluster>> used_;
   std::list<std::unique_ptr<ThreadLocalCluster>> draining_;
   Event::TimerPtr sweep_timer_;
 };
@@ -370,16 +390,14 @@ class ClusterManager {
                                   const std::string& version_info = "");
   void removeCluster(const std::string& name, std::function<void()> applied = nullptr);
   // Main thread. Adds or replaces `upserts` (validated protos) and removes `removes` in one go,
-  // for an xDS update of any size: the workers get one post each and apply kWorkerSlice clusters
-  // per posted callback, serving their connections in between; the ClusterInfos replaced or
-  // removed are freed here on main once every worker let go of them (freed on a worker, each of
-  // their allocations would take main's malloc arena lock). `applied` runs on main once every
-  // worker has the whole update. A cluster that fails to build is skipped; the first such error
-  // is returned (the others are applied).
+  // for an xDS update of any size. The workers get the next ClusterSnapshot (see
+  // cluster_snapshot.h): one post and one pointer swap each, whatever the update's size. The
+  // ClusterInfos replaced or removed are freed here on main once every worker moved on.
+  // `applied` runs on main once every worker has the update. A cluster that fails to build is
+  // skipped; the first such error is returned (the others are applied).
   absl::Status applyUpdate(std::vector<envoy::config::cluster::v3::Cluster> upserts,
                            const std::vector<std::string>& removes, std::function<void()> applied,
                            const std::string& version_info = "");
-  static constexpr size_t kWorkerSlice = 64;
 
   // Main thread: the current clusters, for the admin server.
   std::vector<ClusterInfoConstSharedPtr> clusters() const;
@@ -407,6 +425,9 @@ class ClusterManager {
   // Takes the proto by value: it ends up in ClusterInfo::proto (moved in).
   absl::StatusOr<ClusterInfoConstSharedPtr> buildInfo(envoy::config::cluster::v3::Cluster config,
                                                       const std::string& version_info);
+  // Builds the next snapshot from the current one and hands it to every worker.
+  void publish(std::vector<ClusterInfoConstSharedPtr> upserts, std::vector<std::string> removes,
+               std::function<void()> applied);
   // Carries health over from the cluster's previous config and updates its checker/detector.
   absl::Status applyHealth(ClusterInfo& info, const envoy::config::cluster::v3::Cluster& config);
 
@@ -418,8 +439,11 @@ class ClusterManager {
   absl::flat_hash_map<std::string, std::unique_ptr<ClusterStatsHandle>> cluster_stats_;
   const bool deferred_stats_;
   ThreadLocal::Slot<ThreadLocalClusterManager> slot_;
+  // The current clusters on main (admin, carrying state over), and what the workers were last
+  // given: the same clusters, published.
   absl::flat_hash_map<std::string, ClusterInfoConstSharedPtr> clusters_;
   Event::Dispatcher& main_;
+  std::shared_ptr<const ClusterSnapshot> snapshot_;
   absl::flat_hash_map<std::string, std::unique_ptr<ClusterHealth>> health_;
   bool health_checks_stopped_{false};
   uint64_t next_settings_version_{1};

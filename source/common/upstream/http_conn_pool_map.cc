@@ -144,6 +144,21 @@ ClusterConnPools& HttpConnPoolMap::updateCluster(const ClusterInfoConstSharedPtr
   return *slot;
 }
 
+ClusterConnPools& HttpConnPoolMap::forCluster(const ClusterInfoConstSharedPtr& info) {
+  auto& slot = clusters_[info->name];
+  if (slot == nullptr) {
+    slot = std::make_unique<ClusterConnPools>(*this, info);
+  }
+  return *slot;
+}
+
+void HttpConnPoolMap::updateIfPresent(const ClusterInfoConstSharedPtr& info) {
+  auto it = clusters_.find(info->name);
+  if (it != clusters_.end() && it->second->info_ != info) {
+    it->second->update(info);
+  }
+}
+
 void HttpConnPoolMap::removeCluster(const std::string& name) {
   auto it = clusters_.find(name);
   if (it == clusters_.end()) {

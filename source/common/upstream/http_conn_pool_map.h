@@ -94,6 +94,20 @@ class HttpConnPoolMap {
 
   // Makes or updates the pools of `info`'s cluster (see the class comment) and returns them.
   ClusterConnPools& updateCluster(const ClusterInfoConstSharedPtr& info);
+  // The pools of `info`'s cluster, made (empty) if it has none; an existing entry is returned as
+  // it is (it was kept current by updateIfPresent()).
+  ClusterConnPools& forCluster(const ClusterInfoConstSharedPtr& info);
+  // updateCluster() for a cluster that has pools; nothing for one that never had a request (so
+  // a cluster update costs a worker nothing until the cluster is used).
+  void updateIfPresent(const ClusterInfoConstSharedPtr& info);
+  // Clusters with an entry here (used on this worker since they last changed settings).
+  size_t clusterCount() const { return clusters_.size(); }
+  template <class F>
+  void forEachClusterName(F f) const {
+    for (const auto& [name, cluster] : clusters_) {
+      f(absl::string_view(name));
+    }
+  }
   // Retires every pool of cluster `name`.
   void removeCluster(const std::string& name);
   // Drains every pool (shutdown): idle connections close now, busy ones after their stream.

@@ -181,6 +181,85 @@ TEST_F(ThreadLocalClusterManagerTest, SettingsChangeDrainsThePools) {
   EXPECT_EQ(tls_.poolsForTest().drainingEntries(), 1u);
 }
 
+std::shared_ptr<ClusterInfo> namedCluster(const std::string& name, int hosts = 1) {
+  auto info = makeCluster(LbPolicy::RoundRobin, std::vector<uint32_t>(hosts, 1));
+  info->name = name;
+  return info;
+}
+
+// A push of many clusters must cost a worker no per-cluster objects: state is made on use.
+TEST_F(ThreadLocalClusterManagerTest, ClustersAreInstantiatedOnFirstUseOnly) {
+  for (int i = 0; i < 1000; ++i) {
+    tls_.set(namedCluster(absl::StrCat("c", i)));
+  }
+  EXPECT_EQ(tls_.size(), 1000u);
+  EXPECT_EQ(tls_.instantiatedForTest(), 0u);
+  EXPECT_EQ(tls_.poolsForTest().clusterForTest("c7"), nullptr);
+
+  ThreadLocalCluster* used = tls_.get(absl::string_view("c7"));
+  ASSERT_NE(used, nullptr);
+  EXPECT_EQ(used->info()->name, "c7");
+  EXPECT_EQ(tls_.get(absl::string_view("c7")), used);  // Made once.
+  EXPECT_EQ(tls_.instantiatedForTest(), 1u);
+  EXPECT_NE(tls_.poolsForTest().clusterForTest("c7"), nullptr);
+  EXPECT_EQ(tls_.poolsForTest().clusterForTest("c8"), nullptr);
+  EXPECT_EQ(tls_.get(absl::string_view("nope")), nullptr);
+
+  // Updating an unused cluster makes nothing; updating the used one drops its state (made
+  // again, from the new info, by the next request).
+  tls_.set(namedCluster("c8", 2));
+  tls_.set(namedCluster("c7", 3));
+  EXPECT_EQ(tls_.instantiatedForTest(), 0u);
+  EXPECT_EQ(tls_.size(), 1000u);
+  ThreadLocalCluster* again = tls_.get(absl::string_view("c7"));
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->info()->hosts.size(), 3u);
+  EXPECT_EQ(tls_.get(absl::string_view("c8"))->info()->hosts.size(), 2u);
+
+  for (int i = 0; i < 1000; ++i) {
+    tls_.remove(absl::StrCat("c", i));
+  }
+  EXPECT_EQ(tls_.size(), 0u);
+  EXPECT_EQ(tls_.get(absl::string_view("c7")), nullptr);
+  EXPECT_EQ(tls_.poolsForTest().clusterForTest("c7"), nullptr);
+}
+
+// Pools outlive the worker's state for a cluster (kept for hosts that stay), so a change must
+// reach them even when no request came since the previous change.
+TEST_F(ThreadLocalClusterManagerTest, ChangesReachThePoolsOfAClusterNotUsedSinceTheLastChange) {
+  auto v1 = makeCluster(LbPolicy::RoundRobin, {1});
+  v1->connection_settings_version = 1;
+  tls_.set(v1);
+  ThreadLocalCluster* first = tls_.get(absl::string_view("c"));
+  auto* pool = static_cast<FakePool*>(first->httpConnPool(first->info()->hosts[0]));
+  pool->active = true;
+  auto v2 = makeCluster(LbPolicy::RoundRobin, {1});
+  v2->connection_settings_version = 1;  // Same settings and host: the pool stays.
+  tls_.set(v2);
+  EXPECT_FALSE(pool->drained);
+  EXPECT_EQ(tls_.instantiatedForTest(), 0u);
+  auto v3 = makeCluster(LbPolicy::RoundRobin, {1});
+  v3->connection_settings_version = 2;  // No request in between; new settings retire the pool.
+  tls_.set(v3);
+  EXPECT_TRUE(pool->drained);
+  EXPECT_EQ(tls_.poolsForTest().drainingEntries(), 1u);
+}
+
+// The map is keyed by a view of the cluster's own name: replacing the info must re-key the entry
+// (a view of the freed old name would make lookups read freed memory under ASan).
+TEST_F(ThreadLocalClusterManagerTest, ReplacingAClusterKeepsItFindableByName) {
+  auto v1 = namedCluster("a-rather-long-cluster-name-outside-any-small-string-buffer");
+  const std::string name = v1->name;
+  tls_.set(std::move(v1));
+  for (int i = 2; i < 20; ++i) {
+    tls_.set(namedCluster(name, i));
+    ThreadLocalCluster* cluster = tls_.get(absl::string_view(name));
+    ASSERT_NE(cluster, nullptr);
+    EXPECT_EQ(cluster->info()->hosts.size(), static_cast<size_t>(i));
+  }
+  EXPECT_EQ(tls_.size(), 1u);
+}
+
 class FixedDestination : public LoadBalancerContext {
  public:
   explicit FixedDestination(Network::Address::InstanceConstSharedPtr address)
@@ -347,16 +426,17 @@ TEST(ClusterManagerTest, ConnectionSettingsKeptWhenOnlyEndpointsChange) {
   EXPECT_NE(cm.find("a")->connection_settings_version, first);
 }
 
-// A big update reaches each worker as slices: work posted to a worker after the update runs
-// after the first slice, not after the whole update (the worker serves its connections between
-// slices). Configs it removes are freed on main, at the completion, not on a worker.
-TEST(ClusterManagerTest, BigUpdatesReachWorkersInSlicesAndOldConfigsAreFreedOnMain) {
+// A big update reaches each worker as one snapshot: work posted to a worker after the update
+// sees all of it at once, and the worker has made no state for any of its clusters (that comes
+// with the first request). Configs it removes are freed on main, at the completion, not on a
+// worker.
+TEST(ClusterManagerTest, BigUpdatesReachWorkersAsOneSnapshotAndOldConfigsAreFreedOnMain) {
   Event::DispatcherImpl main("main");
   Event::DispatcherImpl worker0("worker_0");
   Event::DispatcherImpl worker1("worker_1");
   Stats::StoreImpl store;
   ClusterManager cm(store, {&worker0, &worker1}, main);
-  constexpr size_t kClusters = 5 * ClusterManager::kWorkerSlice;
+  constexpr size_t kClusters = 1000;
   std::vector<envoy::config::cluster::v3::Cluster> protos;
   std::vector<std::string> names;
   for (size_t i = 0; i < kClusters; ++i) {
@@ -370,7 +450,11 @@ TEST(ClusterManagerTest, BigUpdatesReachWorkersInSlicesAndOldConfigsAreFreedOnMa
                 }).ok());
   // Queued behind the update on worker 0, before its loop runs.
   size_t seen_by_marker = 0;
+  size_t size_at_marker = 0;
+  size_t instantiated_at_marker = 1;
   worker0.post([&] {
+    size_at_marker = cm.threadLocal().size();
+    instantiated_at_marker = cm.threadLocal().instantiatedForTest();
     for (const auto& name : names) {
       seen_by_marker += cm.threadLocal().get(name) != nullptr;
     }
@@ -387,7 +471,7 @@ TEST(ClusterManagerTest, BigUpdatesReachWorkersInSlicesAndOldConfigsAreFreedOnMa
   EXPECT_TRUE(applied);
   EXPECT_EQ(cm.clusters().size(), kClusters);
 
-  // Every worker has every cluster; the marker ran between slices.
+  // Every worker has every cluster; the marker saw the whole update, with no state made.
   auto count = [&](Event::Dispatcher& worker) {
     std::promise<size_t> result;
     worker.post([&] {
@@ -401,7 +485,9 @@ TEST(ClusterManagerTest, BigUpdatesReachWorkersInSlicesAndOldConfigsAreFreedOnMa
   };
   EXPECT_EQ(count(worker0), kClusters);
   EXPECT_EQ(count(worker1), kClusters);
-  EXPECT_EQ(seen_by_marker, ClusterManager::kWorkerSlice);
+  EXPECT_EQ(seen_by_marker, kClusters);
+  EXPECT_EQ(size_at_marker, kClusters);
+  EXPECT_EQ(instantiated_at_marker, 0u);
 
   // Remove them all: the last reference to each config goes on main, at the completion.
   std::weak_ptr<const ClusterInfo> first = cm.find("c0");
