@@ -59,6 +59,12 @@ int main(int argc, char** argv) {
   // Keep up to 16 MiB of free heap per arena and never mmap buffer-sized chunks.
   mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
   mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+  // No fastbins. After a big config is freed (100,000 clusters removed), an arena's fastbins
+  // hold millions of small chunks, and the next large allocation there merges them all
+  // (malloc_consolidate) while holding the arena's lock: a 135 ms stall of the workers that
+  // freed into main's arena at that moment (control_isolation, burst-lds after huge-remove).
+  // The per-thread tcache still serves small sizes without a lock.
+  mallopt(M_MXFAST, 0);
   // Each listener holds one socket per worker and each proxied connection two: lift the soft
   // descriptor limit to the hard one, as a proxy with thousands of listeners needs.
   rlimit files;
