@@ -35,20 +35,6 @@ std::shared_ptr<const ClusterSnapshot> ClusterSnapshot::update(
     }
     return *copied[index];
   };
-  for (const std::string& name : removes) {
-    const size_t index = shardOf(name);
-    if (shards_[index] == nullptr || !shards_[index]->contains(name)) {
-      continue;
-    }
-    Shard& shard = writable(index);
-    auto it = shard.find(name);
-    if (it != shard.end()) {
-      // Erase before the info (which the key views) can go.
-      ClusterInfoConstSharedPtr keep = std::move(it->second);
-      shard.erase(it);
-      --next->size_;
-    }
-  }
   for (const ClusterInfoConstSharedPtr& info : upserts) {
     Shard& shard = writable(shardOf(info->name));
     auto it = shard.find(info->name);
@@ -60,6 +46,21 @@ std::shared_ptr<const ClusterSnapshot> ClusterSnapshot::update(
       ++next->size_;
     }
     shard.emplace(absl::string_view(info->name), info);
+  }
+  for (const std::string& name : removes) {
+    const size_t index = shardOf(name);
+    if (copied[index] == nullptr &&
+        (shards_[index] == nullptr || !shards_[index]->contains(name))) {
+      continue;  // Not here: no need to copy the shard.
+    }
+    Shard& shard = writable(index);
+    auto it = shard.find(name);
+    if (it != shard.end()) {
+      // Erase before the info (which the key views) can go.
+      ClusterInfoConstSharedPtr keep = std::move(it->second);
+      shard.erase(it);
+      --next->size_;
+    }
   }
   return next;
 }

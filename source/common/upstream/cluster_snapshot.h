@@ -35,8 +35,9 @@ class ClusterSnapshot {
   // Shards this snapshot does not share with `other` (tests).
   size_t differingShardsForTest(const ClusterSnapshot& other) const;
 
-  // Main thread: the next snapshot, with `upserts` added or replaced and `removes` gone (a name
-  // in both ends up present). Shards neither touches are shared with this snapshot.
+  // Main thread: the next snapshot, with `upserts` added or replaced, then `removes` gone (a
+  // name in both ends up absent, as in ClusterManager's own map). Shards neither touches are
+  // shared with this snapshot.
   std::shared_ptr<const ClusterSnapshot> update(
       const std::vector<ClusterInfoConstSharedPtr>& upserts,
       const std::vector<std::string>& removes) const;
