@@ -100,7 +100,7 @@ class HttpConnPoolMap {
   // updateCluster() for a cluster that has pools; nothing for one that never had a request (so
   // a cluster update costs a worker nothing until the cluster is used).
   void updateIfPresent(const ClusterInfoConstSharedPtr& info);
-  // Clusters with an entry here (used on this worker since they last changed settings).
+  // Clusters with an entry here (used on this worker at some point and not removed since).
   size_t clusterCount() const { return clusters_.size(); }
   template <class F>
   void forEachClusterName(F f) const {
