@@ -135,13 +135,8 @@ HttpConnPoolMap::~HttpConnPoolMap() {
 }
 
 ClusterConnPools& HttpConnPoolMap::updateCluster(const ClusterInfoConstSharedPtr& info) {
-  auto& slot = clusters_[info->name];
-  if (slot == nullptr) {
-    slot = std::make_unique<ClusterConnPools>(*this, info);
-  } else {
-    slot->update(info);
-  }
-  return *slot;
+  updateIfPresent(info);
+  return forCluster(info);
 }
 
 ClusterConnPools& HttpConnPoolMap::forCluster(const ClusterInfoConstSharedPtr& info) {

@@ -92,7 +92,8 @@ class HttpConnPoolMap {
   HttpConnPoolMap(Event::Dispatcher* dispatcher, const HttpConnPoolFactory* factory);
   ~HttpConnPoolMap();
 
-  // Makes or updates the pools of `info`'s cluster (see the class comment) and returns them.
+  // Makes or updates the pools of `info`'s cluster (see the class comment) and returns them:
+  // updateIfPresent() then forCluster(), in one call (tests).
   ClusterConnPools& updateCluster(const ClusterInfoConstSharedPtr& info);
   // The pools of `info`'s cluster, made (empty) if it has none; an existing entry is returned as
   // it is (it was kept current by updateIfPresent()).
