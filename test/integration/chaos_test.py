@@ -206,11 +206,16 @@ class BackendChaosTest(harness.SkiffTestCase):
             "name": "all", "domains": ["*"],
             "routes": [{"match": {"prefix": "/"}, "route": {
                 "cluster": "svc", "timeout": "5s",
-                # skiff has no retry host predicate yet (Envoy's previous_hosts), so a retry
-                # may pick the dead backend again until it is ejected: with 5 retries one
-                # request in ~5,000 used all of them on it (once, in CI's ASan pass).
-                "retry_policy": {"retry_on": "connect-failure,reset,5xx",
-                                 "num_retries": 10}}}]}]}
+                # Envoy's advice for transient failures: a few retries, each on a host the
+                # request has not tried (previous_hosts), so none lands on the dead backend
+                # twice before it is ejected.
+                "retry_policy": {
+                    "retry_on": "connect-failure,reset,5xx", "num_retries": 3,
+                    "retry_host_predicate": [{
+                        "name": "envoy.retry_host_predicates.previous_hosts",
+                        "typed_config": {"@type": "type.googleapis.com/envoy.extensions.retry."
+                                                  "host.previous_hosts.v3.PreviousHostsPredicate"}}],
+                    "host_selection_retry_max_attempts": 3}}}]}]}
         cluster = static_cluster("svc", [b.port for b in backends], connect_timeout="0.5s",
                                  extra={
                                      # Envoy's default max_retries (3 concurrent retries per

@@ -259,6 +259,41 @@ class HttpTests(HttpBase):
         self.assertEqual(stats["cluster.dead.upstream_rq_retry"], 2)
         self.assertGreaterEqual(stats["cluster.dead.upstream_cx_connect_fail"], 3)
 
+    def test_retry_skips_previous_hosts(self):
+        # Half the cluster refuses connections. One retry without the predicate often lands on
+        # the same dead host again (RANDOM picks it half the time); with previous_hosts the
+        # retry's pick is redone until it is a host this request has not tried.
+        previous_hosts = [{"name": "envoy.retry_host_predicates.previous_hosts", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3."
+                     "PreviousHostsPredicate"}}]
+        one_retry = {"retry_on": "connect-failure", "num_retries": 1}
+        routes = {"name": "local", "virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
+            route({"prefix": "/avoid"}, route={"cluster": "half", "retry_policy": dict(
+                one_retry, retry_host_predicate=previous_hosts,
+                host_selection_retry_max_attempts=50)}),
+            route({"prefix": "/"}, route={"cluster": "half", "retry_policy": one_retry}),
+        ]}]}
+        port, admin = harness.free_port(), harness.free_port()
+        half = harness.static_cluster("half", [self.a.port, harness.closed_port()],
+                                      extra={"lb_policy": "RANDOM"})
+        self.skiff = self.start_skiff(harness.bootstrap(
+            admin, [hcm_listener("ingress", port, route_config=routes)], [half]))
+        self.port = port
+        c = self.client()
+        plain = [c.request("GET", "/echo").status for _ in range(100)]
+        self.assertGreater(plain.count(503), 0)  # P(none of 100) = 0.75^100.
+        before = self.skiff.stats()
+        avoid = [c.request("GET", "/avoid/echo").status for _ in range(100)]
+        self.assertEqual(avoid, [200] * 100)
+        self.note("one retry: %d of 100 failed without previous_hosts, 0 with it"
+                  % plain.count(503))
+        # Every /avoid retry followed a refused first attempt and went to the live host.
+        after = self.skiff.stats()
+        retries, successes = (after[k] - before.get(k, 0) for k in (
+            "cluster.half.upstream_rq_retry", "cluster.half.upstream_rq_retry_success"))
+        self.assertGreater(retries, 0)
+        self.assertEqual(retries, successes)
+
     def test_backend_closing_without_answer_is_503(self):
         self.start_proxy()
         c = self.client()

@@ -3,8 +3,10 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.pb.h"
 #include "source/common/config/utility.h"
 #include "source/common/router/config_errors.h"
 
@@ -43,6 +45,43 @@ void checkDuration(const google::protobuf::Duration& duration, const std::string
   } else if (positive && duration.seconds() == 0 && duration.nanos() == 0) {
     errors.add(path, "must be greater than 0");
   }
+}
+
+using PreviousHostsPredicate =
+    envoy::extensions::retry::host::previous_hosts::v3::PreviousHostsPredicate;
+
+constexpr absl::string_view kPreviousHostsName = "envoy.retry_host_predicates.previous_hosts";
+
+// One retry_host_predicate entry. Like Envoy, the typed_config's type picks the extension when
+// there is one, and the name when not. Only previous_hosts exists here: the canary and metadata
+// predicates need host metadata skiff does not keep.
+void parseHostPredicate(const envoy::config::route::v3::RetryPolicy::RetryHostPredicate& config,
+                        const std::string& path, RetryPolicy& policy, ConfigErrors& errors) {
+  if (config.has_typed_config()) {
+    const std::string config_path = fieldPath(path, "typed_config");
+    if (Config::typeNameFromUrl(config.typed_config().type_url()) !=
+        PreviousHostsPredicate::descriptor()->full_name()) {
+      errors.add(config_path,
+                 absl::StrFormat("unsupported retry host predicate type \"%s\" (supported: %s)",
+                                 config.typed_config().type_url(),
+                                 Config::typeUrl<PreviousHostsPredicate>()));
+      return;
+    }
+    auto parsed = Config::parseTypedConfig<PreviousHostsPredicate>(config.typed_config(), "");
+    if (!parsed.ok()) {
+      errors.add(config_path, "could not decode the bytes as a PreviousHostsPredicate");
+      return;
+    }
+  } else if (config.name() != kPreviousHostsName) {
+    errors.add(fieldPath(path, "name"),
+               config.name().empty()
+                   ? absl::StrFormat("required when typed_config is not set (supported: %s)",
+                                     kPreviousHostsName)
+                   : absl::StrFormat("unknown retry host predicate \"%s\" (supported: %s)",
+                                     config.name(), kPreviousHostsName));
+    return;
+  }
+  policy.omit_previous_hosts = true;
 }
 
 }  // namespace
@@ -153,6 +192,18 @@ absl::StatusOr<RetryPolicy> parseRetryPolicy(const envoy::config::route::v3::Ret
                                    policy.max_interval.count(), policy.base_interval.count()));
       }
     }
+  }
+  for (int i = 0; i < config.retry_host_predicate_size(); ++i) {
+    parseHostPredicate(config.retry_host_predicate(i),
+                       absl::StrCat(fieldPath(path, "retry_host_predicate"), "[", i, "]"), policy,
+                       errors);
+  }
+  const int64_t attempts = config.host_selection_retry_max_attempts();
+  if (attempts < 0 || attempts > kMaxHostSelectionAttempts) {
+    errors.add(fieldPath(path, "host_selection_retry_max_attempts"),
+               absl::StrFormat("%d is out of range (0-%d)", attempts, kMaxHostSelectionAttempts));
+  } else if (attempts > 0) {
+    policy.host_selection_attempts = static_cast<uint32_t>(attempts);
   }
   if (!errors.empty()) {
     return errors.status();

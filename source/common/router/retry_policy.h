@@ -13,6 +13,10 @@
 
 namespace Skiff::Router {
 
+// Upper bound on host_selection_retry_max_attempts: each one is a load-balancer pick on the
+// request's worker, and a few are enough to step past every host a request tried.
+inline constexpr int64_t kMaxHostSelectionAttempts = 100;
+
 struct RetryPolicy {
   // retry_on conditions (Envoy's x-envoy-retry-on words). Every word Envoy accepts parses; the
   // router acts on the HTTP ones it implements, and an unknown word is a configuration error.
@@ -46,6 +50,10 @@ struct RetryPolicy {
   // Back-off between attempts: Envoy's defaults are 25 ms base and 10 times the base as maximum.
   std::chrono::milliseconds base_interval{25};
   std::chrono::milliseconds max_interval{250};
+  // retry_host_predicate previous_hosts: a retry's host pick is redone, up to
+  // host_selection_attempts more times, while it lands on a host this request already tried.
+  bool omit_previous_hosts = false;
+  uint32_t host_selection_attempts = 1;
 
   // False for the policy of a route without one: never retry.
   bool enabled() const { return retry_on != 0 && num_retries > 0; }

@@ -103,24 +103,33 @@ const Host* ThreadLocalCluster::chooseHost(const LoadBalancerContext* context) {
     original_dst_host_ = Host{*destination, 1};
     return &original_dst_host_;
   }
-  const auto& hosts = info_->hosts;
   // One atomic load per pick: the list is rebuilt only when some host's health changed.
   if (info_->health_state->generation.load(std::memory_order_acquire) != health_generation_) {
     refreshHealthyHosts();
   }
-  const size_t n = candidates_.size();
-  if (n == 0) {
+  if (candidates_.empty()) {
     return nullptr;
   }
   if (panic_) {
     info_->stats->lb_healthy_panic.inc();
   }
+  const Host* host = &pickCandidate();
+  const uint32_t reselects = context != nullptr ? context->hostSelectionRetryCount() : 0;
+  for (uint32_t i = 0; i < reselects && context->shouldSelectAnotherHost(*host); ++i) {
+    host = &pickCandidate();
+  }
+  return host;
+}
+
+const Host& ThreadLocalCluster::pickCandidate() {
+  const auto& hosts = info_->hosts;
+  const size_t n = candidates_.size();
   switch (info_->lb_policy) {
     case LbPolicy::Random:
-      return &hosts[candidates_[nextRandom() % n]];
+      return hosts[candidates_[nextRandom() % n]];
     case LbPolicy::LeastRequest: {
       if (n == 1) {
-        return &hosts[candidates_[0]];
+        return hosts[candidates_[0]];
       }
       // Power of two choices (Envoy's default choice_count 2): two random hosts, the one with
       // fewer requests in flight on this worker wins (relative to its weight when weighted).
@@ -134,7 +143,7 @@ const Host* ThreadLocalCluster::chooseHost(const LoadBalancerContext* context) {
       b = candidates_[b];
       const uint64_t load_a = static_cast<uint64_t>(active_requests_[a]) * hosts[b].weight;
       const uint64_t load_b = static_cast<uint64_t>(active_requests_[b]) * hosts[a].weight;
-      return &hosts[load_b < load_a ? b : a];
+      return hosts[load_b < load_a ? b : a];
     }
     case LbPolicy::RoundRobin:
       break;
@@ -142,7 +151,7 @@ const Host* ThreadLocalCluster::chooseHost(const LoadBalancerContext* context) {
   if (!info_->weighted) {
     const Host& host = hosts[candidates_[rr_index_ % n]];
     ++rr_index_;
-    return &host;
+    return host;
   }
   // Smooth weighted round robin: spreads a heavy host's turns instead of bunching them.
   int64_t total = 0;
@@ -155,7 +164,7 @@ const Host* ThreadLocalCluster::chooseHost(const LoadBalancerContext* context) {
     }
   }
   current_weights_[best] -= total;
-  return &hosts[best];
+  return hosts[best];
 }
 
 HttpConnPool* ThreadLocalCluster::httpConnPool(const Host& host) {

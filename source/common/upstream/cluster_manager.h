@@ -272,6 +272,8 @@ class ThreadLocalCluster {
   // to the proxy's own listen address would loop). With pools, that host is the worker's entry
   // for the destination (valid while a request counted by onRequestStart() is on it); without,
   // it stays valid until the next chooseHost() on this object, so copy what you need at once.
+  // A context whose shouldSelectAnotherHost() rejects a pick gets up to
+  // hostSelectionRetryCount() more picks (each advancing the policy, as Envoy's do).
   const Host* chooseHost(const LoadBalancerContext* context = nullptr);
 
   // The HTTP pool for `host` (from chooseHost() on this object), made on first use; nullptr if
@@ -298,6 +300,8 @@ class ThreadLocalCluster {
     return &host >= info_->hosts.data() && &host < info_->hosts.data() + info_->hosts.size();
   }
   uint64_t nextRandom();
+  // One pick by the cluster's policy among candidates_ (not empty).
+  const Host& pickCandidate();
   // Rebuilds candidates_ from the hosts' health when the cluster's health generation moved.
   void refreshHealthyHosts();
 

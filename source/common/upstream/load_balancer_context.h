@@ -5,6 +5,8 @@
 
 namespace Skiff::Upstream {
 
+struct Host;
+
 /**
  * What a load balancer may know about the request it picks a host for (Envoy's
  * LoadBalancerContext). Implemented by the filter asking (tcp_proxy, the HTTP router); used on
@@ -24,6 +26,10 @@ class LoadBalancerContext {
     return connection != nullptr && connection->localAddressRestored() ? &connection->localAddress()
                                                                        : nullptr;
   }
+  // A retry's host predicates (Envoy's shouldSelectAnotherHost): true asks the load balancer to
+  // pick again, at most hostSelectionRetryCount() more times; the last pick stands either way.
+  virtual bool shouldSelectAnotherHost(const Host& /*host*/) const { return false; }
+  virtual uint32_t hostSelectionRetryCount() const { return 0; }
 };
 
 }  // namespace Skiff::Upstream

@@ -117,6 +117,31 @@ TEST(RetryPolicyTest, BackOffIsEnvoysJitteredExponential) {
   }
 }
 
+TEST(RetryPolicyTest, PreviousHostsPredicate) {
+  const RetryPolicy none = parse("retry_on: 5xx");
+  EXPECT_FALSE(none.omit_previous_hosts);
+  // By type (as Envoy resolves typed extensions), with Envoy's documented default of one more
+  // pick when host_selection_retry_max_attempts is unset.
+  const RetryPolicy typed = parse(R"(
+retry_on: 5xx
+retry_host_predicate:
+- name: anything
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate
+)");
+  EXPECT_TRUE(typed.omit_previous_hosts);
+  EXPECT_EQ(typed.host_selection_attempts, 1u);
+  // By name alone.
+  const RetryPolicy named = parse(R"(
+retry_on: 5xx
+retry_host_predicate: [{name: envoy.retry_host_predicates.previous_hosts}]
+host_selection_retry_max_attempts: 5
+)");
+  EXPECT_TRUE(named.omit_previous_hosts);
+  EXPECT_EQ(named.host_selection_attempts, 5u);
+  EXPECT_EQ(parse("host_selection_retry_max_attempts: 0").host_selection_attempts, 1u);
+}
+
 TEST(RetryPolicyTest, Errors) {
   const std::pair<const char*, const char*> cases[] = {
       {"retry_on: '5xx,bogus'",
@@ -133,6 +158,22 @@ TEST(RetryPolicyTest, Errors) {
        "retry_policy.retry_back_off.base_interval: must be greater than 0"},
       {"retry_back_off: {base_interval: 1s, max_interval: 0.5s}",
        "retry_policy.retry_back_off.max_interval: 500ms is less than base_interval (1000ms)"},
+      {"retry_host_predicate: [{name: envoy.retry_host_predicates.omit_canary_hosts}]",
+       "retry_policy.retry_host_predicate[0].name: unknown retry host predicate "
+       "\"envoy.retry_host_predicates.omit_canary_hosts\" (supported: "
+       "envoy.retry_host_predicates.previous_hosts)"},
+      {"retry_host_predicate: [{name: envoy.retry_host_predicates.previous_hosts}, {}]",
+       "retry_policy.retry_host_predicate[1].name: required when typed_config is not set "
+       "(supported: envoy.retry_host_predicates.previous_hosts)"},
+      {"retry_host_predicate: [{typed_config: {'@type': "
+       "type.googleapis.com/google.protobuf.Duration}}]",
+       "retry_policy.retry_host_predicate[0].typed_config: unsupported retry host predicate type "
+       "\"type.googleapis.com/google.protobuf.Duration\" (supported: "
+       "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate)"},
+      {"host_selection_retry_max_attempts: -1",
+       "retry_policy.host_selection_retry_max_attempts: -1 is out of range (0-100)"},
+      {"host_selection_retry_max_attempts: 101",
+       "retry_policy.host_selection_retry_max_attempts: 101 is out of range (0-100)"},
   };
   for (const auto& [yaml, error] : cases) {
     auto policy = parseRetryPolicy(fromYaml<Proto>(yaml), "retry_policy");

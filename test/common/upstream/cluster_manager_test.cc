@@ -1,7 +1,9 @@
 #include "source/common/upstream/cluster_manager.h"
 
+#include <algorithm>
 #include <future>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -64,6 +66,51 @@ TEST(LeastRequestTest, LoadIsRelativeToWeight) {
   }
   cluster.onRequestStart(hosts[0]);
   EXPECT_EQ(cluster.chooseHost(), &hosts[1]);
+}
+
+// A retry's view of the hosts: rejects those on its list, allowing `reselects` more picks.
+class RejectHosts : public LoadBalancerContext {
+ public:
+  RejectHosts(std::vector<const Host*> rejected, uint32_t reselects)
+      : rejected_(std::move(rejected)), reselects_(reselects) {}
+  bool shouldSelectAnotherHost(const Host& host) const override {
+    return std::find(rejected_.begin(), rejected_.end(), &host) != rejected_.end();
+  }
+  uint32_t hostSelectionRetryCount() const override { return reselects_; }
+
+ private:
+  std::vector<const Host*> rejected_;
+  uint32_t reselects_;
+};
+
+TEST(HostSelectionRetryTest, RejectedPicksAreRedoneUpToTheCount) {
+  ThreadLocalCluster cluster(makeCluster(LbPolicy::Random, {1, 1, 1, 1}));
+  const auto& hosts = cluster.info()->hosts;
+  // 100 more picks: the chance that all 101 land on the three rejected hosts is 0.75^101.
+  const RejectHosts all_but_last({&hosts[0], &hosts[1], &hosts[2]}, 100);
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ(cluster.chooseHost(&all_but_last), &hosts[3]);
+  }
+  // With no reselects allowed the predicate is not consulted: every host gets picks.
+  const RejectHosts no_reselect({&hosts[0], &hosts[1], &hosts[2]}, 0);
+  std::set<const Host*> picked;
+  for (int i = 0; i < 400; ++i) {
+    picked.insert(cluster.chooseHost(&no_reselect));
+  }
+  EXPECT_EQ(picked.size(), 4u);
+}
+
+TEST(HostSelectionRetryTest, EachPickAdvancesThePolicyAndTheLastOneStands) {
+  ThreadLocalCluster cluster(makeCluster(LbPolicy::RoundRobin, {1, 1, 1}));
+  const auto& hosts = cluster.info()->hosts;
+  const RejectHosts first({&hosts[0]}, 1);
+  EXPECT_EQ(cluster.chooseHost(&first), &hosts[1]);  // 0 rejected, then 1.
+  EXPECT_EQ(cluster.chooseHost(&first), &hosts[2]);
+  EXPECT_EQ(cluster.chooseHost(&first), &hosts[1]);  // 0 rejected again.
+  // Every host rejected: 1 + 3 picks (2, 0, 1, 2) and the last one is used anyway.
+  const RejectHosts everything({&hosts[0], &hosts[1], &hosts[2]}, 3);
+  EXPECT_EQ(cluster.chooseHost(&everything), &hosts[2]);
+  EXPECT_EQ(cluster.chooseHost(), &hosts[0]);
 }
 
 TEST(ResourceLimitTest, CanCreateUntilTheLimit) {

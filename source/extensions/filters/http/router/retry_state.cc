@@ -17,6 +17,21 @@ bool RetryState::wouldRetryOnFailure(AttemptFailure failure) const {
   return failure == AttemptFailure::ConnectFailure && policy_.has(RetryPolicy::ConnectFailure);
 }
 
+void RetryState::onHostAttempted(const Upstream::Host& host) {
+  if (policy_.omit_previous_hosts && !shouldSelectAnotherHost(host)) {
+    attempted_hosts_.push_back(host.address);
+  }
+}
+
+bool RetryState::shouldSelectAnotherHost(const Upstream::Host& host) const {
+  for (const auto& attempted : attempted_hosts_) {
+    if (*attempted == *host.address) {
+      return true;
+    }
+  }
+  return false;
+}
+
 RetryState::Decision RetryState::tryRetry(Upstream::ResourceManager& resources) {
   onRetryDone();
   if (retries_done_ >= policy_.num_retries) {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include "absl/container/inlined_vector.h"
 #include "source/common/router/retry_policy.h"
 #include "source/common/upstream/cluster_manager.h"
 
@@ -55,12 +56,23 @@ class RetryState {
 
   uint32_t retriesDone() const { return retries_done_; }
 
+  // The retry host predicate (previous_hosts): call onHostAttempted() with each attempt's host;
+  // shouldSelectAnotherHost() then says whether a later pick landed on one of them. Hosts are
+  // compared by address, so a host still matches after a cluster update rebuilt its entry.
+  void onHostAttempted(const Upstream::Host& host);
+  bool shouldSelectAnotherHost(const Upstream::Host& host) const;
+  uint32_t hostSelectionRetryCount() const {
+    return policy_.omit_previous_hosts ? policy_.host_selection_attempts : 0;
+  }
+
  private:
   uint64_t nextRandom();
 
   const Router::RetryPolicy& policy_;
   uint64_t random_state_;
   uint32_t retries_done_{0};
+  // Only filled when the policy has the previous_hosts predicate; num_retries + 1 at most.
+  absl::InlinedVector<Network::Address::InstanceConstSharedPtr, 2> attempted_hosts_;
   Upstream::ResourceManager* held_{nullptr};  // The circuit breaker we hold, if any.
 };
 

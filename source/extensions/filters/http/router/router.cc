@@ -21,16 +21,25 @@ constexpr absl::string_view kResetBefore =
     "upstream connect error or disconnect/reset before headers. reset reason: ";
 
 // What the load balancer may know about a request: for ORIGINAL_DST, the downstream connection's
-// restored destination, which the connection manager put in the stream info.
+// restored destination, which the connection manager put in the stream info; for a retry, the
+// hosts its earlier attempts used (the retry policy's previous_hosts predicate).
 class StreamLbContext : public Upstream::LoadBalancerContext {
  public:
-  explicit StreamLbContext(const StreamInfo::StreamInfo& info) : info_(info) {}
+  StreamLbContext(const StreamInfo::StreamInfo& info, const RetryState* retry_state)
+      : info_(info), retry_state_(retry_state) {}
   const Network::Address::InstanceConstSharedPtr* restoredDestination() const override {
     return info_.downstream_local_address_restored ? &info_.downstream_local_address : nullptr;
+  }
+  bool shouldSelectAnotherHost(const Upstream::Host& host) const override {
+    return retry_state_ != nullptr && retry_state_->shouldSelectAnotherHost(host);
+  }
+  uint32_t hostSelectionRetryCount() const override {
+    return retry_state_ != nullptr ? retry_state_->hostSelectionRetryCount() : 0;
   }
 
  private:
   const StreamInfo::StreamInfo& info_;
+  const RetryState* retry_state_;
 };
 
 }  // namespace
@@ -87,7 +96,7 @@ void Filter::startAttempt(Upstream::ThreadLocalCluster* cluster) {
                "cluster_not_found");
     return;
   }
-  const StreamLbContext lb_context(callbacks_.streamInfo());
+  const StreamLbContext lb_context(callbacks_.streamInfo(), retry_state_.get());
   host_ = tl_cluster_->chooseHost(&lb_context);
   Upstream::HttpConnPool* pool = host_ != nullptr ? tl_cluster_->httpConnPool(*host_) : nullptr;
   if (pool == nullptr) {
@@ -97,6 +106,9 @@ void Filter::startAttempt(Upstream::ThreadLocalCluster* cluster) {
     return;
   }
   tl_cluster_->onRequestStart(*host_);
+  if (retry_state_ != nullptr) {
+    retry_state_->onHostAttempted(*host_);
+  }
   StreamInfo::StreamInfo& info = callbacks_.streamInfo();
   ++info.upstream_request_attempt_count;
   info.upstream_remote_address = host_->address;

@@ -36,6 +36,32 @@ TEST(RetryStateTest, FailureConditions) {
   EXPECT_FALSE(four.wouldRetryOnStatus(503));
 }
 
+TEST(RetryStateTest, PreviousHostsAreRejectedByAddress) {
+  const Upstream::Host a{*Network::Address::Instance::parse("10.0.0.1", 80)};
+  const Upstream::Host b{*Network::Address::Instance::parse("10.0.0.2", 80)};
+  // The same address in a rebuilt host entry (a cluster update between attempts).
+  const Upstream::Host a_again{*Network::Address::Instance::parse("10.0.0.1", 80)};
+
+  RetryPolicy policy;
+  policy.retry_on = RetryPolicy::Retry5xx;
+  policy.host_selection_attempts = 3;
+  RetryState without(policy, 1);
+  without.onHostAttempted(a);
+  EXPECT_EQ(without.hostSelectionRetryCount(), 0u);
+  EXPECT_FALSE(without.shouldSelectAnotherHost(a));
+
+  policy.omit_previous_hosts = true;
+  RetryState with(policy, 1);
+  EXPECT_EQ(with.hostSelectionRetryCount(), 3u);
+  EXPECT_FALSE(with.shouldSelectAnotherHost(a));  // Nothing attempted yet.
+  with.onHostAttempted(a);
+  EXPECT_TRUE(with.shouldSelectAnotherHost(a));
+  EXPECT_TRUE(with.shouldSelectAnotherHost(a_again));
+  EXPECT_FALSE(with.shouldSelectAnotherHost(b));
+  with.onHostAttempted(b);
+  EXPECT_TRUE(with.shouldSelectAnotherHost(b));
+}
+
 TEST(RetryStateTest, RetriesStopAtNumRetriesAndTheCircuitBreaker) {
   RetryPolicy policy;
   policy.retry_on = RetryPolicy::Retry5xx;
