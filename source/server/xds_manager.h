@@ -94,7 +94,8 @@ class XdsManager : public Config::Xds::SubscriptionCallbacks {
   Config::Xds::AdsClient* ads_client_{nullptr};
 
   // Control-thread state.
-  std::map<std::string, envoy::config::cluster::v3::Cluster> cluster_protos_;  // Accepted.
+  // Accepted EDS clusters (the others are not needed again once main has them).
+  std::map<std::string, envoy::config::cluster::v3::Cluster> eds_clusters_;
   std::map<std::string, envoy::config::endpoint::v3::ClusterLoadAssignment> endpoints_;
   std::map<std::string, envoy::config::cluster::v3::Cluster> warming_;  // Waiting for EDS.
   std::deque<std::pair<Config::Xds::ConfigUpdate, Config::Xds::UpdateDoneCb>> parked_listeners_;

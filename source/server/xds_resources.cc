@@ -23,7 +23,8 @@ absl::StatusOr<std::vector<T>> validateEach(const Config::Xds::ConfigUpdate& upd
   for (const auto& resource : update.upserts) {
     T message;
     if (!resource.resource.UnpackTo(&message)) {
-      errors.push_back(absl::StrCat(resource.name, ": cannot decode"));
+      errors.push_back(
+          absl::StrCat(T::descriptor()->name(), " '", resource.name, "': cannot decode its bytes"));
       continue;
     }
     if (absl::Status status = check(message); !status.ok()) {

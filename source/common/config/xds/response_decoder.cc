@@ -8,6 +8,8 @@
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
 #include "envoy/config/route/v3/route.pb.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 
 namespace Skiff::Config::Xds {
 namespace {
@@ -53,47 +55,44 @@ std::string contentVersion(const google::protobuf::Any& any) {
   return absl::StrCat(std::hash<std::string>{}(any.value()));
 }
 
-absl::Status decodeResource(const std::string& type_url, const google::protobuf::Any& any,
+bool readResourceName(const std::string& bytes, std::string& name) {
+  using google::protobuf::internal::WireFormatLite;
+  constexpr uint32_t kNameTag =
+      WireFormatLite::MakeTag(1, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  while (uint32_t tag = in.ReadTag()) {
+    const bool ok = tag == kNameTag ? WireFormatLite::ReadString(&in, &name)
+                                    : WireFormatLite::SkipField(&in, tag);
+    if (!ok) {
+      return false;
+    }
+  }
+  // ReadTag() returns 0 at the end and for a malformed tag; only the end leaves nothing unread.
+  return in.CurrentPosition() == static_cast<int>(bytes.size());
+}
+
+absl::Status decodeResource(const std::string& type_url, google::protobuf::Any&& any,
                             DecodedResource& out) {
   if (any.type_url() != type_url) {
     return absl::InvalidArgumentError(absl::StrCat("resource of type '", any.type_url(),
                                                    "' in a response of type '", type_url, "'"));
   }
-  out.resource = any;
-  if (type_url == kListenerType) {
-    envoy::config::listener::v3::Listener listener;
-    if (!any.UnpackTo(&listener)) {
-      return absl::InvalidArgumentError("cannot decode a Listener");
-    }
-    out.name = listener.name();
-  } else if (type_url == kClusterType) {
-    envoy::config::cluster::v3::Cluster cluster;
-    if (!any.UnpackTo(&cluster)) {
-      return absl::InvalidArgumentError("cannot decode a Cluster");
-    }
-    out.name = cluster.name();
-  } else if (type_url == kEndpointType) {
-    envoy::config::endpoint::v3::ClusterLoadAssignment assignment;
-    if (!any.UnpackTo(&assignment)) {
-      return absl::InvalidArgumentError("cannot decode a ClusterLoadAssignment");
-    }
-    out.name = assignment.cluster_name();
-  } else if (type_url == kRouteType) {
-    envoy::config::route::v3::RouteConfiguration route;
-    if (!any.UnpackTo(&route)) {
-      return absl::InvalidArgumentError("cannot decode a RouteConfiguration");
-    }
-    out.name = route.name();
-  } else {
+  if (type_url != kListenerType && type_url != kClusterType && type_url != kEndpointType &&
+      type_url != kRouteType) {
     return absl::InvalidArgumentError(absl::StrCat("unsupported type '", type_url, "'"));
+  }
+  if (!readResourceName(any.value(), out.name)) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot decode a ", shortType(type_url)));
   }
   if (out.name.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("a ", shortType(type_url), " without a name"));
   }
+  out.resource = std::move(any);
   return absl::OkStatus();
 }
 
-DecodedResponse decodeSotwResponse(const DiscoveryResponse& r, const std::string& type_url,
+DecodedResponse decodeSotwResponse(DiscoveryResponse& r, const std::string& type_url,
                                    const HeldResources& held) {
   Collector c(type_url, held);
   ConfigUpdate& update = c.out.update;
@@ -102,13 +101,13 @@ DecodedResponse decodeSotwResponse(const DiscoveryResponse& r, const std::string
   update.version = r.version_info();
   c.out.nonce = r.nonce();
   for (int i = 0; i < r.resources_size(); ++i) {
-    google::protobuf::Any any = r.resources(i);
+    google::protobuf::Any any = std::move(*r.mutable_resources(i));
     if (any.type_url() == kResourceWrapperType) {
       envoy::service::discovery::v3::Resource wrapper;
       if (!any.UnpackTo(&wrapper) || !wrapper.has_resource()) {
         continue;  // A TTL heartbeat carries no resource; skiff does not advertise TTLs.
       }
-      any = wrapper.resource();
+      any = std::move(*wrapper.mutable_resource());
     }
     const std::string version = contentVersion(any);
     auto unchanged = held.known_by_version.find(version);
@@ -122,7 +121,7 @@ DecodedResponse decodeSotwResponse(const DiscoveryResponse& r, const std::string
       continue;
     }
     DecodedResource resource;
-    if (auto status = decodeResource(type_url, any, resource); !status.ok()) {
+    if (auto status = decodeResource(type_url, std::move(any), resource); !status.ok()) {
       errors.push_back(absl::StrCat("resources[", i, "]: ", status.message()));
       continue;
     }
@@ -141,7 +140,7 @@ DecodedResponse decodeSotwResponse(const DiscoveryResponse& r, const std::string
   return std::move(c.out);
 }
 
-DecodedResponse decodeDeltaResponse(const DeltaDiscoveryResponse& r, const std::string& type_url,
+DecodedResponse decodeDeltaResponse(DeltaDiscoveryResponse& r, const std::string& type_url,
                                     const HeldResources& held) {
   Collector c(type_url, held);
   ConfigUpdate& update = c.out.update;
@@ -150,12 +149,13 @@ DecodedResponse decodeDeltaResponse(const DeltaDiscoveryResponse& r, const std::
   update.version = r.system_version_info();
   c.out.nonce = r.nonce();
   for (int i = 0; i < r.resources_size(); ++i) {
-    const auto& wrapper = r.resources(i);
+    auto& wrapper = *r.mutable_resources(i);
     if (!wrapper.has_resource()) {
       continue;  // Heartbeat.
     }
     DecodedResource resource;
-    if (auto status = decodeResource(type_url, wrapper.resource(), resource); !status.ok()) {
+    if (auto status = decodeResource(type_url, std::move(*wrapper.mutable_resource()), resource);
+        !status.ok()) {
       errors.push_back(absl::StrCat("resources[", i, "]: ", status.message()));
       continue;
     }
