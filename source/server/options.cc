@@ -20,6 +20,11 @@ std::string usage() {
       --drain-on-listener-update
                               when a listener changes, close its older connections after the
                               drain time (default: they run to completion on their old config)
+      --control-plane-cpus LIST
+                              keep main, the xDS control thread and their helper threads on
+                              these CPUs (e.g. 0 or 0-1,4); workers may still use every CPU.
+                              On a small machine this stops a big config push from delaying
+                              requests (default: no pinning)
       --service-node ID       node.id if the bootstrap has none
       --service-cluster NAME  node.cluster if the bootstrap has none
   -h, --help                  this text
@@ -92,6 +97,13 @@ absl::StatusOr<Options> parseOptions(int argc, const char* const* argv) {
       }
     } else if (arg == "--drain-on-listener-update") {
       options.drain_on_listener_update = true;
+    } else if (arg == "--control-plane-cpus") {
+      if (!next()) return fail("--control-plane-cpus needs a CPU list, e.g. 0 or 0-1");
+      auto cpus = Thread::CpuSet::parse(value);
+      if (!cpus.ok()) {
+        return fail(absl::StrCat("--control-plane-cpus: ", cpus.status().message()));
+      }
+      options.control_plane_cpus = *cpus;
     } else if (arg == "--service-node") {
       if (!next()) return fail("--service-node needs a value");
       options.service_node = value;

@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "source/common/common/cpu_set.h"
 #include "source/common/common/logger.h"
 
 namespace Skiff::Server {
@@ -22,6 +24,9 @@ struct Options {
   Mode mode{Mode::Serve};
   // Close connections accepted under a listener's old config drain_time after it changes.
   bool drain_on_listener_update{false};
+  // --control-plane-cpus: main, the control thread and the threads they start stay on these
+  // CPUs; the workers may use every CPU the process may.
+  std::optional<Thread::CpuSet> control_plane_cpus;
   std::string service_node;
   std::string service_cluster;
   std::vector<std::string> argv;  // As given, for /server_info.

@@ -88,11 +88,32 @@ absl::Status InstanceImpl::initialize() {
   stats_->gauge("server.concurrency").set(options_.concurrency);
   dispatcher_ = std::make_unique<Event::DispatcherImpl>("main");
 
+  // --control-plane-cpus: from here on main and every thread it (or the control thread, or
+  // gRPC) starts inherit the narrowed set; only the workers go back to the full one. Done before
+  // any thread exists.
+  const Thread::CpuSet process_cpus = Thread::CpuSet::ofCallingThread();
+  if (options_.control_plane_cpus.has_value()) {
+    const Thread::CpuSet& cpus = *options_.control_plane_cpus;
+    if (!cpus.isSubsetOf(process_cpus)) {
+      return absl::InvalidArgumentError(absl::StrCat("--control-plane-cpus ", cpus.toString(),
+                                                     ": this process may only run on CPUs ",
+                                                     process_cpus.toString()));
+    }
+    if (auto status = cpus.applyToCallingThread(); !status.ok()) {
+      return status;
+    }
+    SKIFF_LOG(info, "control plane on CPUs %s, workers on %s", cpus.toString(),
+              process_cpus.toString());
+  }
+
   WorkerFactory worker_factory;
   std::vector<Event::Dispatcher*> worker_dispatchers;
   std::vector<WorkerImpl*> workers;
   for (uint32_t i = 0; i < options_.concurrency; ++i) {
     workers_.push_back(worker_factory.createWorker(i));
+    if (options_.control_plane_cpus.has_value()) {
+      workers_.back()->setCpus(process_cpus);
+    }
     worker_dispatchers.push_back(&workers_.back()->dispatcher());
     workers.push_back(workers_.back().get());
   }

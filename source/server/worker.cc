@@ -23,6 +23,11 @@ void WorkerImpl::threadRoutine() {
   Logger::setThreadName(dispatcher_->name());
   // Visible in top -H, /proc/PID/task/*/comm and debuggers.
   pthread_setname_np(pthread_self(), dispatcher_->name().substr(0, 15).c_str());
+  if (cpus_.has_value()) {
+    if (auto status = cpus_->applyToCallingThread(); !status.ok()) {
+      SKIFF_LOG(warn, "worker %d: %s", index_, status.message());
+    }
+  }
   ThreadLocal::setCurrentWorkerIndex(index_);
   Overload::ThreadLocalOverloadState::setForThisThread(&overload_state_);
   SKIFF_LOG(debug, "worker %d started", index_);

@@ -3,9 +3,11 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
+#include "source/common/common/cpu_set.h"
 #include "source/common/event/dispatcher_impl.h"
 #include "source/common/overload/connection_limit.h"
 #include "source/common/overload/overload_state.h"
@@ -46,6 +48,10 @@ class WorkerImpl {
   // Any thread.
   uint64_t numConnections() const { return handler_->numConnections(); }
 
+  // The CPUs this worker's thread runs on (it would otherwise inherit main's, which
+  // --control-plane-cpus narrows). Before start().
+  void setCpus(Thread::CpuSet cpus) { cpus_ = cpus; }
+
   // The global downstream connection limit every worker shares. Before start().
   void setGlobalConnectionLimit(Overload::ConnectionLimitSharedPtr limit) {
     handler_->setGlobalConnectionLimit(std::move(limit));
@@ -66,6 +72,7 @@ class WorkerImpl {
   std::unique_ptr<ConnectionHandlerImpl> handler_;
   // What Overload::ThreadLocalOverloadState::get() returns on this worker; worker thread only.
   Overload::ThreadLocalOverloadState overload_state_;
+  std::optional<Thread::CpuSet> cpus_;  // Set on main before start(); read by the thread.
   std::thread thread_;
 };
 

@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -17,8 +18,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import (LOOPBACK, SkiffTestCase, connect, echo_handler, free_port,  # noqa: E402
-                     hold_handler, identity_handler, pattern_digest, recv_exactly,
+from harness import (LOOPBACK, Skiff, SkiffTestCase, closed_port, connect,  # noqa: E402
+                     echo_handler, free_port, hold_handler, identity_handler, pattern_digest, recv_exactly,
                      recv_until_eof, send_pattern, simple_proxy_config, sink_handler)
 
 MIB = 1 << 20
@@ -93,6 +94,57 @@ class WorkersTest(SkiffTestCase):
             self.assertGreaterEqual(len(busy), 2, "only %d thread(s) handled connections: %s"
                                     % (len(busy), deltas))
         self.assertEqual(skiff.stop(), 0)
+
+
+class ControlPlaneCpusTest(SkiffTestCase):
+
+    def allowed(self, skiff):
+        """{thread name: [Cpus_allowed_list of each thread with that name]}."""
+        out = {}
+        for tid in os.listdir("/proc/%d/task" % skiff.pid):
+            base = "/proc/%d/task/%s/" % (skiff.pid, tid)
+            with open(base + "comm") as f:
+                comm = f.read().strip()
+            with open(base + "status") as f:
+                cpus = [line.split()[1] for line in f if line.startswith("Cpus_allowed_list:")][0]
+            out.setdefault(comm, []).append(cpus)
+        return out
+
+    def test_control_plane_confined_workers_everywhere(self):
+        everywhere = os.sched_getaffinity(0)
+        if len(everywhere) < 2:
+            self.skipTest("needs 2 CPUs, has %d" % len(everywhere))
+        first = min(everywhere)
+        echo = self.server(echo_handler, name="echo")
+        config, port = simple_proxy_config([echo.port])
+        skiff = self.start_skiff(config, concurrency=2,
+                                 extra_args=["--control-plane-cpus", str(first)])
+        threads = self.allowed(skiff)
+        self.note("Cpus_allowed_list by thread: %s" % threads)
+        workers = [c for name, cpus in threads.items() if name.startswith("worker_") for c in cpus]
+        others = [c for name, cpus in threads.items() if not name.startswith("worker_")
+                  for c in cpus]
+        self.assertEqual(len(workers), 2)
+        full = threads["worker_0"][0]
+        self.assertNotEqual(full, str(first))
+        self.assertEqual(set(workers), {full})  # Every CPU this process may use.
+        self.assertTrue(others and set(others) == {str(first)}, threads)
+        # Still a working proxy.
+        s = connect(port)
+        s.sendall(b"ping\n")
+        self.assertEqual(recv_exactly(s, 5), b"ping\n")
+        s.close()
+        self.assertEqual(skiff.stop(), 0)
+
+    def test_cpus_outside_the_process_set_are_refused(self):
+        config, _ = simple_proxy_config([closed_port()])
+        outside = max(os.sched_getaffinity(0)) + 1
+        skiff = Skiff(config, self.outdir, name="badcpus",
+                      extra_args=["--control-plane-cpus", str(outside)])
+        proc = subprocess.run(skiff.args(), capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("--control-plane-cpus %d: this process may only run on CPUs" % outside,
+                      proc.stderr + proc.stdout)
 
 
 class DrainTest(SkiffTestCase):
