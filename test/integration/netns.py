@@ -2,7 +2,8 @@
 
   * `NetnsSupport.check()`: why namespaces + iptables cannot be used here (None if they can), so a
     test can skip with that reason;
-  * `Netns`: one namespace with a unique name (includes the pid), deleted by `delete()`; commands
+  * `Netns`: one namespace with a unique name (the pid and the pid namespace: Bazel's sandbox
+    runs each test in its own pid namespace, where pids repeat), deleted by `delete()`; commands
     run in it with `run()`/`popen()`, and `call(fn)` runs a Python function on a thread that
     joined it (sockets it creates live in the namespace, so the test talks to servers there
     without a subprocess);
@@ -44,23 +45,31 @@ def run(args, check=True, timeout=30, **kwargs):
                           stderr=subprocess.PIPE, text=True, **kwargs)
 
 
+def _pid_namespace():
+    """The inode of this process's pid namespace ("pid:[4026531836]" -> "4026531836")."""
+    return re.sub(r"\D", "", os.readlink("/proc/self/ns/pid"))
+
+
 def sweep_stale():
     """Deletes namespaces an earlier run of these tests left when it was killed (SIGKILL gives no
-    chance to clean up): ours are named skiff-<label>-<pid>, and that pid is gone."""
+    chance to clean up): ours are named skiff-<label>-<pid namespace>-<pid>, and that pid is gone.
+    Only names from this pid namespace are judged: a test running beside this one in another
+    sandbox has pids this /proc does not show, and deleting its namespace would break it."""
     try:
         names = os.listdir("/run/netns")
     except OSError:
         return
+    own = _pid_namespace()
     for name in names:
-        match = re.fullmatch(r"skiff-[a-z0-9]+-(\d+)", name)
-        if match and not os.path.exists("/proc/%s" % match.group(1)):
+        match = re.fullmatch(r"skiff-[a-z0-9]+-(\d+)-(\d+)", name)
+        if match and match.group(1) == own and not os.path.exists("/proc/%s" % match.group(2)):
             subprocess.run(["ip", "netns", "delete", name], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
 
 
 class Netns:
     def __init__(self, label):
-        self.name = "skiff-%s-%d" % (label, os.getpid())
+        self.name = "skiff-%s-%s-%d" % (label, _pid_namespace(), os.getpid())
         # A namespace left by an earlier run with the same pid (killed before cleanup) goes first.
         subprocess.run(["ip", "netns", "delete", self.name], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
