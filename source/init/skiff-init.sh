@@ -430,6 +430,11 @@ fi
 # Applying.
 
 have() { command -v "$1" >/dev/null 2>&1; }
+# `producer | has PATTERN`: whether the producer's output has a line matching PATTERN. Not
+# `grep -q`: it exits at the first match, the producer's next write then dies of SIGPIPE, and
+# under pipefail that makes the whole test false, depending on timing (the cleanup then left ::6
+# on lo, and the backend detection could pick the wrong iptables). Plain grep reads to the end.
+has() { grep -e "$1" >/dev/null; }
 
 # Which backend: the one holding skiff's chains already, else the one holding any rules (the
 # host's choice), else what `iptables` is.
@@ -437,13 +442,13 @@ detect_mode() {
   [ "$mode" = "auto" ] || return 0
   local m
   for m in nft legacy; do
-    if have "iptables-$m-save" && "iptables-$m-save" -t nat 2>/dev/null | grep -q "^:SKIFF_"; then
+    if have "iptables-$m-save" && "iptables-$m-save" -t nat 2>/dev/null | has "^:SKIFF_"; then
       mode="$m"
       return 0
     fi
   done
   for m in nft legacy; do
-    if have "iptables-$m-save" && "iptables-$m-save" 2>/dev/null | grep -q '^-A '; then
+    if have "iptables-$m-save" && "iptables-$m-save" 2>/dev/null | has '^-A '; then
       mode="$m"
       return 0
     fi
@@ -512,7 +517,7 @@ apply_family() {  # family
   fi
   if [ "$family" = 6 ]; then
     # The source of skiff's IPv6 inbound passthrough must exist on lo to be bound.
-    if ! ip -6 addr show dev lo 2>/dev/null | grep -q ' ::6/128'; then
+    if ! ip -6 addr show dev lo 2>/dev/null | has ' ::6/128'; then
       ip -6 addr add ::6/128 dev lo || log "warning: cannot add ::6/128 to lo"
     fi
   fi
@@ -532,7 +537,7 @@ cleanup_family() {  # family
   for chain in $CHAIN_INBOUND $CHAIN_IN_REDIRECT $CHAIN_OUTBOUND $CHAIN_REDIRECT; do
     "$ipt" -w -t nat -X "$chain" 2>/dev/null || true
   done
-  if [ "$family" = 6 ] && ip -6 addr show dev lo 2>/dev/null | grep -q ' ::6/128'; then
+  if [ "$family" = 6 ] && ip -6 addr show dev lo 2>/dev/null | has ' ::6/128'; then
     ip -6 addr del ::6/128 dev lo 2>/dev/null || true
   fi
   log "IPv$family: skiff's rules removed ($ipt)"
