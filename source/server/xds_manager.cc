@@ -96,31 +96,27 @@ void XdsManager::onClusters(ConfigUpdate update, UpdateDoneCb done) {
     done(validated.status());
     return;
   }
-  std::vector<Cluster> ready = std::move(*validated);
+  std::vector<Cluster> parsed = std::move(*validated);
+  std::vector<Cluster> ready;
+  ready.reserve(parsed.size());
   // EDS clusters are kept here, to be merged with each new ClusterLoadAssignment; every other
   // kind moves on to main as it is (at 100,000 clusters, a copy each is a third of this
   // thread's work).
-  size_t kept = 0;
-  for (size_t i = 0; i < ready.size(); ++i) {
-    Cluster& cluster = ready[i];
+  for (auto& cluster : parsed) {
     std::string name = cluster.name();
     warming_.erase(name);
-    if (cluster.type() == Cluster::EDS) {
-      eds_clusters_[name] = cluster;
-      if (!endpoints_.count(edsServiceName(cluster))) {
-        warming_[std::move(name)] = std::move(cluster);  // Not usable until its endpoints arrive.
-        continue;
-      }
-      cluster = withEndpoints(cluster);
-    } else {
+    if (cluster.type() != Cluster::EDS) {
       eds_clusters_.erase(name);
+      ready.push_back(std::move(cluster));
+      continue;
     }
-    if (kept != i) {
-      ready[kept] = std::move(cluster);
+    eds_clusters_[name] = cluster;
+    if (!endpoints_.count(edsServiceName(cluster))) {
+      warming_[std::move(name)] = std::move(cluster);  // Not usable until its endpoints arrive.
+      continue;
     }
-    ++kept;
+    ready.push_back(withEndpoints(cluster));
   }
-  ready.resize(kept);
   for (const auto& name : update.removes) {
     eds_clusters_.erase(name);
     warming_.erase(name);
